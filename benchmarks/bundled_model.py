@@ -1,0 +1,76 @@
+"""Measure the bundled model's quality and speed; prints the table in docs/bundled-model.md.
+
+    python benchmarks/bundled_model.py [--model SPEC] [--probe-train N] [--device cpu|cuda]
+
+Figures: held-out ELBO terms and per-pixel MSE (builtin:faces:test, 2,000 faces); the AUC of a
+logistic-regression probe on mu for each binary label (fit on the first N training faces,
+scored on the held-out ones); single-latent decode latency and batch encode throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import numpy as np
+import torch
+
+from explorer.core.datasets import faces, load_faces
+from explorer.core.probe import linear_probe_auc
+from models import describe_device, load_model, resolve_device
+from models.evaluation import evaluate, iter_terms
+
+
+def encode_mu(model, images, device) -> np.ndarray:
+    return np.concatenate([t["mu"] for t in iter_terms(model, images, device=device)])
+
+
+def timed(fn, repeats: int) -> np.ndarray:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return np.array(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="builtin:faces")
+    ap.add_argument("--probe-train", type=int, default=4000)
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args()
+
+    device = resolve_device(args.device)
+    model = load_model(args.model).to(device)
+    train, test = load_faces("train"), load_faces("test")
+    print(f"model {args.model}  ({model.parameter_count():,} parameters, latent {model.latent_dim})")
+    print(f"machine {platform.processor() or platform.machine()}, {describe_device(device)}, torch {torch.__version__}")
+
+    held = evaluate(model, test.images, device=device)
+    print(f"\nheld-out ({len(test):,} faces): ELBO {held['elbo']:.1f} nats/image "
+          f"(recon {held['recon']:.1f}, KL {held['kl']:.1f}), per-pixel MSE {held['mse']:.5f}")
+
+    train_mu = encode_mu(model, train.images[:args.probe_train], device)
+    test_mu = encode_mu(model, test.images, device)
+    print(f"\nlinear probe on mu (fit on {args.probe_train:,} training faces, AUC on held-out):")
+    for label in faces.BINARY_FACTORS:
+        col = faces.FACTOR_NAMES.index(label)
+        auc = linear_probe_auc(train_mu, train.labels[:args.probe_train, col], test_mu, test.labels[:, col])
+        print(f"  {label:<10} AUC {auc:.4f}")
+
+    with torch.no_grad():
+        z = torch.randn(1, model.latent_dim, device=device)
+        for _ in range(20):
+            model.decode(z).cpu()
+        one = timed(lambda: model.decode(z).cpu(), 200) * 1e3
+        x = torch.rand(512, *model.image_shape, device=device)
+        model.encode(x)
+        enc = 512 / timed(lambda: model.encode(x)[0].cpu(), 5).min()
+    print(f"\ndecode one latent (incl. copy to CPU): median {np.median(one):.2f} ms, p95 {np.percentile(one, 95):.2f} ms")
+    print(f"encode, batch 512: {enc:,.0f} images/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The `vae-explorer` command: the window by default, headless subcommands beside it.
+
+Subcommand modules are imported only when used, so `--help` and `--version` stay instant
+(torch alone takes a second or two to import).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from explorer import __version__
+
+PROG = "vae-explorer"
+# subcommand -> (module in explorer.cli, one-line help)
+SUBCOMMANDS = {
+    "train": ("train", "train a VAE on a dataset and save it as one .safetensors file"),
+    "info": ("info", "describe a model: latent size, image shape, parameters, training facts, labels"),
+}
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr (not the whole usage block)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(
+        prog=PROG,
+        description="Explore the latent space of a trained Variational Autoencoder. "
+                    "With no subcommand, opens the explorer window.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _command_module(module).add_arguments(p)
+    return parser
+
+
+def _command_module(module: str):
+    return importlib.import_module(f"explorer.cli.{module}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        print(f"{PROG}: the explorer window is not built yet; try `{PROG} info --model builtin:faces` "
+              f"or `{PROG} --help`", file=sys.stderr)
+        return 0
+
+    from models.errors import UserInputError  # imports torch: only once a command runs
+
+    try:
+        return _command_module(SUBCOMMANDS[args.command][0]).run(args, argv) or 0
+    except UserInputError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        return 130

@@ -1,0 +1,122 @@
+"""`vae-explorer train`: train a VAE on a dataset and write one self-describing checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from explorer import __version__
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, metavar="SPEC", help="builtin:faces or a folder of images")
+    p.add_argument("--out", required=True, metavar="MODEL.safetensors", help="where to write the model")
+    p.add_argument("--arch", choices=("conv", "mlp"), default="conv",
+                   help="conv: square 32/64/128 px images; mlp: small images such as 28x28 (default conv)")
+    p.add_argument("--latent-dim", type=int, default=16, metavar="D", help="latent size (default 16)")
+    p.add_argument("--beta", type=float, default=1.0, metavar="B", help="weight of the KL term (default 1)")
+    p.add_argument("--likelihood", choices=("gaussian", "bernoulli"), default="gaussian",
+                   help="decoder likelihood p(x|z): gaussian (learned sigma; sharp on photos and drawings) "
+                        "or bernoulli (for near-binary images such as digits); default gaussian")
+    p.add_argument("--epochs", type=int, default=10, metavar="N", help="passes over the data (default 10)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="default 32")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, cosine-decayed (default 1e-3)")
+    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and batches (default 0)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                   help="auto: CUDA, then MPS, then CPU")
+    p.add_argument("--image-size", type=int, default=None, metavar="PX",
+                   help="image folders: resize to this square size (default 64 conv, 28 mlp)")
+    p.add_argument("--channels", type=int, choices=(1, 3), default=3, help="image folders: 1 grey or 3 RGB")
+    p.add_argument("--name", default=None, help="display name stored in the model (default: file name)")
+    p.add_argument("--force", action="store_true", help="replace MODEL if it exists")
+
+
+def _check_out(path: Path, force: bool) -> None:
+    from models.errors import UserInputError
+
+    if path.suffix != ".safetensors":
+        raise UserInputError(f"--out {path}: the file name must end in .safetensors")
+    if not path.parent.is_dir():
+        raise UserInputError(f"--out {path}: folder {path.parent} does not exist")
+    if path.exists() and not force:
+        raise UserInputError(f"--out {path}: the file exists; add --force to replace it")
+
+
+def _progress_bar(total_epochs: int):
+    from tqdm import tqdm
+
+    bar = None
+
+    def show(p) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=p.steps * total_epochs, unit="batch", file=sys.stderr, dynamic_ncols=True)
+        bar.set_description(f"epoch {p.epoch}/{p.epochs}", refresh=False)
+        bar.set_postfix_str(f"ELBO {p.elbo:9.1f}  recon {p.recon:9.1f}  KL {p.kl:6.1f}", refresh=False)
+        bar.update(1)
+
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+
+    return show, close
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> int:
+    import torch
+
+    from explorer.cli.info import format_facts, model_facts
+    from explorer.core.datasets import check_spec, load_dataset
+    from models import ModelInfo, VAEConfig, build_model, describe_device, resolve_device, save_checkpoint
+    from models.errors import UserInputError
+    from models.evaluation import evaluate
+    from models.training import TrainSettings, train
+
+    out = Path(args.out).expanduser()
+    _check_out(out, args.force)
+    if args.epochs < 1 or args.batch_size < 1:
+        raise UserInputError("--epochs and --batch-size must be at least 1")
+    device = resolve_device(args.device)
+    check_spec(args.data)
+    size = args.image_size or (64 if args.arch == "conv" else 28)
+    print(f"loading {args.data} ...", file=sys.stderr)
+    data = load_dataset(args.data, image_size=size, channels=args.channels)
+    for problem in data.problems:
+        print(f"warning: skipped {problem}", file=sys.stderr)
+    try:
+        config = VAEConfig(arch=args.arch, image_shape=data.image_shape, latent_dim=args.latent_dim,
+                           beta=args.beta, likelihood=args.likelihood)
+    except ValueError as e:
+        raise UserInputError(f"cannot build a {args.arch} VAE for {args.data}: {e}") from e
+
+    torch.manual_seed(args.seed)
+    model = build_model(config)
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    print(f"training a {args.arch} VAE ({model.parameter_count():,} parameters, latent {args.latent_dim}) "
+          f"on {len(data):,} images, {describe_device(device)}", file=sys.stderr)
+    show, close = _progress_bar(args.epochs)
+    try:
+        result = train(model, data.images, settings, device=device, on_progress=show)
+    finally:
+        close()
+
+    facts = {
+        "dataset": data.spec, "dataset_fingerprint": data.fingerprint, "images": len(data),
+        "epochs": len(result.history), "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+        "device": describe_device(device), "seconds": round(result.seconds, 1),
+        "final_train": {k: result.history[-1][k] for k in ("elbo", "recon", "kl")},
+        "vae_explorer": __version__, "torch": torch.__version__,
+        "command": "vae-explorer " + shlex.join(argv),
+    }
+    if data.heldout_spec:
+        heldout = load_dataset(data.heldout_spec)
+        facts["heldout"] = evaluate(model.to(device), heldout.images, device=device)
+        facts["heldout_dataset"] = f"{heldout.spec}, {len(heldout):,} images"
+    model.to("cpu")
+    model.info = ModelInfo(name=args.name or out.stem, label_names=data.label_names, training=facts,
+                           source=str(out))
+    save_checkpoint(model, out)
+    print(format_facts(model_facts(model)))
+    return 0

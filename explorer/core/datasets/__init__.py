@@ -1,0 +1,40 @@
+"""Datasets by SPEC: `builtin:faces`, `builtin:faces:test`, or a folder of images."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from explorer.core.datasets.base import Dataset, DatasetError
+from explorer.core.datasets.builtin import PREFIX as BUILTIN_PREFIX
+from explorer.core.datasets.builtin import builtin_specs, load_builtin, load_faces
+from explorer.core.datasets.folder import load_folder
+
+__all__ = ["Dataset", "DatasetError", "check_spec", "load_dataset", "load_faces", "builtin_specs"]
+
+
+def check_spec(spec: str | os.PathLike) -> str | Path:
+    """Cheap checks that a SPEC names something loadable: the builtin spec, or the folder path.
+
+    Raises DatasetError before any slow work, so a typo fails at once.
+    """
+    spec_str = str(spec)
+    if spec_str.startswith(BUILTIN_PREFIX):
+        if spec_str not in builtin_specs():
+            raise DatasetError(f"unknown built-in dataset {spec_str!r}; available: {', '.join(builtin_specs())}")
+        return spec_str
+    path = Path(spec_str).expanduser()
+    hint = f"a data SPEC is {', '.join(builtin_specs())} or a folder of images"
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file or folder ({hint})")
+    if not path.is_dir():
+        raise DatasetError(f"{path}: is a file, not a folder of images ({hint})")
+    return path
+
+
+def load_dataset(spec: str | os.PathLike, image_size: int = 64, channels: int = 3) -> Dataset:
+    """Load the dataset a SPEC names. image_size and channels apply to image folders."""
+    checked = check_spec(spec)
+    if isinstance(checked, Path):
+        return load_folder(checked, image_size, channels)
+    return load_builtin(checked)

@@ -1,0 +1,58 @@
+"""Built-in datasets by SPEC: `builtin:faces` (training split) and `builtin:faces:test`."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from explorer.core import cache
+from explorer.core.datasets import faces
+from explorer.core.datasets.base import Dataset
+
+PREFIX = "builtin:"
+FACES_SIZES = {"train": 20_000, "test": 2_000}
+_SPLIT_OF_SPEC = {"faces": "train", "faces:test": "test"}
+# Rendering more than this many faces takes over a second: keep them on disk.
+_CACHE_FROM = 1_000
+
+
+def builtin_specs() -> list[str]:
+    return [PREFIX + name for name in _SPLIT_OF_SPEC]
+
+
+def load_builtin(spec: str) -> Dataset:
+    """A spec from builtin_specs() (datasets.check_spec has vetted it)."""
+    return load_faces(_SPLIT_OF_SPEC[spec[len(PREFIX):]])
+
+
+def load_faces(split: str = "train", n: int | None = None, seed: int = 0) -> Dataset:
+    """The generated faces; the first k images are the same for any n >= k."""
+    n = FACES_SIZES[split] if n is None else n
+    factors = faces.sample_factors(n, seed, split)
+    key = f"faces-v{faces.GENERATOR_VERSION}-{split}-seed{seed}-n{n}"
+    images = _rendered(key, factors) if n >= _CACHE_FROM else faces.render(factors)
+    spec = PREFIX + ("faces" if split == "train" else f"faces:{split}")
+    if (n, seed) != (FACES_SIZES[split], 0):
+        spec += f"?n={n}&seed={seed}"
+    return Dataset(
+        spec=spec,
+        images=images,
+        labels=factors,
+        label_names=faces.FACTOR_NAMES,
+        fingerprint=hashlib.sha256(key.encode()).hexdigest(),
+        heldout_spec=PREFIX + "faces:test" if split == "train" else None,
+    )
+
+
+def _rendered(key: str, factors: np.ndarray) -> np.ndarray:
+    path = cache.cache_dir("datasets") / f"{key}.npy"
+    shape = (len(factors), faces.IMAGE_SIZE, faces.IMAGE_SIZE, 3)
+    images = cache.load_array(path, shape, np.uint8)
+    if images is None:
+        images = faces.render(factors)
+        try:
+            cache.save_array(path, images)
+        except OSError:
+            pass  # a read-only or full disk only costs the next start another render
+    return images

@@ -1,0 +1,127 @@
+"""Our checkpoint format: one `.safetensors` file that describes itself.
+
+Header metadata (all strings, as safetensors requires):
+  vae_explorer_format  "1"
+  config               VAEConfig as JSON (enough to rebuild the network)
+  name, label_names    display name; the dataset's label names (JSON list)
+  training             training facts (dataset, epochs, final ELBO terms, ...) as JSON
+  content_sha256       sha256 of config + every tensor; checked on load, keys encoding caches
+
+Loading never unpickles anything: safetensors holds raw tensors and JSON only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import safetensors
+import safetensors.torch
+import torch
+
+from models.architectures import build_model
+from models.atomic import write_bytes_atomic
+from models.config import VAEConfig
+from models.errors import CheckpointError
+from models.vae import VAE, ModelInfo
+
+FORMAT_KEY = "vae_explorer_format"
+FORMAT_VERSION = 1
+
+
+def content_hash(config: VAEConfig, tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256(config.to_json().encode())
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def save_checkpoint(model: VAE, path: str | os.PathLike) -> str:
+    """Write `model` (weights, config, model.info) to `path` atomically; return its content hash."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    digest = content_hash(model.config, tensors)
+    info = model.info
+    metadata = {
+        FORMAT_KEY: str(FORMAT_VERSION),
+        "config": model.config.to_json(),
+        "name": info.name,
+        "label_names": json.dumps(list(info.label_names)),
+        "training": json.dumps(info.training, sort_keys=True),
+        "content_sha256": digest,
+    }
+    write_bytes_atomic(path, safetensors.torch.save(tensors, metadata=metadata))
+    info.content_hash = digest
+    return digest
+
+
+def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a .safetensors checkpoint file")
+    try:
+        with safetensors.safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (safetensors.SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable .safetensors file, it may be truncated or "
+                              f"damaged ({e})") from e
+    return metadata, tensors
+
+
+def _json_field(path: Path, metadata: dict[str, str], key: str, default):
+    try:
+        return json.loads(metadata[key]) if key in metadata else default
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: header entry {key!r} is not valid JSON ({e})") from e
+
+
+def _check_fit(path: Path, model: VAE, tensors: dict[str, torch.Tensor]) -> None:
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in tensors.items()}
+    problems = []
+    if missing := sorted(set(expected) - set(found)):
+        problems.append(f"missing tensors {', '.join(missing[:4])}")
+    if extra := sorted(set(found) - set(expected)):
+        problems.append(f"unexpected tensors {', '.join(extra[:4])}")
+    for k in sorted(set(expected) & set(found)):
+        if expected[k] != found[k]:
+            problems.append(f"{k} has shape {found[k]}, the config needs {expected[k]}")
+    if problems:
+        raise CheckpointError(f"{path}: the weights do not match the model config: {'; '.join(problems[:4])}")
+
+
+def load_checkpoint(path: str | os.PathLike, source: str | None = None) -> VAE:
+    """Load a checkpoint written by save_checkpoint, in eval mode on the CPU."""
+    path = Path(path)
+    metadata, tensors = _read(path)
+    if FORMAT_KEY not in metadata:
+        raise CheckpointError(f"{path}: a .safetensors file, but not a vae-explorer checkpoint "
+                              f"(its header has no {FORMAT_KEY!r} entry)")
+    if metadata[FORMAT_KEY] != str(FORMAT_VERSION):
+        raise CheckpointError(f"{path}: checkpoint format {metadata[FORMAT_KEY]!r} is not supported "
+                              f"(this vae-explorer reads format {FORMAT_VERSION})")
+    try:
+        config = VAEConfig.from_dict(_json_field(path, metadata, "config", {}))
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: invalid model config: {e}") from e
+
+    info = ModelInfo(
+        name=metadata.get("name", path.stem),
+        label_names=tuple(_json_field(path, metadata, "label_names", [])),
+        training=_json_field(path, metadata, "training", {}),
+        source=source or str(path),
+    )
+    model = build_model(config, info)
+    _check_fit(path, model, tensors)
+    digest = content_hash(config, tensors)
+    if metadata.get("content_sha256") != digest:
+        raise CheckpointError(f"{path}: the weights do not match their recorded checksum; "
+                              f"the file is damaged")
+    info.content_hash = digest
+    model.load_state_dict(tensors, strict=True)
+    return model.eval()

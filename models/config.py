@@ -1,0 +1,76 @@
+"""The architecture description a checkpoint carries, enough to rebuild the network."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+ARCHS = ("conv", "mlp")
+LIKELIHOODS = ("bernoulli", "gaussian")
+CONV_SIZES = (32, 64, 128)
+
+# Default widths: conv channels per stride-2 stage (one stage per halving down to 4x4),
+# MLP hidden sizes from the input side.
+_CONV_DEFAULT = {32: (32, 64, 128), 64: (32, 64, 128, 256), 128: (32, 64, 128, 256, 256)}
+_MLP_DEFAULT = (512, 256)
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    arch: str
+    image_shape: tuple[int, int, int]  # (C, H, W)
+    latent_dim: int = 16
+    beta: float = 1.0
+    likelihood: str = "gaussian"
+    widths: tuple[int, ...] = ()  # () picks the default for the arch and image size
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image_shape", tuple(int(v) for v in self.image_shape))
+        object.__setattr__(self, "widths", tuple(int(v) for v in self.widths) or self._default_widths())
+        self.validate()
+
+    def _default_widths(self) -> tuple[int, ...]:
+        if self.arch == "conv":
+            return _CONV_DEFAULT.get(self.image_shape[-1], ())
+        return _MLP_DEFAULT
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first field that is wrong."""
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch {self.arch!r} is not one of {', '.join(ARCHS)}")
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood {self.likelihood!r} is not one of {', '.join(LIKELIHOODS)}")
+        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
+            raise ValueError(f"image_shape {self.image_shape} is not (channels, height, width)")
+        c, h, w = self.image_shape
+        if self.arch == "conv":
+            if c not in (1, 3) or h != w or h not in CONV_SIZES:
+                raise ValueError(f"the conv VAE takes square 1- or 3-channel images of "
+                                 f"{', '.join(map(str, CONV_SIZES))} px, not {self.image_shape}")
+            if len(self.widths) != self.conv_stages:
+                raise ValueError(f"a {h} px conv VAE needs {self.conv_stages} widths, got {self.widths}")
+        if not 1 <= self.latent_dim <= 4096:
+            raise ValueError(f"latent_dim {self.latent_dim} is not in 1..4096")
+        if not self.beta > 0:
+            raise ValueError(f"beta {self.beta} must be positive")
+        if not self.widths or min(self.widths) < 1:
+            raise ValueError(f"widths {self.widths} must be positive")
+
+    @property
+    def conv_stages(self) -> int:
+        """Stride-2 stages from the image size down to 4x4."""
+        return max(self.image_shape[-1].bit_length() - 3, 0)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "VAEConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
+        missing = {"arch", "image_shape"} - set(data)
+        if missing:
+            raise ValueError(f"missing config keys: {', '.join(sorted(missing))}")
+        return cls(**data)

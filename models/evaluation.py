@@ -1,0 +1,49 @@
+"""Per-image ELBO terms and reconstruction error: the one place they are computed.
+
+Training reports, `vae-explorer info`, and the explorer's encoding cache all use these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from models.vae import VAE, images_to_tensor, kl_to_standard_normal
+
+
+@torch.no_grad()
+def per_image_terms(model: VAE, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """mu, logvar (B, D); recon (-log p(x|z), one z ~ q), kl, and mse of decode(mu) vs x, each (B,)."""
+    mu, logvar = model.encode(x)
+    noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    z = mu + noise * torch.exp(0.5 * logvar)
+    return {
+        "mu": mu,
+        "logvar": logvar,
+        "recon": model.neg_log_likelihood(x, model.decode_logits(z)),
+        "kl": kl_to_standard_normal(mu, logvar).sum(1),
+        "mse": (model.decode(mu) - x).pow(2).flatten(1).mean(1),
+    }
+
+
+def iter_terms(model: VAE, images: np.ndarray, batch_size: int = 512, device: str | torch.device = "cpu",
+               seed: int = 0) -> Iterator[dict[str, np.ndarray]]:
+    """per_image_terms over uint8 (N, H, W, C) images in batches, as numpy arrays."""
+    generator = torch.Generator(device=device).manual_seed(seed)
+    for start in range(0, len(images), batch_size):
+        x = images_to_tensor(images[start:start + batch_size]).to(device)
+        yield {k: v.cpu().numpy() for k, v in per_image_terms(model, x, generator).items()}
+
+
+def evaluate(model: VAE, images: np.ndarray, batch_size: int = 512, device: str | torch.device = "cpu",
+             seed: int = 0) -> dict[str, float]:
+    """Mean per-image ELBO, recon, KL (nats) and per-pixel MSE of the mean reconstruction."""
+    sums = {"recon": 0.0, "kl": 0.0, "mse": 0.0}
+    for terms in iter_terms(model, images, batch_size, device, seed):
+        for k in sums:
+            sums[k] += float(terms[k].astype(np.float64).sum())
+    means = {k: v / len(images) for k, v in sums.items()}
+    means["elbo"] = -(means["recon"] + means["kl"])
+    return means

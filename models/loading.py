@@ -1,0 +1,47 @@
+"""The one function that turns a model SPEC into a model: `builtin:NAME` or a file path.
+
+Later formats (a user's .py class, TorchScript, pythae folders) plug in here, each behind an
+explicit trust decision; pickled PyTorch files are refused, not opened.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import ExitStack
+from importlib import resources
+from pathlib import Path
+
+from models.checkpoint import load_checkpoint
+from models.errors import ModelSpecError
+from models.vae import VAE
+
+BUILTIN_PREFIX = "builtin:"
+BUILTIN_MODELS = {"faces": "faces.safetensors"}
+_PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle"}
+
+
+def builtin_specs() -> list[str]:
+    return [BUILTIN_PREFIX + name for name in BUILTIN_MODELS]
+
+
+def load_model(spec: str | os.PathLike) -> VAE:
+    """Load the model a SPEC names, in eval mode on the CPU (the worker moves it)."""
+    spec_str = str(spec)
+    if spec_str.startswith(BUILTIN_PREFIX):
+        name = spec_str[len(BUILTIN_PREFIX):]
+        if name not in BUILTIN_MODELS:
+            raise ModelSpecError(f"unknown built-in model {spec_str!r}; available: {', '.join(builtin_specs())}")
+        weights = resources.files("models") / "weights" / BUILTIN_MODELS[name]
+        with ExitStack() as stack:  # as_file copies out of a zip install when needed
+            return load_checkpoint(stack.enter_context(resources.as_file(weights)), source=spec_str)
+
+    path = Path(spec_str).expanduser()
+    if path.suffix.lower() in _PICKLE_SUFFIXES:
+        raise ModelSpecError(
+            f"{path}: PyTorch pickle files ({path.suffix}) can run arbitrary code when loaded, so "
+            f"vae-explorer does not open them; save the weights as .safetensors "
+            f"(models.save_checkpoint) or train one with `vae-explorer train`")
+    if not path.exists():
+        raise ModelSpecError(f"{path}: no such file (a model SPEC is {' or '.join(builtin_specs())} "
+                             f"or a .safetensors path)")
+    return load_checkpoint(path, source=spec_str)

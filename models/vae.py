@@ -1,0 +1,125 @@
+"""The Gaussian-encoder VAE shared by our architectures, and the model contract it meets.
+
+Contract (what the explorer sees of any model, ours or a user's):
+  encode(x) -> (mu, logvar)   x: (B, C, H, W) floats in [0, 1]; mu, logvar: (B, D)
+  decode(z) -> x_mean         (B, D) -> (B, C, H, W) in [0, 1], the mean of p(x|z)
+  latent_dim, image_shape, info (name, label names, training facts, content hash)
+
+The ELBO per image is E_q[log p(x|z)] - KL(q(z|x) || N(0, I)); training minimises
+recon + beta * KL, where recon = -log p(x|z) summed over pixels, in nats.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from models.config import VAEConfig
+
+# Keep exp(logvar) finite when an encoder is pushed to extremes.
+LOGVAR_RANGE = (-20.0, 10.0)
+_LOG_2PI = math.log(2 * math.pi)
+
+
+@dataclass
+class ModelInfo:
+    """What we know about a model besides its weights."""
+
+    name: str = "untitled"
+    label_names: tuple[str, ...] = ()
+    training: dict = field(default_factory=dict)
+    content_hash: str = ""  # sha256 of config + weights; keys caches of its encodings
+    source: str = ""  # the spec or path it was loaded from
+
+
+@runtime_checkable
+class LatentModel(Protocol):
+    latent_dim: int
+    image_shape: tuple[int, int, int]
+    info: ModelInfo
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass
+class ElboTerms:
+    """Per-image terms, each of shape (B,)."""
+
+    recon: torch.Tensor  # -log p(x|z), nats
+    kl: torch.Tensor  # KL(q(z|x) || p(z)), nats
+
+    @property
+    def elbo(self) -> torch.Tensor:
+        return -(self.recon + self.kl)
+
+
+def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) per latent dimension, shape (B, D)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)
+
+
+def images_to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 (B, H, W, C) images -> float (B, C, H, W) in [0, 1], the contract's input."""
+    # np.array copies: the source may be a read-only memory map, which torch will not wrap.
+    return torch.from_numpy(np.array(images, dtype=np.uint8)).permute(0, 3, 1, 2).float().div_(255)
+
+
+def tensor_to_images(x: torch.Tensor) -> np.ndarray:
+    """float (B, C, H, W) in [0, 1] -> uint8 (B, H, W, C), rounded to nearest."""
+    x = x.detach().clamp(0, 1).mul(255).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+class VAE(nn.Module):
+    """Subclasses build `self.encoder` (x -> (B, 2D)) and `self.decoder` (z -> logits (B, C, H, W))."""
+
+    encoder: nn.Module
+    decoder: nn.Module
+
+    def __init__(self, config: VAEConfig, info: ModelInfo | None = None):
+        super().__init__()
+        self.config = config
+        self.latent_dim = config.latent_dim
+        self.image_shape = config.image_shape
+        self.info = info or ModelInfo()
+        if config.likelihood == "gaussian":
+            # One learned decoder std for all pixels (a calibrated "sigma-VAE" decoder).
+            self.log_sigma = nn.Parameter(torch.tensor(math.log(0.1)))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x).chunk(2, dim=-1)
+        return mu, logvar.clamp(*LOGVAR_RANGE)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode_logits(z))
+
+    def neg_log_likelihood(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """-log p(x|z) per image, summed over pixels."""
+        if self.config.likelihood == "bernoulli":
+            nll = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        else:
+            sigma_sq = torch.exp(2 * self.log_sigma)
+            nll = 0.5 * (x - torch.sigmoid(logits)).pow(2) / sigma_sq + self.log_sigma + 0.5 * _LOG_2PI
+        return nll.flatten(1).sum(1)
+
+    def elbo_terms(self, x: torch.Tensor, generator: torch.Generator | None = None) -> ElboTerms:
+        """One-sample estimate of the ELBO terms (reparameterised, so it trains)."""
+        mu, logvar = self.encode(x)
+        noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + noise * torch.exp(0.5 * logvar)
+        return ElboTerms(recon=self.neg_log_likelihood(x, self.decode_logits(z)),
+                         kl=kl_to_standard_normal(mu, logvar).sum(1))
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,144 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from explorer import __version__
+from explorer.cli import main
+
+
+def run_cli(capsys, *argv):
+    try:
+        code = main(list(argv))
+    except SystemExit as e:  # argparse exits on --version and usage errors
+        code = e.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_version(capsys):
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and out.strip() == f"vae-explorer {__version__}"
+
+
+def test_help_lists_the_subcommands(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    assert "train" in out and "info" in out and "explorer window" in out
+
+
+def test_installed_console_script_runs():
+    exe = shutil.which("vae-explorer")
+    assert exe, "vae-explorer is not on PATH: install the package (pip install -e .)"
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == f"vae-explorer {__version__}"
+
+
+def test_python_dash_m_reports_a_missing_file_in_one_line(tmp_path):
+    missing = tmp_path / "nope.safetensors"
+    out = subprocess.run([sys.executable, "-m", "explorer", "info", "--model", str(missing)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert out.stderr.strip() == f"vae-explorer: error: {missing}: no such file (a model SPEC is builtin:faces " \
+                                 f"or a .safetensors path)"
+    assert "Traceback" not in out.stderr
+
+
+def test_info_on_the_bundled_model(capsys):
+    code, out, _ = run_cli(capsys, "info", "--model", "builtin:faces")
+    assert code == 0
+    assert out.startswith("builtin:faces\n")
+    assert "latent size   16" in out
+    assert "image shape   3 x 64 x 64" in out
+    assert "smiling, glasses, eyes_open, hat" in out
+    assert "held-out      ELBO" in out and "builtin:faces:test" in out
+    assert "recipe        vae-explorer train --data builtin:faces" in out
+
+
+def test_info_json(capsys):
+    code, out, _ = run_cli(capsys, "info", "--model", "builtin:faces", "--json")
+    facts = json.loads(out)
+    assert code == 0
+    assert facts["latent_dim"] == 16 and facts["image_shape"] == [3, 64, 64]
+    assert facts["label_names"][:4] == ["smiling", "glasses", "eyes_open", "hat"]
+    assert facts["parameters"] > 100_000 and len(facts["content_sha256"]) == 64
+    assert facts["training"]["dataset"] == "builtin:faces"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["info", "--model", "builtin:cats"], "vae-explorer: error: unknown built-in model 'builtin:cats'; available: "
+                                          "builtin:faces"),
+    (["info", "--model", "model.pt"], "vae-explorer: error: model.pt: PyTorch pickle files (.pt) can run arbitrary"),
+    (["train", "--data", "builtin:dogs", "--out", "{tmp}/m.safetensors"], "vae-explorer: error: unknown built-in "
+                                                                           "dataset 'builtin:dogs'"),
+    (["train", "--data", "{tmp}/none", "--out", "{tmp}/m.safetensors"], "vae-explorer: error: {tmp}/none: no such "
+                                                                         "file or folder"),
+    (["train", "--data", "builtin:faces", "--out", "{tmp}/m.pt"], "vae-explorer: error: --out {tmp}/m.pt: the file "
+                                                                  "name must end in .safetensors"),
+    (["train", "--data", "builtin:faces", "--out", "{tmp}/no/m.safetensors"], "vae-explorer: error: --out "
+                                                                             "{tmp}/no/m.safetensors: folder "
+                                                                             "{tmp}/no does not exist"),
+])
+def test_bad_input_is_one_line_and_exit_1(capsys, tmp_path, argv, message):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 1
+    assert err.startswith(message.replace("{tmp}", str(tmp_path)))
+    assert len(err.strip().splitlines()) == 1 and out == ""
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["info"], "the following arguments are required: --model"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["train", "--data", "x", "--out", "y", "--arch", "rnn"], "argument --arch: invalid choice: 'rnn'"),
+    (["train", "--data", "x", "--out", "y", "--epochs", "many"], "argument --epochs: invalid int value: 'many'"),
+])
+def test_usage_mistakes_are_one_line_and_exit_2(capsys, argv, message):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and message in err and "--help" in err
+
+
+@pytest.fixture
+def picture_folder(tmp_path):
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for i in range(24):
+        Image.new("RGB", (32, 32), (10 * i, 255 - 10 * i, 128)).save(folder / f"{i:02d}.png")
+    return folder
+
+
+def test_train_writes_a_model_that_info_reads(capsys, tmp_path, picture_folder):
+    out_path = tmp_path / "mine.safetensors"
+    code, out, err = run_cli(capsys, "train", "--data", str(picture_folder), "--out", str(out_path),
+                             "--image-size", "32", "--latent-dim", "3", "--epochs", "2", "--batch-size", "8",
+                             "--device", "cpu")
+    assert code == 0, err
+    assert out_path.exists()
+    assert "ELBO" in err and "epoch 2/2" in err  # the progress bar shows the terms
+    code, out, _ = run_cli(capsys, "info", "--model", str(out_path), "--json")
+    facts = json.loads(out)
+    assert facts["latent_dim"] == 3 and facts["image_shape"] == [3, 32, 32] and facts["name"] == "mine"
+    assert facts["training"]["epochs"] == 2 and facts["training"]["images"] == 24
+    assert set(facts["training"]["final_train"]) == {"elbo", "recon", "kl"}
+    assert "heldout" not in facts["training"]  # an image folder has no held-out split
+
+    before = out_path.read_bytes()
+    code, _, err = run_cli(capsys, "train", "--data", str(picture_folder), "--out", str(out_path), "--epochs", "1")
+    assert code == 1 and "the file exists; add --force to replace it" in err
+    assert out_path.read_bytes() == before
+
+
+def test_train_refuses_an_image_size_the_conv_vae_cannot_take(capsys, tmp_path, picture_folder):
+    code, _, err = run_cli(capsys, "train", "--data", str(picture_folder), "--out", str(tmp_path / "m.safetensors"),
+                           "--image-size", "48")
+    assert code == 1 and "cannot build a conv VAE" in err and "32, 64, 128" in err
+
+
+def test_no_subcommand_says_the_window_is_not_there_yet(capsys):
+    code, out, err = run_cli(capsys)
+    assert code == 0 and out == ""
+    assert "explorer window is not built yet" in err and "vae-explorer info --model builtin:faces" in err

@@ -1,0 +1,69 @@
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from explorer.core.datasets import DatasetError, load_dataset
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "pics"
+    (root / "sub").mkdir(parents=True)
+    Image.new("RGB", (40, 20), (255, 0, 0)).save(root / "b.png")  # wide: centre-cropped
+    Image.new("L", (10, 10), 128).save(root / "a.jpg")
+    Image.new("RGBA", (64, 64), (0, 0, 255, 255)).save(root / "sub" / "c.png")
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_folder_images_are_squared_resized_and_sorted(folder):
+    data = load_dataset(folder, image_size=32)
+    assert data.file_names == ("a.jpg", "b.png", os.path.join("sub", "c.png"))
+    assert data.images.shape == (3, 32, 32, 3) and data.images.dtype == np.uint8
+    assert tuple(data.images[1, 16, 16]) == (255, 0, 0)
+    assert tuple(data.images[2, 0, 0]) == (0, 0, 255)
+    assert data.label_names == () and data.labels.shape == (3, 0)
+    assert data.problems == ()
+
+
+def test_grayscale_folder(folder):
+    data = load_dataset(folder, image_size=28, channels=1)
+    assert data.images.shape == (3, 28, 28, 1) and data.image_shape == (1, 28, 28)
+    assert abs(int(data.images[0, 5, 5, 0]) - 128) <= 1
+
+
+def test_an_unreadable_image_is_skipped_and_named(folder):
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    data = load_dataset(folder, image_size=16)
+    assert len(data) == 3
+    assert len(data.problems) == 1 and "broken.png: cannot read this image" in data.problems[0]
+
+
+def test_fingerprint_follows_the_files(folder):
+    before = load_dataset(folder, image_size=16).fingerprint
+    assert load_dataset(folder, image_size=16).fingerprint == before
+    assert load_dataset(folder, image_size=32).fingerprint != before
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(folder / "b.png")
+    assert load_dataset(folder, image_size=16).fingerprint != before
+
+
+def test_bad_data_specs_say_what_is_wrong(tmp_path):
+    with pytest.raises(DatasetError, match=r"nowhere: no such file or folder \(a data SPEC is builtin:faces"):
+        load_dataset(tmp_path / "nowhere")
+    (tmp_path / "file.png").write_bytes(b"x")
+    with pytest.raises(DatasetError, match=r"file\.png: is a file, not a folder"):
+        load_dataset(tmp_path / "file.png")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match=r"empty: no image files found"):
+        load_dataset(tmp_path / "empty")
+    with pytest.raises(DatasetError, match=r"unknown built-in dataset 'builtin:cats'; available: builtin:faces, "
+                                           r"builtin:faces:test"):
+        load_dataset("builtin:cats")
+
+
+def test_a_folder_of_only_broken_images_is_an_error(tmp_path):
+    (tmp_path / "x.png").write_bytes(b"nope")
+    with pytest.raises(DatasetError, match=r"none of its 1 image files could be read; first problem: .*x\.png"):
+        load_dataset(tmp_path)

@@ -1,0 +1,74 @@
+"""The model we ship: present in an installed package, loadable offline, and good."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explorer.core.datasets import faces, load_faces
+from explorer.core.probe import linear_probe_auc
+from models import load_model
+from models.evaluation import evaluate, iter_terms
+
+ROOT = Path(__file__).resolve().parents[2]
+WEIGHTS = ROOT / "models" / "weights" / "faces.safetensors"
+
+
+def test_bundled_weights_are_small_enough_to_ship():
+    assert WEIGHTS.stat().st_size <= 10 * 1024 * 1024
+
+
+@pytest.mark.slow
+def test_bundled_model_loads_offline_from_a_non_editable_install(tmp_path):
+    target = tmp_path / "site"
+    env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
+         "--target", str(target), str(ROOT)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert install.returncode == 0, install.stderr[-2000:]
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import models; assert models.__file__.startswith(sys.argv[1]), models.__file__;"
+        "m = models.load_model('builtin:faces'); print(m.info.content_hash, m.latent_dim)"
+    )
+    # run from an unrelated folder, so nothing can come from the source tree
+    out = subprocess.run([sys.executable, "-c", probe, str(target)], capture_output=True, text=True,
+                         cwd=tmp_path, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [load_model("builtin:faces").info.content_hash, "16"]
+
+
+@pytest.fixture(scope="module")
+def encoded():
+    model = load_model("builtin:faces")
+    train, test = load_faces("train"), load_faces("test")
+    n_train = 4000
+
+    def mu(images):
+        return np.concatenate([t["mu"] for t in iter_terms(model, images)])
+
+    return model, mu(train.images[:n_train]), train.labels[:n_train], mu(test.images), test
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", faces.BINARY_FACTORS)
+def test_linear_probe_on_mu_predicts_binary_labels_on_held_out_faces(encoded, label):
+    _, train_mu, train_labels, test_mu, test = encoded
+    column = faces.FACTOR_NAMES.index(label)
+    auc = linear_probe_auc(train_mu, train_labels[:, column], test_mu, test.labels[:, column])
+    assert auc >= 0.95, f"{label}: AUC {auc:.3f}"
+
+
+@pytest.mark.slow
+def test_recorded_held_out_figures_are_true(encoded):
+    """What `info` (and the README) says about held-out quality is what we measure now."""
+    model, _, _, _, test = encoded
+    measured = evaluate(model, test.images)
+    recorded = model.info.training["heldout"]
+    assert measured["mse"] == pytest.approx(recorded["mse"], rel=1e-3)
+    assert measured["elbo"] == pytest.approx(recorded["elbo"], rel=1e-3)
+    assert measured["mse"] < 0.01  # recognisably the same face: see docs/bundled-model.md

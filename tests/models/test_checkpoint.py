@@ -1,0 +1,175 @@
+import json
+
+import pytest
+import safetensors
+import safetensors.torch
+import torch
+
+from models import (CheckpointError, ModelInfo, ModelSpecError, VAEConfig, build_model, load_checkpoint,
+                    load_model, save_checkpoint)
+from models.atomic import atomic_write
+
+
+@pytest.fixture
+def saved(tmp_path):
+    torch.manual_seed(1)
+    model = build_model(VAEConfig("conv", (3, 32, 32), latent_dim=6, widths=(8, 16, 16), likelihood="gaussian"),
+                        ModelInfo(name="tiny", label_names=("a", "b"), training={"epochs": 3, "final": {"elbo": -1.5}}))
+    with torch.no_grad():  # move the learned sigma off its initial value so the test sees it kept
+        model.log_sigma.fill_(-1.234)
+    path = tmp_path / "tiny.safetensors"
+    save_checkpoint(model, path)
+    return model.eval(), path
+
+
+def _rewrite(path, out, metadata_update=None, tensor_update=None):
+    with safetensors.safe_open(str(path), "pt") as f:
+        metadata = dict(f.metadata())
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    metadata.update(metadata_update or {})
+    tensors.update(tensor_update or {})
+    out.write_bytes(safetensors.torch.save(tensors, metadata=metadata))
+    return out
+
+
+def test_round_trip_gives_bit_identical_outputs(saved):
+    model, path = saved
+    loaded = load_checkpoint(path)
+    x = torch.rand(5, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    z = torch.randn(5, 6, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        for a, b in zip(model.encode(x), loaded.encode(x)):
+            assert torch.equal(a, b)
+        assert torch.equal(model.decode(z), loaded.decode(z))
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name]), name
+    assert loaded.config == model.config
+    assert loaded.info.name == "tiny" and loaded.info.label_names == ("a", "b")
+    assert loaded.info.training == {"epochs": 3, "final": {"elbo": -1.5}}
+    assert loaded.info.content_hash == model.info.content_hash and len(loaded.info.content_hash) == 64
+    assert not loaded.training  # eval mode
+
+
+def test_content_hash_changes_with_the_weights(saved, tmp_path):
+    model, path = saved
+    with torch.no_grad():
+        model.log_sigma.add_(1e-3)
+    save_checkpoint(model, tmp_path / "other.safetensors")
+    assert load_checkpoint(tmp_path / "other.safetensors").info.content_hash != load_checkpoint(path).info.content_hash
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.999, 20])
+def test_truncated_file_is_refused_with_its_name(saved, tmp_path, keep):
+    _, path = saved
+    data = path.read_bytes()
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(data[: int(len(data) * keep) if keep < 1 else keep])
+    with pytest.raises(CheckpointError, match=r"cut\.safetensors: not a readable \.safetensors file.*truncated"):
+        load_checkpoint(cut)
+
+
+def test_flipped_byte_in_the_weights_is_detected(saved, tmp_path):
+    _, path = saved
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF
+    bad = tmp_path / "flipped.safetensors"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"flipped\.safetensors: .*checksum.*damaged"):
+        load_checkpoint(bad)
+
+
+def test_config_that_does_not_fit_the_weights_is_refused(saved, tmp_path):
+    model, path = saved
+    wrong = json.loads(model.config.to_json()) | {"latent_dim": 9}
+    bad = _rewrite(path, tmp_path / "mismatch.safetensors", {"config": json.dumps(wrong)})
+    with pytest.raises(CheckpointError, match=r"mismatch\.safetensors: the weights do not match the model "
+                                              r"config: .*shape"):
+        load_checkpoint(bad)
+
+
+@pytest.mark.parametrize("update, message", [
+    ({"config": json.dumps({"arch": "transformer", "image_shape": [3, 32, 32]})}, "invalid model config: arch"),
+    ({"config": json.dumps({"arch": "conv", "image_shape": [3, 32, 32], "depth": 3})}, "invalid model config: unknown config keys: depth"),
+    ({"config": "{not json"}, "header entry 'config' is not valid JSON"),
+    ({"vae_explorer_format": "99"}, "checkpoint format '99' is not supported"),
+])
+def test_bad_header_is_refused_with_the_reason(saved, tmp_path, update, message):
+    _, path = saved
+    bad = _rewrite(path, tmp_path / "bad.safetensors", update)
+    with pytest.raises(CheckpointError, match=r"bad\.safetensors: " + message):
+        load_checkpoint(bad)
+
+
+def test_missing_tensor_is_named(saved, tmp_path):
+    _, path = saved
+    with safetensors.safe_open(str(path), "pt") as f:
+        metadata, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys() if k != "log_sigma"}
+    bad = tmp_path / "partial.safetensors"
+    bad.write_bytes(safetensors.torch.save(tensors, metadata=metadata))
+    with pytest.raises(CheckpointError, match="missing tensors log_sigma"):
+        load_checkpoint(bad)
+
+
+def test_foreign_safetensors_file_is_not_taken_for_a_checkpoint(tmp_path):
+    path = tmp_path / "foreign.safetensors"
+    path.write_bytes(safetensors.torch.save({"w": torch.zeros(2)}))
+    with pytest.raises(CheckpointError, match="not a vae-explorer checkpoint"):
+        load_checkpoint(path)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(CheckpointError, match=r"nope\.safetensors: no such file"):
+        load_checkpoint(tmp_path / "nope.safetensors")
+    with pytest.raises(CheckpointError, match="is a folder"):
+        load_checkpoint(tmp_path)
+
+
+def test_load_model_refuses_pickles_and_unknown_specs(tmp_path):
+    pickle_file = tmp_path / "model.pt"
+    torch.save({"w": torch.zeros(1)}, pickle_file)
+    with pytest.raises(ModelSpecError, match=r"model\.pt: PyTorch pickle files .* arbitrary code"):
+        load_model(pickle_file)
+    with pytest.raises(ModelSpecError, match="unknown built-in model 'builtin:cats'; available: builtin:faces"):
+        load_model("builtin:cats")
+    with pytest.raises(ModelSpecError, match=r"missing\.safetensors: no such file"):
+        load_model(tmp_path / "missing.safetensors")
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"old content")
+    with pytest.raises(RuntimeError):
+        with atomic_write(path) as f:
+            f.write(b"half of the new")
+            raise RuntimeError("disk full")
+    assert path.read_bytes() == b"old content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]
+
+
+def test_failed_save_leaves_an_existing_checkpoint_intact(saved, monkeypatch):
+    model, path = saved
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save", broken)
+    with pytest.raises(OSError):
+        save_checkpoint(model, path)
+    assert path.read_bytes() == before
+
+
+def test_atomic_write_gives_new_files_ordinary_permissions_and_keeps_existing_ones(tmp_path):
+    import os
+    umask = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "new.bin") as f:
+            f.write(b"x")
+        assert (tmp_path / "new.bin").stat().st_mode & 0o777 == 0o644
+        (tmp_path / "old.bin").write_bytes(b"old")
+        (tmp_path / "old.bin").chmod(0o600)
+        with atomic_write(tmp_path / "old.bin") as f:
+            f.write(b"new")
+        assert (tmp_path / "old.bin").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(umask)
