@@ -14,17 +14,26 @@ from models.vae import VAE, images_to_tensor, kl_to_standard_normal
 
 
 @torch.no_grad()
-def per_image_terms(model: VAE, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-    """mu, logvar (B, D); recon (-log p(x|z), one z ~ q), kl, and mse of decode(mu) vs x, each (B,)."""
+def per_image_terms(model: VAE, x: torch.Tensor, generator: torch.Generator | None = None,
+                    sample: bool = True) -> dict[str, torch.Tensor]:
+    """mu, logvar (B, D); recon = -log p(x|z), kl, and mse of decode(mu) vs x, each (B,).
+
+    sample=True takes one z ~ q(z|x) (the usual ELBO estimate); sample=False takes z = mu,
+    which is deterministic and needs one decoder pass instead of two (the explorer's map).
+    """
     mu, logvar = model.encode(x)
-    noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    z = mu + noise * torch.exp(0.5 * logvar)
+    mean_logits = model.decode_logits(mu)
+    if sample:
+        noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        recon_logits = model.decode_logits(mu + noise * torch.exp(0.5 * logvar))
+    else:
+        recon_logits = mean_logits
     return {
         "mu": mu,
         "logvar": logvar,
-        "recon": model.neg_log_likelihood(x, model.decode_logits(z)),
+        "recon": model.neg_log_likelihood(x, recon_logits),
         "kl": kl_to_standard_normal(mu, logvar).sum(1),
-        "mse": (model.decode(mu) - x).pow(2).flatten(1).mean(1),
+        "mse": (torch.sigmoid(mean_logits) - x).pow(2).flatten(1).mean(1),
     }
 
 

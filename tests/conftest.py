@@ -31,3 +31,64 @@ def tiny_images() -> np.ndarray:
         blob = ((xx - cx) ** 2 + (yy - cy) ** 2 < r * r)[..., None]
         images[i] = np.where(blob, rng.integers(0, 256, 3), 30).astype(np.uint8)
     return images
+
+
+class FakeVAE:
+    """A tiny deterministic stand-in for a model: decode(z) = sigmoid(z @ W), reshaped.
+
+    `delay` (seconds) slows each decode; `gate` (a threading.Event) makes decode wait until
+    it is set; `fail_with` raises from decode. Meets the model contract (encode, decode,
+    latent_dim, image_shape, info).
+    """
+
+    def __init__(self, latent_dim=4, image_shape=(3, 8, 8), delay=0.0, gate=None, fail_with=None):
+        import torch
+
+        from models.vae import ModelInfo
+
+        self.latent_dim, self.image_shape = latent_dim, image_shape
+        self.info = ModelInfo(name="fake", content_hash="f" * 64)
+        g = torch.Generator().manual_seed(0)
+        n = int(np.prod(image_shape))
+        self.w_dec = torch.randn(latent_dim, n, generator=g)
+        self.w_enc = torch.randn(n, 2 * latent_dim, generator=g) / np.sqrt(n)
+        self.delay, self.gate, self.fail_with = delay, gate, fail_with
+        self.decoded_batches = 0
+
+    def encode(self, x):
+        h = x.flatten(1) @ self.w_enc
+        mu, logvar = h.chunk(2, dim=1)
+        return mu, logvar.clamp(-5, 1)
+
+    def decode_logits(self, z):
+        import time
+
+        if self.gate is not None:
+            self.gate.wait(10)
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.decoded_batches += 1
+        return (z @ self.w_dec).reshape(len(z), *self.image_shape)
+
+    def decode(self, z):
+        import torch
+
+        return torch.sigmoid(self.decode_logits(z))
+
+    def neg_log_likelihood(self, x, logits):
+        import torch
+
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+    def to(self, device):
+        return self
+
+    def eval(self):
+        return self
+
+
+@pytest.fixture
+def fake_vae():
+    return FakeVAE

@@ -1,0 +1,65 @@
+"""Maps from the latent space to the 2D map and back.
+
+Every projection here is linear with orthonormal axes: map = (z - offset) @ axes, axes (D, 2).
+That gives an exact inverse for any map point once the part of z the map does not show is
+chosen. `inverse(p, fill)` keeps fill's component orthogonal to the axes and sets the shown
+coordinates to p. With fill = the nearest data point's mu, hidden components come from the
+data. With fill = offset (the data mean, for PCA), they are the mean's. Either way
+transform(inverse(p, fill)) == p.
+
+PCA axes are the top principal directions of mu; raw-dims axes are two unit vectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LinearProjection:
+    name: str  # e.g. "PCA" or "z3 / z7"
+    offset: np.ndarray  # (D,)
+    axes: np.ndarray  # (D, 2), orthonormal columns
+    axis_labels: tuple[str, str]
+    explained: tuple[float, float] | None = None  # PCA: fraction of variance along each axis
+
+    def transform(self, z: np.ndarray) -> np.ndarray:
+        """(N, D) or (D,) latents -> (N, 2) or (2,) map coordinates (float64)."""
+        return (np.asarray(z, np.float64) - self.offset) @ self.axes
+
+    def inverse(self, p: np.ndarray, fill: np.ndarray) -> np.ndarray:
+        """The latent at map point p (2,) whose hidden part comes from fill (D,)."""
+        fill = np.asarray(fill, np.float64)
+        return fill + self.axes @ (np.asarray(p, np.float64) - self.transform(fill))
+
+    def project_covariance(self, variances: np.ndarray) -> np.ndarray:
+        """A diagonal latent covariance diag(variances) (D,) seen on the map: (2, 2)."""
+        return self.axes.T @ (np.asarray(variances, np.float64)[:, None] * self.axes)
+
+
+def pca(mu: np.ndarray) -> LinearProjection:
+    mu = np.asarray(mu, np.float64)
+    mean = mu.mean(0)
+    _, s, vt = np.linalg.svd(mu - mean, full_matrices=False)
+    var = s ** 2
+    explained = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
+    axes = vt[:2].T if len(vt) >= 2 else np.eye(mu.shape[1], 2)
+    return LinearProjection("PCA", mean, axes, ("PC 1", "PC 2"), (float(explained[0]), float(explained[1])))
+
+
+def raw_dims(latent_dim: int, i: int, j: int) -> LinearProjection:
+    if not (0 <= i < latent_dim and 0 <= j < latent_dim) or i == j:
+        raise ValueError(f"raw dimensions must be two different ones in 0..{latent_dim - 1}, got {i} and {j}")
+    axes = np.zeros((latent_dim, 2))
+    axes[i, 0] = axes[j, 1] = 1.0
+    return LinearProjection(f"z{i} / z{j}", np.zeros(latent_dim), axes, (f"z{i}", f"z{j}"))
+
+
+def ellipse_points(centre: np.ndarray, cov: np.ndarray, n: int = 64) -> np.ndarray:
+    """(n + 1, 2) points on the 1-sigma ellipse of a 2D Gaussian (closed polygon)."""
+    vals, vecs = np.linalg.eigh(cov)
+    t = np.linspace(0, 2 * np.pi, n + 1)
+    circle = np.stack([np.cos(t), np.sin(t)], 1)
+    return np.asarray(centre) + (circle * np.sqrt(np.maximum(vals, 0))) @ vecs.T

@@ -1,0 +1,186 @@
+"""What the explorer shows, as Qt-free state that widgets observe (psygnal signals).
+
+Data flows one way: input sets state -> the controller asks the worker -> worker results
+come back into state -> views observe state and redraw. Nothing here runs the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from psygnal import Signal
+
+from explorer.core import projection as proj
+from explorer.core.colouring import Colouring, colour_by, uniform
+from explorer.core.datasets import Dataset
+from explorer.core.encoding import Encodings
+from explorer.core.neighbours import PointIndex
+from explorer.core.search import search
+from models.vae import ModelInfo
+
+FILL_NEAREST, FILL_MEAN = "nearest", "mean"
+COLOUR_NONE, COLOUR_RECON, COLOUR_KL = "none", "reconstruction error", "KL"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A latent under the cursor (or pinned): where it is on the map and its nearest data point."""
+
+    map_xy: np.ndarray  # (2,)
+    latent: np.ndarray  # (D,) float32
+    nearest: int  # index of the nearest data point on the map
+
+
+@dataclass(frozen=True)
+class Decoded:
+    request_id: int
+    images: np.ndarray  # (B, H, W, C) uint8
+    latents: np.ndarray  # (B, D), what was decoded
+
+
+class ExplorerState:
+    model_changed = Signal()  # model info / device
+    data_changed = Signal()  # dataset or its encodings
+    projection_changed = Signal()
+    colouring_changed = Signal()
+    cursor_changed = Signal(object)  # Cursor | None
+    pinned_changed = Signal(object)  # Cursor | None
+    search_changed = Signal(object)  # mask (N,) bool | None
+    decoded_changed = Signal(str, object)  # slot, Decoded
+    status_changed = Signal(str)  # one line for the status bar
+
+    def __init__(self) -> None:
+        self.model_info: ModelInfo | None = None
+        self.latent_dim = 0
+        self.device_name = ""
+        self.dataset: Dataset | None = None
+        self.encodings: Encodings | None = None
+        self.projection: proj.LinearProjection | None = None
+        self.coords: np.ndarray | None = None  # (N, 2) map position of every data point
+        self.colour_key = COLOUR_NONE
+        self.colouring: Colouring | None = None
+        self.fill_mode = FILL_NEAREST
+        self.cursor: Cursor | None = None
+        self.pinned: Cursor | None = None
+        self.search_mask: np.ndarray | None = None
+        self.decoded: dict[str, Decoded] = {}
+        self._map_index: PointIndex | None = None
+        self._latent_index: PointIndex | None = None
+
+    # -- model and data -------------------------------------------------------------------
+    def set_model(self, info: ModelInfo, latent_dim: int, device_name: str) -> None:
+        self.model_info, self.latent_dim, self.device_name = info, latent_dim, device_name
+        self.model_changed.emit()
+
+    def set_dataset(self, dataset: Dataset) -> None:
+        self.dataset, self.encodings = dataset, None
+        self.projection = self.coords = self.cursor = self.pinned = self.search_mask = None
+        self._map_index = self._latent_index = None
+        self.colour_key = dataset.binary_label_names()[0] if dataset.binary_label_names() else COLOUR_NONE
+        self.data_changed.emit()
+
+    def set_encodings(self, encodings: Encodings) -> None:
+        if self.dataset is None or len(encodings) != len(self.dataset):
+            raise ValueError("encodings do not match the open dataset")
+        self.encodings = encodings
+        self._latent_index = PointIndex(encodings.mu)
+        self.data_changed.emit()
+        self.set_projection(proj.pca(encodings.mu))
+        self.set_colour(self.colour_key)
+
+    @property
+    def ready(self) -> bool:
+        return self.encodings is not None and self.projection is not None
+
+    # -- the map --------------------------------------------------------------------------
+    def set_projection(self, projection: proj.LinearProjection) -> None:
+        self.projection = projection
+        self.coords = projection.transform(self.encodings.mu)
+        self._map_index = PointIndex(self.coords)
+        self.projection_changed.emit()
+        if self.pinned is not None:  # the pin keeps its latent; only its map position moves
+            self.pinned = self._cursor_for_latent(self.pinned.latent)
+            self.pinned_changed.emit(self.pinned)
+
+    def set_raw_dims(self, i: int, j: int) -> None:
+        self.set_projection(proj.raw_dims(self.latent_dim, i, j))
+
+    def colour_choices(self) -> list[str]:
+        names = list(self.dataset.label_names) if self.dataset else []
+        return [COLOUR_NONE, *names, COLOUR_RECON, COLOUR_KL]
+
+    def set_colour(self, key: str) -> None:
+        n = len(self.encodings)
+        if key == COLOUR_RECON:
+            colouring = colour_by(self.encodings.recon, COLOUR_RECON)
+        elif key == COLOUR_KL:
+            colouring = colour_by(self.encodings.kl, COLOUR_KL)
+        elif self.dataset is not None and key in self.dataset.label_names:
+            colouring = colour_by(self.dataset.label(key), key)
+        else:
+            key, colouring = COLOUR_NONE, uniform(n)
+        self.colour_key, self.colouring = key, colouring
+        self.colouring_changed.emit()
+
+    def set_search(self, query: str) -> None:
+        """Raises SearchError (a message for the user) on a query it cannot read."""
+        ds = self.dataset
+        self.search_mask = search(query, len(ds), ds.labels, ds.label_names)
+        self.search_changed.emit(self.search_mask)
+
+    def set_fill_mode(self, mode: str) -> None:
+        self.fill_mode = mode
+        if self.cursor is not None:
+            self.move_cursor(self.cursor.map_xy)
+
+    # -- cursor and pin -------------------------------------------------------------------
+    def latent_at(self, map_xy: np.ndarray) -> Cursor:
+        """The latent under a map point: the exact inverse of the projection, with the hidden
+        part from the nearest data point or from the data mean (fill_mode)."""
+        nearest, _ = self._map_index.nearest(map_xy)
+        fill = self.encodings.mu[nearest] if self.fill_mode == FILL_NEAREST else self.projection.offset
+        latent = self.projection.inverse(map_xy, fill).astype(np.float32)
+        return Cursor(np.asarray(map_xy, np.float64), latent, nearest)
+
+    def _cursor_for_latent(self, latent: np.ndarray) -> Cursor:
+        xy = self.projection.transform(latent)
+        return Cursor(xy, np.asarray(latent, np.float32), self._map_index.nearest(xy)[0])
+
+    def move_cursor(self, map_xy: np.ndarray) -> Cursor | None:
+        if not self.ready:
+            return None
+        self.cursor = self.latent_at(map_xy)
+        self.cursor_changed.emit(self.cursor)
+        return self.cursor
+
+    def pin(self, cursor: Cursor | None) -> None:
+        self.pinned = cursor
+        self.pinned_changed.emit(cursor)
+
+    @property
+    def current_latent(self) -> np.ndarray | None:
+        """The latent later tools act on (sliders, strips): the pinned one."""
+        return None if self.pinned is None else self.pinned.latent
+
+    # -- what the map and panels show about points -----------------------------------------
+    def latent_neighbours(self, index: int, k: int = 8) -> np.ndarray:
+        """The k data points nearest to point `index` in the latent space (not on the map)."""
+        return self._latent_index.k_nearest(self.encodings.mu[index], k, exclude=index)
+
+    def posterior_ellipse(self, index: int) -> np.ndarray:
+        """The 1-sigma ellipse of q(z|x_index) as seen on the map, (65, 2)."""
+        var = np.exp(np.asarray(self.encodings.logvar[index], np.float64))
+        return proj.ellipse_points(self.coords[index], self.projection.project_covariance(var))
+
+    def set_decoded(self, slot: str, decoded: Decoded) -> bool:
+        """Keep a worker result unless a newer one for the same slot is already shown."""
+        shown = self.decoded.get(slot)
+        if shown is not None and shown.request_id > decoded.request_id:
+            return False
+        self.decoded[slot] = decoded
+        self.decoded_changed.emit(slot, decoded)
+        return True
+
+    def say(self, message: str) -> None:
+        self.status_changed.emit(message)
