@@ -94,7 +94,7 @@ class ModelWorker:
 
     def decode(self, latents: np.ndarray, slot: str = "cursor") -> int:
         """Decode (B, D) or (D,) latents; replaces a pending decode in the same slot."""
-        latents = np.atleast_2d(np.asarray(latents, np.float32))
+        latents = np.atleast_2d(np.array(latents, np.float32))  # a copy the caller cannot change later
         return self._put(lambda rid: self._queue.decodes.__setitem__(slot, _Decode(rid, slot, latents)))
 
     def run_job(self, start: Callable[[Any, torch.device], Generator], slot: str = "job") -> int:

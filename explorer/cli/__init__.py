@@ -34,6 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "With no subcommand, opens the explorer window.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    window = parser.add_argument_group("the window (no COMMAND)")
+    window.add_argument("--model", default="builtin:faces", metavar="SPEC",
+                        help="builtin:faces or a .safetensors file (default builtin:faces)")
+    window.add_argument("--data", default="builtin:faces", metavar="SPEC",
+                        help="builtin:faces, builtin:faces:test or a folder of images (default builtin:faces)")
+    window.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                        help="where the model runs; auto: CUDA, then MPS, then CPU")
+    window.add_argument("--screenshot", metavar="PATH",
+                        help="open the window, wait until the map is drawn, save a PNG of it and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -49,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     if args.command is None:
-        print(f"{PROG}: the explorer window is not built yet; try `{PROG} info --model builtin:faces` "
-              f"or `{PROG} --help`", file=sys.stderr)
-        return 0
+        from explorer.qt.app import run_window
+
+        return run_window(args.model, args.data, device=args.device, screenshot=args.screenshot)
 
     from models.errors import UserInputError  # imports torch: only once a command runs
 

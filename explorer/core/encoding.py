@@ -50,8 +50,9 @@ class Encodings:
     def kl_per_dim(self) -> np.ndarray:
         """Mean KL(q(z_j|x) || N(0, 1)) over the data for each latent dimension j: the
         'active units' a model uses (near 0 means the dimension is ignored)."""
-        return kl_to_standard_normal(torch.from_numpy(np.asarray(self.mu, np.float32)),
-                                     torch.from_numpy(np.asarray(self.logvar, np.float32))).mean(0).numpy()
+        # np.array copies: the columns may be read-only memory maps, which torch will not wrap
+        return kl_to_standard_normal(torch.from_numpy(np.array(self.mu, np.float32)),
+                                     torch.from_numpy(np.array(self.logvar, np.float32))).mean(0).numpy()
 
 
 @dataclass(frozen=True)

@@ -86,8 +86,8 @@ class ExplorerState:
         self.encodings = encodings
         self._latent_index = PointIndex(encodings.mu)
         self.data_changed.emit()
-        self.set_projection(proj.pca(encodings.mu))
-        self.set_colour(self.colour_key)
+        self.set_colour(self.colour_key)  # before the projection: the map draws and ranges once both exist
+        self.set_pca()
 
     @property
     def ready(self) -> bool:
@@ -103,6 +103,9 @@ class ExplorerState:
             self.pinned = self._cursor_for_latent(self.pinned.latent)
             self.pinned_changed.emit(self.pinned)
 
+    def set_pca(self) -> None:
+        self.set_projection(proj.pca(self.encodings.mu))
+
     def set_raw_dims(self, i: int, j: int) -> None:
         self.set_projection(proj.raw_dims(self.latent_dim, i, j))
 
@@ -111,7 +114,7 @@ class ExplorerState:
         return [COLOUR_NONE, *names, COLOUR_RECON, COLOUR_KL]
 
     def set_colour(self, key: str) -> None:
-        n = len(self.encodings)
+        n = len(self.encodings)  # colours need the encodings (recon, KL), not the projection
         if key == COLOUR_RECON:
             colouring = colour_by(self.encodings.recon, COLOUR_RECON)
         elif key == COLOUR_KL:
@@ -157,6 +160,16 @@ class ExplorerState:
     def pin(self, cursor: Cursor | None) -> None:
         self.pinned = cursor
         self.pinned_changed.emit(cursor)
+
+    def pin_data_point(self, index: int) -> None:
+        self.pin(self._cursor_for_latent(self.encodings.mu[index]))
+
+    @property
+    def focus(self) -> int | None:
+        """The data point the panels describe: nearest to the cursor, else to the pin."""
+        if self.cursor is not None:
+            return self.cursor.nearest
+        return None if self.pinned is None else self.pinned.nearest
 
     @property
     def current_latent(self) -> np.ndarray | None:

@@ -56,3 +56,12 @@ def test_damaged_cache_is_ignored(isolated_cache, model, tiny_images):
     encoding.save_cached(key, encoding.encode_all(model, tiny_images))
     (isolated_cache / "encodings" / key / "mu.npy").write_bytes(b"garbage")
     assert encoding.load_cached(key) is None
+
+
+def test_kl_per_dim_works_on_cached_read_only_columns(isolated_cache, model, tiny_images):
+    enc = encoding.encode_all(model, tiny_images)
+    key = encoding.cache_key("a" * 64, "b" * 64)
+    encoding.save_cached(key, enc)
+    cached = encoding.load_cached(key)
+    assert not cached.mu.flags.writeable
+    assert np.allclose(cached.kl_per_dim(), enc.kl_per_dim())

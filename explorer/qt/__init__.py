@@ -1,0 +1,1 @@
+"""The explorer window (PySide6 + pyqtgraph): widgets that observe explorer.core state."""

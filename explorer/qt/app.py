@@ -1,0 +1,86 @@
+"""Start the window; `--screenshot PATH` saves a PNG of it once the map is drawn, then exits."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from explorer.qt.main_window import MainWindow
+
+SCREENSHOT_TIMEOUT_S = 600
+
+
+def application() -> QtWidgets.QApplication:
+    """The running QApplication, or a new one (main() may be called from inside another Qt app)."""
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(sys.argv[:1])
+        app.setApplicationName("vae-explorer")
+        app.setOrganizationName("vae-explorer")
+    return app
+
+
+class Screenshot(QtCore.QObject):
+    """Once the map is ready: put the cursor on a data point, pin it, sample the prior, wait
+    for those decodes to arrive, save the whole window as PNG, and leave the event loop."""
+
+    WANTED = ("cursor", "nearest", "posterior", "prior")
+
+    def __init__(self, window: MainWindow, path: Path):
+        super().__init__(window)
+        self.window, self.path, self.exit_code = window, path, None
+        self._staged = False
+        window.state.projection_changed.connect(self._stage)
+        window.state.decoded_changed.connect(self._check)
+        window.controller.failed.connect(self._fail)
+        QtCore.QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, lambda: self._fail("screenshot", "timed out"))
+
+    def _stage(self) -> None:
+        if self._staged:
+            return
+        self._staged = True
+        state = self.window.state
+        # a point a little off the middle of the data, so its neighbourhood is on screen
+        target = np.percentile(state.coords, 60, axis=0)
+        index = int(np.argmin(((state.coords - target) ** 2).sum(1)))
+        state.pin_data_point(index)
+        state.move_cursor(state.coords[index] + 0.15 * state.coords.std(0))
+        self.window.controller.sample_prior()
+
+    def _check(self, *_) -> None:
+        if self._staged and self.exit_code is None and all(s in self.window.state.decoded for s in self.WANTED):
+            QtCore.QTimer.singleShot(400, self._save)  # let the views paint
+
+    def _save(self) -> None:
+        if self.exit_code is not None:
+            return
+        ok = self.window.grab().save(str(self.path), "PNG")
+        self._finish(0 if ok else 1, f"saved {self.path}" if ok else f"{self.path}: could not write the PNG")
+
+    def _fail(self, what: str, message: str) -> None:
+        if self.exit_code is None:
+            self._finish(1, f"{what}: {message}")
+
+    def _finish(self, code: int, message: str) -> None:
+        self.exit_code = code
+        print(f"vae-explorer: {message}", file=sys.stderr if code else sys.stdout)
+        self.window.close()
+
+
+def run_window(model: str, data: str, device: str = "auto", screenshot: str | None = None) -> int:
+    """Show the window and return when it closes.
+
+    A local event loop rather than app.exec(): main() may run inside a QApplication that
+    someone else owns (a notebook, a test), and ending app.exec() would end theirs too.
+    """
+    application()
+    window = MainWindow(model, data, device=device)
+    shot = Screenshot(window, Path(screenshot)) if screenshot else None
+    loop = QtCore.QEventLoop()
+    window.closed.connect(loop.quit)
+    window.show()
+    loop.exec()
+    return shot.exit_code if shot is not None and shot.exit_code is not None else 0

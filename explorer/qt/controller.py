@@ -1,0 +1,169 @@
+"""Connects the explorer state to the model worker: state changes become requests, and
+worker results (delivered on the GUI thread through a Qt signal) become state.
+
+Loading a model, loading a dataset and encoding it are all worker jobs, so no file I/O and
+no model call ever runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore
+
+from explorer.core import encoding
+from explorer.core.datasets import load_dataset
+from explorer.core.state import Decoded, ExplorerState
+from explorer.worker import CANCELLED, DECODED, DONE, ERROR, PROGRESS, READY, ModelWorker, Result
+from models import load_model
+from models.errors import UserInputError
+
+PRIOR_SEED = 0
+
+
+def _open_dataset_job(spec: str):
+    """Worker job: load the dataset at the model's image size, and any cached encodings."""
+
+    def start(model, device):
+        c, h, w = model.image_shape
+        dataset = load_dataset(spec, image_size=h, channels=c)
+        if dataset.image_shape != tuple(model.image_shape):
+            raise UserInputError(
+                f"{spec}: its images are {'x'.join(map(str, dataset.image_shape))} (channels x height x "
+                f"width), but the model takes {'x'.join(map(str, model.image_shape))}")
+        key = encoding.cache_key(model.info.content_hash, dataset.fingerprint)
+        return dataset, key, encoding.load_cached(key, len(dataset))
+        yield  # a generator: the worker runs it as a (one-step) job
+
+    return start
+
+
+def _encode_job(images: np.ndarray, key: str | None):
+    def start(model, device):
+        result = yield from encoding.encode_steps(model, images, device)
+        encoding.save_cached(key, result)  # on the worker: disk writes stay off the GUI thread
+        return result
+
+    return start
+
+
+class Controller(QtCore.QObject):
+    progress = QtCore.Signal(int, int, str)  # done, total, what; total 0 = finished
+    failed = QtCore.Signal(str, str)  # what failed, message (the window shows it)
+    _delivered = QtCore.Signal(object)  # worker thread -> GUI thread
+
+    def __init__(self, state: ExplorerState, device: str = "auto", n_samples: int = 8, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.n_samples = n_samples
+        self._delivered.connect(self._on_result, QtCore.Qt.ConnectionType.QueuedConnection)
+        self.worker = ModelWorker(self._delivered.emit, device=device)
+        self._requests: dict[int, str] = {}  # request id -> what it was for
+        self._data_spec: str | None = None
+        self._encode_id: int | None = None
+        self._focus: int | None = None
+        self._prior_rng = np.random.default_rng(PRIOR_SEED)
+        self.encodings_source = ""  # "cache" or "encoded": where the shown encodings came from
+        state.cursor_changed.connect(self._on_cursor)
+        state.pinned_changed.connect(self._on_focus_change)
+
+    # -- commands from the window ----------------------------------------------------------
+    def open(self, model_spec: str, data_spec: str) -> None:
+        self._data_spec = data_spec
+        self.open_model(model_spec)
+
+    def open_model(self, spec: str) -> None:
+        self.cancel_encoding()
+        self.state.say(f"loading model {spec} …")
+        self._track(self.worker.load_model(lambda: load_model(spec)), "model")
+
+    def open_dataset(self, spec: str) -> None:
+        self._data_spec = spec
+        if self.state.model_info is None:
+            return  # opened once the model is ready
+        self.cancel_encoding()
+        self.state.say(f"loading dataset {spec} …")
+        self.progress.emit(0, 1, f"loading {spec}")
+        self._track(self.worker.run_job(_open_dataset_job(spec), slot="dataset"), "dataset")
+
+    def cancel_encoding(self) -> None:
+        if self._encode_id is not None:
+            self.worker.cancel(self._encode_id)
+
+    def sample_prior(self) -> None:
+        if self.state.latent_dim:
+            z = self._prior_rng.standard_normal((self.n_samples, self.state.latent_dim)).astype(np.float32)
+            self._track(self.worker.decode(z, slot="prior"), "prior")
+
+    def stop(self) -> bool:
+        self.cancel_encoding()
+        return self.worker.stop()
+
+    # -- state -> worker -------------------------------------------------------------------
+    def _track(self, request_id: int, what: str) -> int:
+        self._requests[request_id] = what
+        return request_id
+
+    def _on_cursor(self, cursor) -> None:
+        if cursor is not None:
+            self._track(self.worker.decode(cursor.latent, slot="cursor"), "cursor")
+        self._on_focus_change()
+
+    def _on_focus_change(self, *_) -> None:
+        index = self.state.focus
+        if index is None or index == self._focus or not self.state.ready:
+            return
+        self._focus = index
+        enc = self.state.encodings
+        mu = np.asarray(enc.mu[index], np.float32)
+        sigma = np.exp(0.5 * np.asarray(enc.logvar[index], np.float32))
+        eps = np.random.default_rng(index).standard_normal((self.n_samples, len(mu))).astype(np.float32)
+        self._track(self.worker.decode(mu, slot="nearest"), "nearest")
+        self._track(self.worker.decode(mu + eps * sigma, slot="posterior"), "posterior")
+
+    # -- worker -> state (GUI thread) ------------------------------------------------------
+    def _on_result(self, r: Result) -> None:
+        what = self._requests.pop(r.request_id, None) if r.kind != PROGRESS else self._requests.get(r.request_id)
+        if r.kind == DECODED:
+            latents, images = r.value
+            self.state.set_decoded(r.slot, Decoded(r.request_id, images, latents))
+        elif r.kind == READY:
+            model, device_name = r.value
+            self._focus = None
+            self.state.set_model(model.info, model.latent_dim, device_name)
+            self.state.say(f"model {model.info.source} on {device_name}")
+            if self._data_spec is not None:
+                self.open_dataset(self._data_spec)
+        elif r.kind == PROGRESS and what == "encode":
+            self.progress.emit(r.value.done, r.value.total, "encoding")
+        elif r.kind == DONE and what == "dataset":
+            self._on_dataset(*r.value)
+        elif r.kind == DONE and what == "encode":
+            self._encode_id = None
+            self.progress.emit(0, 0, "")
+            self.encodings_source = "encoded"
+            self.state.set_encodings(r.value)
+            self.state.say(f"encoded {len(r.value):,} points")
+        elif r.kind == CANCELLED:
+            self._encode_id = None
+            self.progress.emit(0, 0, "")
+            self.state.say("encoding cancelled")
+        elif r.kind == ERROR:
+            if what in ("encode", "dataset"):
+                self._encode_id = None
+                self.progress.emit(0, 0, "")
+            self.state.say(f"error: {r.error}")
+            self.failed.emit(what or r.slot, r.error)
+
+    def _on_dataset(self, dataset, key, cached) -> None:
+        self._focus = None
+        self.state.set_dataset(dataset)
+        for problem in dataset.problems:
+            self.state.say(f"skipped {problem}")
+        if cached is not None:
+            self.progress.emit(0, 0, "")
+            self.encodings_source = "cache"
+            self.state.set_encodings(cached)
+            self.state.say(f"{len(dataset):,} points (encodings from the cache)")
+            return
+        self.progress.emit(0, len(dataset), "encoding")
+        self._encode_id = self._track(self.worker.run_job(_encode_job(dataset.images, key), slot="encode"), "encode")

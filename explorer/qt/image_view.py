@@ -1,0 +1,103 @@
+"""Show uint8 images large and crisp: nearest-neighbour scaling, letterboxed, no blur."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+
+def to_qimage(image: np.ndarray) -> QtGui.QImage:
+    """(H, W, 3) or (H, W, 1) uint8 -> a QImage that owns a copy of the pixels.
+
+    The pixels are copied into the QImage's own memory (through bits()) rather than wrapped
+    with QImage(buffer, ...): PySide6 mishandled the reference to a wrapped numpy buffer,
+    and under heavy hovering that crashed the process ("deallocating None").
+    """
+    h, w, c = image.shape
+    fmt = QtGui.QImage.Format.Format_RGB888 if c == 3 else QtGui.QImage.Format.Format_Grayscale8
+    qimage = QtGui.QImage(w, h, fmt)
+    rows = np.frombuffer(qimage.bits(), np.uint8).reshape(h, qimage.bytesPerLine())
+    rows[:, :w * c] = np.asarray(image, np.uint8).reshape(h, w * c)
+    return qimage
+
+
+class ImageView(QtWidgets.QWidget):
+    """One image, scaled to fit with whole pixels kept sharp. Click to emit `clicked`."""
+
+    clicked = QtCore.Signal()
+
+    def __init__(self, min_size: int = 48, caption: str = "", parent=None):
+        super().__init__(parent)
+        self._array: np.ndarray | None = None
+        self._qimage: QtGui.QImage | None = None
+        self._caption = caption
+        self.setMinimumSize(min_size, min_size)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
+
+    def set_image(self, image: np.ndarray | None, caption: str | None = None) -> None:
+        self._array = None if image is None else np.array(image, copy=True)
+        self._qimage = None if image is None else to_qimage(self._array)
+        if caption is not None:
+            self._caption = caption
+        self.update()
+
+    def image(self) -> np.ndarray | None:
+        """The exact pixels shown (H, W, C) uint8, or None."""
+        return self._array
+
+    def caption(self) -> str:
+        return self._caption
+
+    def heightForWidth(self, width: int) -> int:
+        return width
+
+    def paintEvent(self, event) -> None:
+        p = QtGui.QPainter(self)
+        p.fillRect(self.rect(), self.palette().color(QtGui.QPalette.ColorRole.Base))
+        caption_h = self.fontMetrics().height() + 2 if self._caption else 0
+        area = self.rect().adjusted(0, 0, 0, -caption_h)
+        if self._qimage is not None:
+            iw, ih = self._qimage.width(), self._qimage.height()
+            scale = max(min(area.width() / iw, area.height() / ih), 0.01)
+            if scale >= 1:
+                scale = float(int(scale))  # whole pixels: every source pixel the same size
+            w, h = int(iw * scale), int(ih * scale)
+            target = QtCore.QRect(area.x() + (area.width() - w) // 2, area.y() + (area.height() - h) // 2, w, h)
+            p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
+            p.drawImage(target, self._qimage)
+        if self._caption:
+            p.setPen(self.palette().color(QtGui.QPalette.ColorRole.Text))
+            p.drawText(self.rect().adjusted(0, self.height() - caption_h, 0, 0),
+                       QtCore.Qt.AlignmentFlag.AlignCenter, self._caption)
+        p.end()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == QtCore.Qt.MouseButton.LeftButton and self._array is not None:
+            self.clicked.emit()
+
+
+class ImageRow(QtWidgets.QWidget):
+    """A row of small images with captions; `clicked(i)` when image i is clicked."""
+
+    clicked = QtCore.Signal(int)
+
+    def __init__(self, count: int, size: int = 56, parent=None):
+        super().__init__(parent)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)
+        self.views = []
+        for i in range(count):
+            view = ImageView(min_size=size)
+            view.clicked.connect(lambda i=i: self.clicked.emit(i))
+            layout.addWidget(view)
+            self.views.append(view)
+
+    def set_images(self, images, captions=None) -> None:
+        images = [] if images is None else list(images)
+        captions = list(captions) if captions is not None else [""] * len(images)
+        for i, view in enumerate(self.views):
+            view.set_image(images[i] if i < len(images) else None, captions[i] if i < len(images) else "")
+
+    def images(self) -> list[np.ndarray | None]:
+        return [v.image() for v in self.views]

@@ -1,0 +1,214 @@
+"""The latent map: every data point projected to 2D, coloured, with the cursor's context.
+
+Drawing: one ScatterPlotItem per colour group with one shared brush (per-point brushes
+make colouring slow), points not matching a search in one grey item underneath. No
+per-point Python objects, no hoverable=True. The cursor is followed through the scene's
+sigMouseMoved (as pyqtgraph's crosshair example does). The nearest point comes from a
+KD-tree in the state.
+
+Mouse: hover decodes the latent under the cursor; a click pins it; left-drag walks (the
+pin follows the cursor); wheel zooms; Ctrl+left-drag or middle-drag pans; right-drag zooms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from explorer.core.colouring import viridis
+from explorer.core.state import Cursor, ExplorerState
+
+DIMMED = (90, 90, 90)
+_NO_PEN = pg.mkPen(None)
+
+
+class _MapViewBox(pg.ViewBox):
+    """Left click pins, left drag walks; Ctrl/middle drag pans as usual."""
+
+    clicked = QtCore.Signal(object, object)  # view point (QPointF), modifiers
+    walked = QtCore.Signal(object)  # view point (QPointF)
+
+    def mouseClickEvent(self, ev) -> None:
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.clicked.emit(self.mapSceneToView(ev.scenePos()), ev.modifiers())
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton and ev.modifiers() == QtCore.Qt.KeyboardModifier.NoModifier:
+            ev.accept()
+            self.walked.emit(self.mapSceneToView(ev.scenePos()))
+        else:
+            super().mouseDragEvent(ev, axis)
+
+
+class LatentMap(pg.PlotWidget):
+    def __init__(self, state: ExplorerState, parent=None):
+        self._vb = _MapViewBox()
+        super().__init__(parent=parent, viewBox=self._vb)
+        self.setObjectName("latentMap")
+        self.state = state
+        self._point_size = 4.0
+        self._groups: list[pg.ScatterPlotItem] = []
+        self._dimmed = self._scatter(DIMMED, z=-1)
+        self._legend: pg.LegendItem | None = None
+        self._colour_bar: pg.ColorBarItem | None = None
+        self.plotItem.showGrid(x=False, y=False)
+        self.plotItem.setMenuEnabled(False)
+        self.setAntialiasing(False)
+
+        overlay = dict(pxMode=True)
+        self._neighbours = pg.ScatterPlotItem(symbol="o", size=9, pen=pg.mkPen(0, 220, 255, 220, width=1.5),
+                                              brush=None, **overlay)
+        self._nearest = pg.ScatterPlotItem(symbol="o", size=14, pen=pg.mkPen(255, 230, 0, width=2),
+                                           brush=None, **overlay)
+        self._ellipse = pg.PlotCurveItem(pen=pg.mkPen(255, 230, 0, 200, width=1.5))
+        self._prior = pg.ScatterPlotItem(symbol="x", size=10, pen=pg.mkPen(255, 90, 90, width=2), **overlay)
+        self._pin = pg.ScatterPlotItem(symbol="star", size=20, pen=pg.mkPen("w", width=1.2),
+                                       brush=pg.mkBrush(255, 140, 0), **overlay)
+        for z, item in enumerate((self._neighbours, self._ellipse, self._nearest, self._prior, self._pin)):
+            item.setZValue(10 + z)
+            self.addItem(item)
+
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._vb.clicked.connect(self._on_clicked)
+        self._vb.walked.connect(self._on_walked)
+        state.data_changed.connect(self._clear)
+        state.projection_changed.connect(self._on_projection)
+        state.colouring_changed.connect(self._redraw_points)
+        state.search_changed.connect(self._redraw_points)
+        state.cursor_changed.connect(self._show_focus)
+        state.pinned_changed.connect(self._show_pin)
+        state.pinned_changed.connect(self._show_focus)
+        state.decoded_changed.connect(self._on_decoded)
+
+    # -- public -----------------------------------------------------------------------------
+    def set_point_size(self, size: float) -> None:
+        self._point_size = float(size)
+        for item in [*self._groups, self._dimmed]:
+            item.setSize(self._point_size)
+
+    def set_opacity(self, opacity: float) -> None:
+        for item in [*self._groups, self._dimmed]:
+            item.setOpacity(opacity)
+
+    def scene_point(self, xy) -> QtCore.QPointF:
+        """Where the view point xy is in scene coordinates (to drive the map in tests)."""
+        return self._vb.mapViewToScene(QtCore.QPointF(float(xy[0]), float(xy[1])))
+
+    def point_counts(self) -> dict[str, int]:
+        """How many points each colour group (and the dimmed set) currently draws."""
+        counts = {name: len(item.data) for name, item in zip(self.state.colouring.names, self._groups)} \
+            if self.state.colouring else {}
+        counts["dimmed"] = len(self._dimmed.data)
+        return counts
+
+    # -- drawing ----------------------------------------------------------------------------
+    def _scatter(self, rgb, z=0) -> pg.ScatterPlotItem:
+        item = pg.ScatterPlotItem(pxMode=True, pen=_NO_PEN, brush=pg.mkBrush(*rgb), size=self._point_size,
+                                  symbol="o")
+        item.setZValue(z)
+        self.addItem(item)
+        return item
+
+    def _clear(self) -> None:
+        for item in [*self._groups, self._dimmed, self._neighbours, self._nearest, self._prior, self._pin]:
+            item.setData([], [])
+        self._ellipse.setData([], [])
+
+    def _on_projection(self) -> None:
+        p = self.state.projection
+        suffix = [f" ({100 * e:.0f}% var.)" for e in p.explained] if p.explained else ["", ""]
+        self.setLabel("bottom", p.axis_labels[0] + suffix[0])
+        self.setLabel("left", p.axis_labels[1] + suffix[1])
+        self._redraw_points()
+        self._show_focus()
+        self._show_pin(self.state.pinned)
+        prior = self.state.decoded.get("prior")
+        if prior is not None:
+            self._on_decoded("prior", prior)
+        self._vb.autoRange(padding=0.03)  # now, not at the next paint: the cursor maps through it
+
+    def _redraw_points(self, *_):
+        s = self.state
+        if s.coords is None or s.colouring is None:
+            return
+        c = s.colouring
+        while len(self._groups) < len(c.colours):
+            self._groups.append(self._scatter((0, 0, 0)))
+        shown = np.ones(len(s.coords), bool) if s.search_mask is None else s.search_mask
+        order = np.argsort(c.groups, kind="stable")
+        bounds = np.searchsorted(c.groups[order], np.arange(len(c.colours) + 1))
+        for g, item in enumerate(self._groups):
+            if g < len(c.colours):
+                idx = order[bounds[g]:bounds[g + 1]]
+                item.setBrush(pg.mkBrush(*c.colours[g]))
+                item.setData(pos=s.coords[idx[shown[idx]]], size=self._point_size)
+            else:
+                item.setData([], [])
+        self._dimmed.setData(pos=s.coords[~shown], size=self._point_size)
+        self._update_key(c)
+
+    def _update_key(self, c) -> None:
+        if self._legend is not None:
+            self._legend.scene() and self._legend.scene().removeItem(self._legend)
+            self._legend = None
+        if self._colour_bar is not None:
+            self.plotItem.layout.removeItem(self._colour_bar)
+            self._colour_bar.scene() and self._colour_bar.scene().removeItem(self._colour_bar)
+            self._colour_bar = None
+        if c.continuous:
+            stops = np.linspace(0, 1, 9)
+            cmap = pg.ColorMap(stops, viridis(stops).astype(np.ubyte))
+            self._colour_bar = pg.ColorBarItem(values=c.value_range, colorMap=cmap, interactive=False,
+                                               label=c.title, width=14)
+            self.plotItem.layout.addItem(self._colour_bar, 2, 5)
+        elif len(c.colours) > 1:
+            self._legend = pg.LegendItem(offset=(-10, 10), labelTextColor=(230, 230, 230),
+                                         brush=pg.mkBrush(0, 0, 0, 150))
+            self._legend.setParentItem(self.plotItem.vb)
+            for item, name in zip(self._groups, c.names):
+                self._legend.addItem(item, name)
+
+    def _show_focus(self, *_) -> None:
+        s = self.state
+        focus = s.focus
+        if focus is None or s.coords is None:
+            return
+        self._nearest.setData(pos=s.coords[[focus]])
+        self._ellipse.setData(*s.posterior_ellipse(focus).T)
+        self._neighbours.setData(pos=s.coords[s.latent_neighbours(focus)])
+
+    def _show_pin(self, pinned: Cursor | None) -> None:
+        if pinned is None:
+            self._pin.setData([], [])
+        else:
+            self._pin.setData(pos=[pinned.map_xy])
+
+    def _on_decoded(self, slot: str, decoded) -> None:
+        if slot == "prior" and self.state.projection is not None:
+            self._prior.setData(pos=self.state.projection.transform(decoded.latents))
+
+    # -- mouse ------------------------------------------------------------------------------
+    def _view_point(self, scene_pos) -> np.ndarray | None:
+        if not self._vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = self._vb.mapSceneToView(scene_pos)
+        return np.array([p.x(), p.y()])
+
+    def _on_mouse_moved(self, scene_pos) -> None:
+        xy = self._view_point(scene_pos)
+        if xy is not None:
+            self.state.move_cursor(xy)
+
+    def _on_clicked(self, view_point, modifiers) -> None:
+        cursor = self.state.move_cursor(np.array([view_point.x(), view_point.y()]))
+        if cursor is not None and modifiers == QtCore.Qt.KeyboardModifier.NoModifier:
+            self.state.pin(cursor)
+
+    def _on_walked(self, view_point) -> None:
+        cursor = self.state.move_cursor(np.array([view_point.x(), view_point.y()]))
+        if cursor is not None:
+            self.state.pin(cursor)

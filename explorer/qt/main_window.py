@@ -1,0 +1,161 @@
+"""The explorer window: the map in the middle, panels in docks, menus and a status bar."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from explorer.core.state import ExplorerState
+from explorer.qt.controller import Controller
+from explorer.qt.latent_map import LatentMap
+from explorer.qt.map_controls import MapControls
+from explorer.qt.panels import ActiveUnits, DecoderPanel, PosteriorPanel
+
+SETTINGS_ORG = "vae-explorer"
+
+
+def default_settings() -> QtCore.QSettings:
+    return QtCore.QSettings(SETTINGS_ORG, "vae-explorer")
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    closed = QtCore.Signal()  # after the worker has stopped
+
+    def __init__(self, model_spec: str, data_spec: str, device: str = "auto",
+                 settings: QtCore.QSettings | None = None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("vae-explorer")
+        self.settings = settings if settings is not None else default_settings()
+        self.state = ExplorerState()
+        self.controller = Controller(self.state, device=device, parent=self)
+
+        self.map = LatentMap(self.state)
+        self.controls = MapControls(self.state, self.map)
+        self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, self.controls)
+        self.setCentralWidget(self.map)
+
+        self.decoder_panel = DecoderPanel(self.state)
+        self.posterior_panel = PosteriorPanel(self.state, self.controller.n_samples)
+        self.active_units = ActiveUnits(self.state)
+        self.docks = {}
+        for title, widget in (("Decoder", self.decoder_panel), ("Posterior", self.posterior_panel),
+                              ("Active units", self.active_units)):
+            dock = QtWidgets.QDockWidget(title, self)
+            dock.setObjectName(f"dock {title}")  # saveState needs names
+            dock.setWidget(widget)
+            self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            self.docks[title] = dock
+        # the map keeps the full height; the VAE's own view shares a tabbed dock under the decoder
+        self.tabifyDockWidget(self.docks["Posterior"], self.docks["Active units"])
+        self.docks["Posterior"].raise_()
+        self.resizeDocks([self.docks["Decoder"]], [440], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["Decoder"], self.docks["Posterior"]], [560, 330], QtCore.Qt.Orientation.Vertical)
+
+        self._build_status_bar()
+        self._build_menus()
+        self.posterior_panel.sample_prior_requested.connect(self.controller.sample_prior)
+        self.controller.progress.connect(self._on_progress)
+        self.controller.failed.connect(self._on_failed)
+        self.state.status_changed.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.state.model_changed.connect(lambda: self.device_label.setText(self.state.device_name))
+        self.state.data_changed.connect(self._on_data)
+        self.state.cursor_changed.connect(self._on_cursor)
+        self.state.cursor_changed.connect(self._show_focus_terms)
+        self.state.pinned_changed.connect(self._show_focus_terms)
+        self._restore_settings()
+        self.controller.open(model_spec, data_spec)
+
+    # -- construction ----------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setFormat("%p%  %v / %m")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.controller.cancel_encoding)
+        self.cursor_label = QtWidgets.QLabel()
+        self.data_label = QtWidgets.QLabel()
+        self.device_label = QtWidgets.QLabel("starting …")
+        for w in (self.progress, self.cancel_button):
+            bar.addPermanentWidget(w)
+            w.hide()
+        for w in (self.cursor_label, self.data_label, self.device_label):
+            bar.addPermanentWidget(w)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "Open &Model…", QtGui.QKeySequence.StandardKey.Open, self._ask_model)
+        self._action(file_menu, "Open &Dataset…", "Ctrl+Shift+O", self._ask_dataset)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
+        view = self.menuBar().addMenu("&View")
+        self._action(view, "Sample from the &Prior", "Ctrl+P", self.controller.sample_prior)
+        self._action(view, "&Reset Zoom", "Ctrl+0", lambda: self.map.plotItem.enableAutoRange())
+        self._action(view, "&Unpin", "Esc", lambda: self.state.pin(None))
+        view.addSeparator()
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+
+    def _action(self, menu, text, shortcut, slot) -> QtGui.QAction:
+        action = QtGui.QAction(text, self)
+        action.setShortcut(QtGui.QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # -- reactions -------------------------------------------------------------------------
+    def _on_progress(self, done: int, total: int, what: str) -> None:
+        busy = total > 0
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy and what == "encoding")
+        if busy:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.progress.setFormat(f"{what} %v / %m")
+
+    def _on_failed(self, what: str, message: str) -> None:
+        if what in ("model", "dataset", "encode"):
+            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "vae-explorer",
+                                        f"Could not open the {what if what != 'encode' else 'dataset'}.",
+                                        parent=self)
+            box.setInformativeText(message)
+            box.open()  # not exec(): the window stays live behind it
+
+    def _on_data(self) -> None:
+        ds = self.state.dataset
+        self.data_label.setText("" if ds is None else f"{ds.spec}: {len(ds):,} points")
+
+    def _on_cursor(self, cursor) -> None:
+        if cursor is not None:
+            z = ", ".join(f"{v:+.2f}" for v in cursor.latent[:4])
+            self.cursor_label.setText(f"z = [{z}{', …' if len(cursor.latent) > 4 else ''}]")
+
+    def _show_focus_terms(self, *_) -> None:
+        if self.state.focus is not None and self.state.ready:
+            self.posterior_panel.show_terms(self.state.focus)
+
+    def _ask_model(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a model", "", "VAE checkpoints (*.safetensors)")
+        if path:
+            self.controller.open_model(path)
+
+    def _ask_dataset(self) -> None:
+        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if path:
+            self.controller.open_dataset(path)
+
+    # -- lifetime --------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1500, 920)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+        self.controller.stop()
+        super().closeEvent(event)
+        self.closed.emit()

@@ -1,0 +1,126 @@
+"""The bar above the map: projection, hidden-part fill, colouring, point size and opacity, search."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+from superqt import QLabeledDoubleSlider, QLabeledSlider
+
+from explorer.core.search import SearchError
+from explorer.core.state import FILL_MEAN, FILL_NEAREST, ExplorerState
+from explorer.qt.latent_map import LatentMap
+
+PCA, RAW = "PCA", "raw dimensions"
+
+
+class MapControls(QtWidgets.QToolBar):
+    """A tool bar, so that on a narrow window what does not fit goes into its overflow menu."""
+
+    def __init__(self, state: ExplorerState, latent_map: LatentMap, parent=None):
+        super().__init__("Map", parent)
+        self.setObjectName("mapControls")
+        self.state, self.map = state, latent_map
+
+        self.projection = QtWidgets.QComboBox()
+        self.projection.addItems([PCA, RAW])
+        self.projection.setToolTip("How latents are laid out on the map")
+        self.dim_x, self.dim_y = QtWidgets.QSpinBox(), QtWidgets.QSpinBox()
+        for box, tip in ((self.dim_x, "latent dimension on the x axis"), (self.dim_y, "... on the y axis")):
+            box.setPrefix("z")
+            box.setToolTip(tip)
+        self.fill = QtWidgets.QComboBox()
+        self.fill.addItem("hidden dims from the nearest point", FILL_NEAREST)
+        self.fill.addItem("hidden dims from the data mean", FILL_MEAN)
+        self.fill.setToolTip("The map shows two directions of the latent space; the others come from here")
+        self.colour = QtWidgets.QComboBox()
+        self.colour.setToolTip("Colour the points by a label, the reconstruction error or the KL term")
+        self.size = QLabeledSlider(QtCore.Qt.Orientation.Horizontal)
+        self.size.setRange(1, 12)
+        self.size.setValue(4)
+        self.size.setToolTip("point size (pixels)")
+        self.opacity = QLabeledDoubleSlider(QtCore.Qt.Orientation.Horizontal)
+        self.opacity.setRange(0.05, 1.0)
+        self.opacity.setValue(0.8)
+        self.opacity.setToolTip("point opacity")
+        self.search = QtWidgets.QLineEdit()
+        self.search.setObjectName("searchBox")
+        self.search.setPlaceholderText("find: 123, 10-20, smiling=1 hat, head_x>0.5")
+        self.search.setClearButtonEnabled(True)
+
+        self.size.setMaximumWidth(140)
+        self.opacity.setMaximumWidth(160)
+        self.search.setMinimumWidth(180)
+        for label, widget in (("Map ", self.projection), (None, self.dim_x), (None, self.dim_y), (None, self.fill),
+                              (" Colour ", self.colour), (" Size ", self.size), (" Opacity ", self.opacity),
+                              (" ", self.search)):
+            if label:
+                self.addWidget(QtWidgets.QLabel(label))
+            self.addWidget(widget)
+
+        self.projection.currentTextChanged.connect(self._apply_projection)
+        self.dim_x.valueChanged.connect(self._apply_projection)
+        self.dim_y.valueChanged.connect(self._apply_projection)
+        self.fill.currentIndexChanged.connect(lambda: state.set_fill_mode(self.fill.currentData()))
+        self.colour.currentTextChanged.connect(self._apply_colour)
+        self.size.valueChanged.connect(latent_map.set_point_size)
+        self.opacity.valueChanged.connect(latent_map.set_opacity)
+        self.search.textChanged.connect(self._apply_search)
+        state.data_changed.connect(self._sync_choices)
+        state.projection_changed.connect(self._sync_projection)
+        latent_map.set_opacity(self.opacity.value())
+
+    def _sync_choices(self) -> None:
+        with QtCore.QSignalBlocker(self.colour):
+            self.colour.clear()
+            if self.state.dataset is not None:
+                self.colour.addItems(self.state.colour_choices())
+                self.colour.setCurrentText(self.state.colour_key)
+        d = max(self.state.latent_dim - 1, 0)
+        for box, value in ((self.dim_x, 0), (self.dim_y, min(1, d))):
+            with QtCore.QSignalBlocker(box):
+                box.setRange(0, d)
+                box.setValue(value)
+        self._sync_projection()
+
+    def _sync_projection(self) -> None:
+        p = self.state.projection
+        raw = p is not None and p.name != PCA
+        with QtCore.QSignalBlocker(self.projection):
+            self.projection.setCurrentText(RAW if raw else PCA)
+        if raw:
+            for box, axis in ((self.dim_x, 0), (self.dim_y, 1)):
+                with QtCore.QSignalBlocker(box):
+                    box.setValue(int(p.axes[:, axis].argmax()))
+        self.dim_x.setEnabled(raw)
+        self.dim_y.setEnabled(raw)
+
+    def _apply_projection(self) -> None:
+        if not self.state.ready:
+            return
+        if self.projection.currentText() == RAW:
+            x, y = self.dim_x.value(), self.dim_y.value()
+            if x == y:
+                self.state.say("choose two different latent dimensions")
+                return
+            self.state.set_raw_dims(x, y)
+        else:
+            self.state.set_pca()
+
+    def _apply_colour(self, key: str) -> None:
+        if self.state.ready and key:
+            self.state.set_colour(key)
+
+    def _apply_search(self, text: str) -> None:
+        if not self.state.ready:
+            return
+        try:
+            self.state.set_search(text)
+        except SearchError as e:
+            self.search.setStyleSheet("QLineEdit { border: 1px solid #d04040; }")
+            self.search.setToolTip(str(e))
+            self.state.say(str(e))
+            return
+        self.search.setStyleSheet("")
+        mask = self.state.search_mask
+        self.search.setToolTip("" if mask is None else f"{int(mask.sum()):,} matching points")
+        if mask is not None:
+            self.state.say(f"{int(mask.sum()):,} of {len(mask):,} points match")

@@ -1,0 +1,216 @@
+"""Side panels: the decoder's view of the cursor, the nearest data point, the VAE's posterior."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from explorer.core.state import Cursor, Decoded, ExplorerState
+from explorer.qt.image_view import ImageRow, ImageView
+
+N_NEIGHBOURS = 8
+
+
+def _heading(text: str) -> QtWidgets.QLabel:
+    label = QtWidgets.QLabel(f"<b>{text}</b>")
+    label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+    return label
+
+
+def _wrapped(text: str) -> QtWidgets.QLabel:
+    label = QtWidgets.QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
+def _format_labels(state: ExplorerState, index: int) -> str:
+    ds = state.dataset
+    parts = [f"<b>#{index}</b>"]
+    if ds.file_names:
+        parts.append(ds.file_names[index])
+    for name, value in zip(ds.label_names, ds.labels[index]):
+        parts.append(f"{name} <b>{value:g}</b>" if float(value).is_integer() else f"{name} <b>{value:.2f}</b>")
+    return " &nbsp;·&nbsp; ".join(parts)
+
+
+class DecoderPanel(QtWidgets.QWidget):
+    """The decoded image under the cursor, large; the nearest data point beside it."""
+
+    def __init__(self, state: ExplorerState, parent=None):
+        super().__init__(parent)
+        self.state = state
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(_heading("Decoder at the cursor"))
+        self.decoded = ImageView(min_size=128)
+        self.decoded.setObjectName("decodedView")
+        self.decoded.setToolTip("decode(z) for the latent under the cursor (or the pinned one)")
+        layout.addWidget(self.decoded, stretch=3)
+        self.latent_text = QtWidgets.QLabel("Move the cursor over the map.")
+        self.latent_text.setWordWrap(True)
+        layout.addWidget(self.latent_text)
+
+        self.nearest_box = QtWidgets.QWidget()
+        self.nearest_box.setObjectName("nearestView")
+        box = QtWidgets.QVBoxLayout(self.nearest_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(_heading("Nearest data point"))
+        pair = QtWidgets.QHBoxLayout()
+        self.original = ImageView(min_size=64, caption="original")
+        self.reconstruction = ImageView(min_size=64, caption="reconstruction")
+        pair.addWidget(self.original)
+        pair.addWidget(self.reconstruction)
+        box.addLayout(pair, stretch=2)
+        self.labels = QtWidgets.QLabel()
+        self.labels.setWordWrap(True)
+        self.labels.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        box.addWidget(self.labels)
+        box.addWidget(_wrapped(f"Its {N_NEIGHBOURS} nearest neighbours in latent space (click to pin):"))
+        self.neighbours = ImageRow(N_NEIGHBOURS, size=28)
+        self.neighbours.clicked.connect(self._pin_neighbour)
+        box.addWidget(self.neighbours, stretch=1)
+        layout.addWidget(self.nearest_box, stretch=2)
+        self._focus: int | None = None
+        self._neighbour_ids = np.zeros(0, int)
+
+        state.cursor_changed.connect(self._on_cursor)
+        state.pinned_changed.connect(self._show_focus)
+        state.decoded_changed.connect(self._on_decoded)
+        state.data_changed.connect(self._clear)
+
+    def _clear(self) -> None:
+        for view in (self.decoded, self.original, self.reconstruction):
+            view.set_image(None)
+        self.neighbours.set_images([])
+        self.labels.setText("")
+        self._focus = None
+
+    def _on_cursor(self, cursor: Cursor | None) -> None:
+        if cursor is None:
+            return
+        z = ", ".join(f"{v:.2f}" for v in cursor.latent[:6]) + (", …" if len(cursor.latent) > 6 else "")
+        self.latent_text.setText(f"z = [{z}]  (map {cursor.map_xy[0]:.2f}, {cursor.map_xy[1]:.2f})")
+        self._show_focus()
+
+    def _show_focus(self, *_) -> None:
+        index = self.state.focus
+        if index is None or index == self._focus:
+            return
+        self._focus = index
+        ds = self.state.dataset
+        self.original.set_image(ds.images[index])
+        self.labels.setText(_format_labels(self.state, index))
+        self._neighbour_ids = self.state.latent_neighbours(index, N_NEIGHBOURS)
+        self.neighbours.set_images(ds.images[self._neighbour_ids], [f"#{i}" for i in self._neighbour_ids])
+
+    def _pin_neighbour(self, i: int) -> None:
+        if i < len(self._neighbour_ids):
+            self.state.pin_data_point(int(self._neighbour_ids[i]))
+
+    def _on_decoded(self, slot: str, decoded: Decoded) -> None:
+        if slot == "cursor":
+            self.decoded.set_image(decoded.images[0])
+        elif slot == "nearest":
+            self.reconstruction.set_image(decoded.images[0])
+
+
+class PosteriorPanel(QtWidgets.QWidget):
+    """What the VAE believes about a data point: q(z|x) samples and ELBO terms; prior samples."""
+
+    sample_prior_requested = QtCore.Signal()
+
+    def __init__(self, state: ExplorerState, n_samples: int, parent=None):
+        super().__init__(parent)
+        self.setObjectName("posteriorView")
+        self.state = state
+        layout = QtWidgets.QVBoxLayout(self)
+        self.title = _heading("Posterior q(z|x)")
+        layout.addWidget(self.title)
+        self.terms = QtWidgets.QLabel("Hover a data point to see its posterior.")
+        self.terms.setWordWrap(True)
+        self.terms.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        layout.addWidget(self.terms)
+        layout.addWidget(_wrapped("Decodes of z ~ q(z|x) (the yellow ellipse on the map is its 1-sigma):"))
+        self.samples = ImageRow(n_samples, size=28)
+        layout.addWidget(self.samples)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(_wrapped("Decodes of z ~ N(0, I) (red crosses on the map):"), stretch=1)
+        self.prior_button = QtWidgets.QPushButton("Sample from prior")
+        self.prior_button.clicked.connect(self.sample_prior_requested.emit)
+        row.addWidget(self.prior_button)
+        layout.addLayout(row)
+        self.prior = ImageRow(n_samples, size=28)
+        layout.addWidget(self.prior)
+        layout.addStretch(1)
+        state.decoded_changed.connect(self._on_decoded)
+        state.data_changed.connect(lambda: (self.samples.set_images([]), self.prior.set_images([])))
+
+    def show_terms(self, index: int) -> None:
+        enc = self.state.encodings
+        sigma = np.exp(0.5 * np.asarray(enc.logvar[index], np.float64))
+        elbo = -(float(enc.recon[index]) + float(enc.kl[index]))
+        self.title.setText(f"<b>Posterior q(z|x) of data point #{index}</b>")
+        self.terms.setText(
+            f"ELBO <b>{elbo:.1f}</b> = −(recon {float(enc.recon[index]):.1f} + KL {float(enc.kl[index]):.1f}) nats"
+            f" &nbsp;·&nbsp; per-pixel MSE {float(enc.mse[index]):.5f}<br>"
+            f"posterior σ: mean {sigma.mean():.3f}, smallest {sigma.min():.3f}, largest {sigma.max():.3f}")
+
+    def _on_decoded(self, slot: str, decoded: Decoded) -> None:
+        if slot == "posterior":
+            self.samples.set_images(decoded.images)
+        elif slot == "prior":
+            self.prior.set_images(decoded.images)
+
+
+class ActiveUnits(pg.PlotWidget):
+    """Mean KL per latent dimension, sorted: which units the model uses. Click two bars to
+    view those two raw dimensions on the map."""
+
+    def __init__(self, state: ExplorerState, parent=None):
+        super().__init__(parent)
+        self.setObjectName("activeUnits")
+        self.state = state
+        self.setLabel("left", "mean KL (nats)")
+        self.plotItem.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self._bars: pg.BarGraphItem | None = None
+        self.order = np.zeros(0, int)  # dimension shown at each bar position
+        self.chosen: list[int] = []
+        state.data_changed.connect(self._draw)
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    def _draw(self) -> None:
+        if self._bars is not None:
+            self.removeItem(self._bars)
+            self._bars = None
+        enc = self.state.encodings
+        if enc is None:
+            return
+        kl = enc.kl_per_dim()
+        self.order = np.argsort(kl)[::-1]
+        self.chosen = []
+        self._bars = pg.BarGraphItem(x=np.arange(len(kl)), height=kl[self.order], width=0.8, brush=(78, 154, 230))
+        self.addItem(self._bars)
+        self.getAxis("bottom").setTicks([[(i, f"z{d}") for i, d in enumerate(self.order)]])
+        self._recolour()
+
+    def choose(self, position: int) -> None:
+        """Select the bar at `position`; the second choice sets the map to those raw dims."""
+        dim = int(self.order[position])
+        self.chosen = [d for d in self.chosen if d != dim][-1:] + [dim]
+        if len(self.chosen) == 2:
+            self.state.set_raw_dims(*self.chosen)
+        self._recolour()
+
+    def _recolour(self) -> None:
+        if self._bars is not None:
+            brushes = [pg.mkBrush(255, 140, 0) if d in self.chosen else pg.mkBrush(78, 154, 230) for d in self.order]
+            self._bars.setOpts(brushes=brushes)
+
+    def _on_click(self, ev) -> None:
+        if self._bars is None:
+            return
+        x = self.plotItem.vb.mapSceneToView(ev.scenePos()).x()
+        position = int(round(x))
+        if 0 <= position < len(self.order):
+            self.choose(position)
