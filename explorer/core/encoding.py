@@ -62,7 +62,7 @@ class Progress:
 
 
 def encode_steps(model: VAE, images: np.ndarray, device: torch.device | str = "cpu",
-                 target_seconds: float = 0.02, first_chunk: int = 32,
+                 target_seconds: float = 0.04, first_chunk: int = 32,
                  max_chunk: int = 4096) -> Generator[Progress, None, Encodings]:
     """Encode `images` chunk by chunk; yields Progress after each chunk, returns Encodings."""
     n, d = len(images), model.latent_dim

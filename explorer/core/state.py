@@ -67,6 +67,7 @@ class ExplorerState:
         self.decoded: dict[str, Decoded] = {}
         self._map_index: PointIndex | None = None
         self._latent_index: PointIndex | None = None
+        self._last_neighbours: tuple = (None, None)
 
     # -- model and data -------------------------------------------------------------------
     def set_model(self, info: ModelInfo, latent_dim: int, device_name: str) -> None:
@@ -77,6 +78,7 @@ class ExplorerState:
         self.dataset, self.encodings = dataset, None
         self.projection = self.coords = self.cursor = self.pinned = self.search_mask = None
         self._map_index = self._latent_index = None
+        self._last_neighbours = (None, None)
         self.colour_key = dataset.binary_label_names()[0] if dataset.binary_label_names() else COLOUR_NONE
         self.data_changed.emit()
 
@@ -85,6 +87,7 @@ class ExplorerState:
             raise ValueError("encodings do not match the open dataset")
         self.encodings = encodings
         self._latent_index = PointIndex(encodings.mu)
+        self._last_neighbours = (None, None)
         self.data_changed.emit()
         self.set_colour(self.colour_key)  # before the projection: the map draws and ranges once both exist
         self.set_pca()
@@ -178,8 +181,12 @@ class ExplorerState:
 
     # -- what the map and panels show about points -----------------------------------------
     def latent_neighbours(self, index: int, k: int = 8) -> np.ndarray:
-        """The k data points nearest to point `index` in the latent space (not on the map)."""
-        return self._latent_index.k_nearest(self.encodings.mu[index], k, exclude=index)
+        """The k data points nearest to point `index` in the latent space (not on the map).
+
+        The last answer is kept: the map and the panel both ask on every cursor move."""
+        if self._last_neighbours[0] != (index, k):
+            self._last_neighbours = ((index, k), self._latent_index.k_nearest(self.encodings.mu[index], k, exclude=index))
+        return self._last_neighbours[1]
 
     def posterior_ellipse(self, index: int) -> np.ndarray:
         """The 1-sigma ellipse of q(z|x_index) as seen on the map, (65, 2)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6 import QtCore
+from superqt.utils import qdebounced
 
 from explorer.core import encoding
 from explorer.core.datasets import load_dataset
@@ -18,6 +19,9 @@ from models import load_model
 from models.errors import UserInputError
 
 PRIOR_SEED = 0
+# The nearest point's reconstruction and its posterior samples wait until the cursor rests this
+# long: while it moves, the worker decodes only the cursor, so the image under it stays fresh.
+FOCUS_DECODE_DELAY_MS = 40
 
 
 def _open_dataset_job(spec: str):
@@ -63,6 +67,7 @@ class Controller(QtCore.QObject):
         self._focus: int | None = None
         self._prior_rng = np.random.default_rng(PRIOR_SEED)
         self.encodings_source = ""  # "cache" or "encoded": where the shown encodings came from
+        self._decode_focus_soon = qdebounced(self._decode_focus, timeout=FOCUS_DECODE_DELAY_MS)
         state.cursor_changed.connect(self._on_cursor)
         state.pinned_changed.connect(self._on_focus_change)
 
@@ -109,6 +114,10 @@ class Controller(QtCore.QObject):
         self._on_focus_change()
 
     def _on_focus_change(self, *_) -> None:
+        if self.state.focus is not None and self.state.focus != self._focus:
+            self._decode_focus_soon()
+
+    def _decode_focus(self) -> None:
         index = self.state.focus
         if index is None or index == self._focus or not self.state.ready:
             return

@@ -26,11 +26,12 @@ class ImageView(QtWidgets.QWidget):
 
     clicked = QtCore.Signal()
 
-    def __init__(self, min_size: int = 48, caption: str = "", parent=None):
+    def __init__(self, min_size: int = 48, caption: str = "", preferred: int | None = None, parent=None):
         super().__init__(parent)
         self._array: np.ndarray | None = None
         self._qimage: QtGui.QImage | None = None
         self._caption = caption
+        self._preferred = preferred or min_size
         self.setMinimumSize(min_size, min_size)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
 
@@ -50,6 +51,9 @@ class ImageView(QtWidgets.QWidget):
 
     def heightForWidth(self, width: int) -> int:
         return width
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(self._preferred, self._preferred)
 
     def paintEvent(self, event) -> None:
         p = QtGui.QPainter(self)
@@ -81,17 +85,26 @@ class ImageRow(QtWidgets.QWidget):
 
     clicked = QtCore.Signal(int)
 
-    def __init__(self, count: int, size: int = 56, parent=None):
+    def __init__(self, count: int, size: int = 56, min_size: int = 24, parent=None):
         super().__init__(parent)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(3)
         self.views = []
         for i in range(count):
-            view = ImageView(min_size=size)
+            view = ImageView(min_size=min_size, caption=" ", preferred=size)
             view.clicked.connect(lambda i=i: self.clicked.emit(i))
             layout.addWidget(view)
             self.views.append(view)
+        # as tall as the thumbnails are wide (plus a caption) when there is room; smaller on a
+        # small screen rather than pushing the window's minimum height up
+        caption = self.fontMetrics().height() + 4
+        self._preferred_height = size + caption
+        self.setMinimumHeight(min_size + caption)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred)
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(super().sizeHint().width(), self._preferred_height)
 
     def set_images(self, images, captions=None) -> None:
         images = [] if images is None else list(images)

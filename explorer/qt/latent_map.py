@@ -1,8 +1,8 @@
 """The latent map: every data point projected to 2D, coloured, with the cursor's context.
 
-Drawing: one ScatterPlotItem per colour group with one shared brush (per-point brushes
-make colouring slow), points not matching a search in one grey item underneath. No
-per-point Python objects, no hoverable=True. The cursor is followed through the scene's
+Drawing: one PointCloudItem holds every colour group (one sprite and one draw call per group;
+see point_cloud.py), points not matching a search in a grey group underneath. No per-point Python objects, no
+hoverable=True. The cursor is followed through the scene's
 sigMouseMoved (as pyqtgraph's crosshair example does). The nearest point comes from a
 KD-tree in the state.
 
@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from explorer.core.colouring import viridis
 from explorer.core.state import Cursor, ExplorerState
+from explorer.qt.point_cloud import PointCloudItem
 
 DIMMED = (90, 90, 90)
 _NO_PEN = pg.mkPen(None)
@@ -51,8 +52,11 @@ class LatentMap(pg.PlotWidget):
         self.setObjectName("latentMap")
         self.state = state
         self._point_size = 4.0
-        self._groups: list[pg.ScatterPlotItem] = []
-        self._dimmed = self._scatter(DIMMED, z=-1)
+        self._points = PointCloudItem(self._point_size)
+        # The cursor's overlays change on every mouse move; with the points cached in device
+        # pixels, a move repaints the overlays over one cached layer instead of every point.
+        self._points.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.addItem(self._points)
         self._legend: pg.LegendItem | None = None
         self._colour_bar: pg.ColorBarItem | None = None
         self.plotItem.showGrid(x=False, y=False)
@@ -87,12 +91,10 @@ class LatentMap(pg.PlotWidget):
     # -- public -----------------------------------------------------------------------------
     def set_point_size(self, size: float) -> None:
         self._point_size = float(size)
-        for item in [*self._groups, self._dimmed]:
-            item.setSize(self._point_size)
+        self._points.set_size(self._point_size)
 
     def set_opacity(self, opacity: float) -> None:
-        for item in [*self._groups, self._dimmed]:
-            item.setOpacity(opacity)
+        self._points.setOpacity(opacity)
 
     def scene_point(self, xy) -> QtCore.QPointF:
         """Where the view point xy is in scene coordinates (to drive the map in tests)."""
@@ -100,21 +102,15 @@ class LatentMap(pg.PlotWidget):
 
     def point_counts(self) -> dict[str, int]:
         """How many points each colour group (and the dimmed set) currently draws."""
-        counts = {name: len(item.data) for name, item in zip(self.state.colouring.names, self._groups)} \
-            if self.state.colouring else {}
-        counts["dimmed"] = len(self._dimmed.data)
-        return counts
+        if self.state.colouring is None or not self._points.counts():
+            return {"dimmed": 0}
+        dimmed, *groups = self._points.counts()
+        return {**dict(zip(self.state.colouring.names, groups)), "dimmed": dimmed}
 
     # -- drawing ----------------------------------------------------------------------------
-    def _scatter(self, rgb, z=0) -> pg.ScatterPlotItem:
-        item = pg.ScatterPlotItem(pxMode=True, pen=_NO_PEN, brush=pg.mkBrush(*rgb), size=self._point_size,
-                                  symbol="o")
-        item.setZValue(z)
-        self.addItem(item)
-        return item
-
     def _clear(self) -> None:
-        for item in [*self._groups, self._dimmed, self._neighbours, self._nearest, self._prior, self._pin]:
+        self._points.set_groups([])
+        for item in (self._neighbours, self._nearest, self._prior, self._pin):
             item.setData([], [])
         self._ellipse.setData([], [])
 
@@ -136,19 +132,14 @@ class LatentMap(pg.PlotWidget):
         if s.coords is None or s.colouring is None:
             return
         c = s.colouring
-        while len(self._groups) < len(c.colours):
-            self._groups.append(self._scatter((0, 0, 0)))
         shown = np.ones(len(s.coords), bool) if s.search_mask is None else s.search_mask
         order = np.argsort(c.groups, kind="stable")
         bounds = np.searchsorted(c.groups[order], np.arange(len(c.colours) + 1))
-        for g, item in enumerate(self._groups):
-            if g < len(c.colours):
-                idx = order[bounds[g]:bounds[g + 1]]
-                item.setBrush(pg.mkBrush(*c.colours[g]))
-                item.setData(pos=s.coords[idx[shown[idx]]], size=self._point_size)
-            else:
-                item.setData([], [])
-        self._dimmed.setData(pos=s.coords[~shown], size=self._point_size)
+        groups = [(s.coords[~shown], DIMMED)]  # greyed-out points first, underneath
+        for g, rgb in enumerate(c.colours):
+            idx = order[bounds[g]:bounds[g + 1]]
+            groups.append((s.coords[idx[shown[idx]]], rgb))
+        self._points.set_groups(groups)
         self._update_key(c)
 
     def _update_key(self, c) -> None:
@@ -169,8 +160,9 @@ class LatentMap(pg.PlotWidget):
             self._legend = pg.LegendItem(offset=(-10, 10), labelTextColor=(230, 230, 230),
                                          brush=pg.mkBrush(0, 0, 0, 150))
             self._legend.setParentItem(self.plotItem.vb)
-            for item, name in zip(self._groups, c.names):
-                self._legend.addItem(item, name)
+            for rgb, name in zip(c.colours, c.names):  # legend samples drawn like scatter symbols
+                sample = pg.ScatterPlotItem(symbol="o", size=8, pen=_NO_PEN, brush=pg.mkBrush(*rgb))
+                self._legend.addItem(sample, name)
 
     def _show_focus(self, *_) -> None:
         s = self.state

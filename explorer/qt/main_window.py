@@ -48,7 +48,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabifyDockWidget(self.docks["Posterior"], self.docks["Active units"])
         self.docks["Posterior"].raise_()
         self.resizeDocks([self.docks["Decoder"]], [440], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["Decoder"], self.docks["Posterior"]], [560, 330], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Decoder"], self.docks["Posterior"]], [540, 330], QtCore.Qt.Orientation.Vertical)
 
         self._build_status_bar()
         self._build_menus()
@@ -121,8 +121,10 @@ class MainWindow(QtWidgets.QMainWindow):
             box.open()  # not exec(): the window stays live behind it
 
     def _on_data(self) -> None:
-        ds = self.state.dataset
+        ds, info = self.state.dataset, self.state.model_info
         self.data_label.setText("" if ds is None else f"{ds.spec}: {len(ds):,} points")
+        if ds is not None and info is not None:
+            self.setWindowTitle(f"vae-explorer — {info.source} on {ds.spec}")
 
     def _on_cursor(self, cursor) -> None:
         if cursor is not None:

@@ -1,0 +1,220 @@
+"""Cursor-to-image latency and GUI-thread stalls of the real window (figures in docs/benchmarks.md).
+
+    python benchmarks/latency.py [--model SPEC] [--data SPEC] [--device auto|cpu|cuda]
+                                 [--rate 250] [--gestures 60] [--moves 40]
+
+1. Opens the window on the bundled pair with an empty encodings cache, so the dataset really
+   encodes. Meanwhile a 1 ms timer on the GUI thread records the gaps between its ticks; the
+   longest gap beyond the interval is the longest GUI-thread stall while encoding. The map's
+   one-off build when encoding ends is reported separately.
+2. Then it drives the map the way a hand does: gestures of --moves mouse moves at --rate per
+   second through the scene's sigMouseMoved (the path a real mouse event takes), each followed
+   by a 150 ms rest. Latency runs from a move's event to the moment decodedView is given the
+   image decoded for that move. Moves whose decode was replaced by a newer one (latest wins)
+   have no latency of their own. It also counts how often the final position of a gesture is
+   what decodedView shows at the end of the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen: render offscreen
+os.environ["VAE_EXPLORER_CACHE_DIR"] = tempfile.mkdtemp(prefix="vae-explorer-bench-")
+
+from PySide6 import QtCore  # noqa: E402
+
+from explorer.qt.app import application  # noqa: E402
+from explorer.qt.main_window import MainWindow  # noqa: E402
+
+
+def pct(values, q) -> float:
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+class StallMeter(QtCore.QObject):
+    """Gaps between ticks of a 1 ms precise timer on the GUI thread."""
+
+    def __init__(self):
+        super().__init__()
+        self.timer = QtCore.QTimer(self)
+        self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(1)
+        self.timer.timeout.connect(self._tick)
+        self.gaps: list[float] = []
+        self._last = None
+
+    def start(self):
+        self.gaps.clear()
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self):
+        self.timer.stop()
+
+    def _tick(self):
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+
+def raw_encode_rate(model_spec: str, data_spec: str, device: str, n: int = 5000) -> float:
+    """Images/s of the same per-image terms computed in plain batches of 512, no app around."""
+    import torch
+
+    from explorer.core.datasets import load_dataset
+    from models import load_model, resolve_device
+    from models.evaluation import per_image_terms
+    from models.vae import images_to_tensor
+
+    dev = resolve_device(device)
+    model = load_model(model_spec).to(dev)
+    images = load_dataset(data_spec).images[:n]
+    per_image_terms(model, images_to_tensor(images[:512]).to(dev), sample=False)  # warm up
+    t0 = time.perf_counter()
+    for start in range(0, len(images), 512):
+        terms = per_image_terms(model, images_to_tensor(images[start:start + 512]).to(dev), sample=False)
+        terms["mu"].cpu()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    return len(images) / (time.perf_counter() - t0)
+
+
+def run_until(condition, check_ms: int = 20) -> None:
+    """Run the event loop idle (as app.exec() would) until condition() holds."""
+    loop = QtCore.QEventLoop()
+    timer = QtCore.QTimer()
+    timer.timeout.connect(lambda: condition() and loop.quit())
+    timer.start(check_ms)
+    loop.exec()
+    timer.stop()
+
+
+def wait(app, seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 5)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="builtin:faces")
+    ap.add_argument("--data", default="builtin:faces")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--rate", type=float, default=250.0, help="mouse moves per second within a gesture")
+    ap.add_argument("--gestures", type=int, default=60)
+    ap.add_argument("--moves", type=int, default=40, help="moves per gesture")
+    args = ap.parse_args()
+
+    app = application()
+    settings = QtCore.QSettings(os.path.join(os.environ["VAE_EXPLORER_CACHE_DIR"], "s.ini"),
+                                QtCore.QSettings.Format.IniFormat)
+    meter = StallMeter()
+    encode_window = {}
+    window = MainWindow(args.model, args.data, device=args.device, settings=settings)
+    state = window.state
+
+    def on_progress(done, total, what):
+        if what == "encoding" and "start" not in encode_window:
+            encode_window["start"] = time.perf_counter()
+            meter.start()
+        if total == 0 and "start" in encode_window and "end" not in encode_window:
+            encode_window["end"] = time.perf_counter()
+            meter.stop()
+
+    window.controller.progress.connect(on_progress)
+    built = {}
+    state.projection_changed.connect(lambda: built.setdefault("t", time.perf_counter()))
+    window.show()
+    t_open = time.perf_counter()
+    run_until(lambda: state.ready)
+    wait(app, 0.5)
+    encode_gaps = np.array(meter.gaps[1:]) * 1e3 if meter.gaps else np.zeros(0)
+
+    # the one-off map build at the end of encoding, timed directly
+    t0 = time.perf_counter()
+    state.set_pca()
+    app.processEvents()
+    build_ms = (time.perf_counter() - t0) * 1e3
+
+    # -- hovering --------------------------------------------------------------------------
+    sent_at: dict[bytes, float] = {}
+    latencies: list[float] = []
+    view = window.decoder_panel.decoded
+    original_set_image = view.set_image
+
+    def timed_set_image(image, caption=None):
+        shown = state.decoded.get("cursor")
+        if shown is not None:
+            t_event = sent_at.get(shown.latents[0].tobytes())
+            if t_event is not None:
+                latencies.append((time.perf_counter() - t_event) * 1e3)
+        original_set_image(image, caption)
+
+    view.set_image = timed_set_image
+    rng = np.random.default_rng(0)
+    lo, hi = np.percentile(state.coords, [2, 98], axis=0)
+    interval = 1.0 / args.rate
+    final_shown, achieved = 0, []
+    for g in range(args.gestures):
+        a, b = lo + rng.random(2) * (hi - lo), lo + rng.random(2) * (hi - lo)
+        path = a + np.linspace(0, 1, args.moves)[:, None] * (b - a)
+        t_start = time.perf_counter()
+        for k, xy in enumerate(path):
+            due = t_start + k * interval
+            while time.perf_counter() < due:
+                app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 1)
+            scene_point = window.map.scene_point(xy)
+            t_event = time.perf_counter()
+            window.map.scene().sigMouseMoved.emit(scene_point)
+            if state.cursor is not None:
+                sent_at[state.cursor.latent.tobytes()] = t_event
+        achieved.append((args.moves - 1) / (time.perf_counter() - t_start))
+        wait(app, 0.15)
+        last = state.cursor.latent
+        shown = state.decoded.get("cursor")
+        final_shown += shown is not None and np.array_equal(shown.latents[0], last)
+
+    lat = np.array(latencies)
+    device = state.device_name
+    n_points = len(state.coords)
+    stall_pass_s = encode_window.get("end", 0) - encode_window.get("start", 0)
+
+    # -- encoding throughput: encode again from an empty cache, without the 1 ms timer ------
+    # (on 2 cores the timer's own wake-ups halve the encoding rate; it measures stalls only)
+    shutil.rmtree(os.path.join(os.environ["VAE_EXPLORER_CACHE_DIR"], "encodings"))
+    encode_window.clear()
+    meter.start = meter.stop = lambda: None
+    window.controller.open_dataset(args.data)
+    run_until(lambda: "end" in encode_window)
+    encode_s = encode_window["end"] - encode_window["start"]
+    window.close()
+    raw_rate = raw_encode_rate(args.model, args.data, args.device)
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_implementation()} "
+          f"{platform.python_version()}, Qt platform {app.platformName()}; model on {device}")
+    print(f"dataset {args.data}: encoded in {encode_s:.1f} s = {n_points / encode_s:,.0f} images/s in the app "
+          f"({stall_pass_s:.1f} s with the stall timer running); "
+          f"raw forward (batches of 512, same terms) {raw_rate:,.0f} images/s; ratio {n_points / encode_s / raw_rate:.2f} "
+          f"(window open to map ready {built.get('t', 0) - t_open:.1f} s, dataset rendering included)")
+    print(f"GUI-thread stall while encoding (1 ms timer, {len(encode_gaps)} ticks): longest "
+          f"{encode_gaps.max() if len(encode_gaps) else float('nan'):.1f} ms, p99 {pct(encode_gaps, 99):.1f} ms")
+    print(f"one-off map build after encoding (PCA, KD-trees, {len(state.coords):,} points drawn): {build_ms:.1f} ms")
+    print(f"hover: {args.gestures} gestures x {args.moves} moves at {np.median(achieved):.0f} moves/s "
+          f"(asked {args.rate:.0f}); {len(lat)} images shown")
+    print(f"latency mouse event -> image set on decodedView: p50 {pct(lat, 50):.2f} ms, p95 {pct(lat, 95):.2f} ms, "
+          f"p99 {pct(lat, 99):.2f} ms, max {lat.max():.2f} ms")
+    print(f"final position of a gesture shown after a 150 ms rest: {final_shown}/{args.gestures}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Frame times of the latent map at large sizes (figures in docs/benchmarks.md).
+
+    python benchmarks/map_render.py [--points 100000] [--frames 60]
+
+Builds the real LatentMap on synthetic encodings (16-D latents, 4 binary and 2 continuous
+labels; no model needed) and times, each as a forced repaint of the widget (grab()):
+drawing the map after a projection change, recolouring by a binary label and by a
+continuous one, a pan step, a zoom step, and a hover move (overlays change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from explorer.core.datasets import Dataset  # noqa: E402
+from explorer.core.encoding import Encodings  # noqa: E402
+from explorer.core.state import ExplorerState  # noqa: E402
+from explorer.qt.app import application  # noqa: E402
+from explorer.qt.latent_map import LatentMap  # noqa: E402
+from models.vae import ModelInfo  # noqa: E402
+
+
+def synthetic_state(n: int, d: int = 16) -> ExplorerState:
+    rng = np.random.default_rng(0)
+    mu = (rng.normal(size=(n, d)) * np.linspace(3, 0.5, d)).astype(np.float32)
+    labels = np.concatenate([(rng.random((n, 4)) < 0.5), rng.random((n, 2))], 1).astype(np.float32)
+    names = ("a", "b", "c", "d", "x", "y")
+    ds = Dataset("synthetic", np.zeros((n, 1, 1, 3), np.uint8), labels, names, fingerprint="synthetic")
+    state = ExplorerState()
+    state.set_model(ModelInfo(name="synthetic"), d, "none")
+    state.set_dataset(ds)
+    state.set_encodings(Encodings(mu=mu, logvar=np.full_like(mu, -4), recon=rng.random(n).astype(np.float32),
+                                  kl=rng.random(n).astype(np.float32), mse=rng.random(n).astype(np.float32)))
+    return state
+
+
+def timed(fn, repeats: int) -> np.ndarray:
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1e3)
+    return np.array(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--points", type=int, default=100_000)
+    ap.add_argument("--frames", type=int, default=60)
+    args = ap.parse_args()
+    app = application()
+    state = synthetic_state(args.points)
+    view = LatentMap(state)
+    view.resize(1000, 750)
+    view.show()
+    for _ in range(5):
+        app.processEvents()
+        view.grab()
+    vb = view.plotItem.vb
+    lo, hi = state.coords.min(0), state.coords.max(0)
+    rng = np.random.default_rng(1)
+
+    def redraw(action):
+        return lambda: (action(), view.grab())
+
+    rows = {
+        "draw after a projection change": timed(redraw(state.set_pca), 5),
+        "recolour, binary label": timed(redraw(lambda: state.set_colour("a")), 5),
+        "recolour, continuous label": timed(redraw(lambda: state.set_colour("x")), 5),
+        "pan step": timed(redraw(lambda: vb.translateBy(x=(hi[0] - lo[0]) * 0.01)), args.frames),
+        "zoom step": timed(redraw(lambda: vb.scaleBy((0.98, 0.98))), args.frames),
+        "hover move (overlays change)": timed(
+            redraw(lambda: view.scene().sigMouseMoved.emit(view.scene_point(lo + rng.random(2) * (hi - lo)))),
+            args.frames),
+    }
+    print(f"{args.points:,} points, map 1000x750, Qt platform {app.platformName()}, {os.cpu_count()} CPUs")
+    for name, ms in rows.items():
+        print(f"  {name:<32} median {np.median(ms):7.1f} ms   p95 {np.percentile(ms, 95):7.1f} ms")
+    view.close()
+
+
+if __name__ == "__main__":
+    main()
