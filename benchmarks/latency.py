@@ -165,7 +165,7 @@ def main() -> None:
     lo, hi = np.percentile(state.coords, [2, 98], axis=0)
     interval = 1.0 / args.rate
     final_shown, achieved = 0, []
-    for g in range(args.gestures):
+    for _ in range(args.gestures):
         a, b = lo + rng.random(2) * (hi - lo), lo + rng.random(2) * (hi - lo)
         path = a + np.linspace(0, 1, args.moves)[:, None] * (b - a)
         t_start = time.perf_counter()

@@ -61,8 +61,9 @@ class Controller(QtCore.QObject):
         self.n_samples = n_samples
         self._delivered.connect(self._on_result, QtCore.Qt.ConnectionType.QueuedConnection)
         self.worker = ModelWorker(self._delivered.emit, device=device)
-        self._requests: dict[int, str] = {}  # request id -> what it was for
         self._data_spec: str | None = None
+        # the newest dataset and encode jobs; results of older ones (cancelled too late) are dropped
+        self._dataset_id: int | None = None
         self._encode_id: int | None = None
         self._focus: int | None = None
         self._prior_rng = np.random.default_rng(PRIOR_SEED)
@@ -79,7 +80,7 @@ class Controller(QtCore.QObject):
     def open_model(self, spec: str) -> None:
         self.cancel_encoding()
         self.state.say(f"loading model {spec} …")
-        self._track(self.worker.load_model(lambda: load_model(spec)), "model")
+        self.worker.load_model(lambda: load_model(spec))
 
     def open_dataset(self, spec: str) -> None:
         self._data_spec = spec
@@ -88,7 +89,7 @@ class Controller(QtCore.QObject):
         self.cancel_encoding()
         self.state.say(f"loading dataset {spec} …")
         self.progress.emit(0, 1, f"loading {spec}")
-        self._track(self.worker.run_job(_open_dataset_job(spec), slot="dataset"), "dataset")
+        self._dataset_id = self.worker.run_job(_open_dataset_job(spec), slot="dataset")
 
     def cancel_encoding(self) -> None:
         if self._encode_id is not None:
@@ -97,20 +98,16 @@ class Controller(QtCore.QObject):
     def sample_prior(self) -> None:
         if self.state.latent_dim:
             z = self._prior_rng.standard_normal((self.n_samples, self.state.latent_dim)).astype(np.float32)
-            self._track(self.worker.decode(z, slot="prior"), "prior")
+            self.worker.decode(z, slot="prior")
 
     def stop(self) -> bool:
         self.cancel_encoding()
         return self.worker.stop()
 
     # -- state -> worker -------------------------------------------------------------------
-    def _track(self, request_id: int, what: str) -> int:
-        self._requests[request_id] = what
-        return request_id
-
     def _on_cursor(self, cursor) -> None:
         if cursor is not None:
-            self._track(self.worker.decode(cursor.latent, slot="cursor"), "cursor")
+            self.worker.decode(cursor.latent, slot="cursor")
         self._on_focus_change()
 
     def _on_focus_change(self, *_) -> None:
@@ -126,12 +123,11 @@ class Controller(QtCore.QObject):
         mu = np.asarray(enc.mu[index], np.float32)
         sigma = np.exp(0.5 * np.asarray(enc.logvar[index], np.float32))
         eps = np.random.default_rng(index).standard_normal((self.n_samples, len(mu))).astype(np.float32)
-        self._track(self.worker.decode(mu, slot="nearest"), "nearest")
-        self._track(self.worker.decode(mu + eps * sigma, slot="posterior"), "posterior")
+        self.worker.decode(mu, slot="nearest")
+        self.worker.decode(mu + eps * sigma, slot="posterior")
 
     # -- worker -> state (GUI thread) ------------------------------------------------------
     def _on_result(self, r: Result) -> None:
-        what = self._requests.pop(r.request_id, None) if r.kind != PROGRESS else self._requests.get(r.request_id)
         if r.kind == DECODED:
             latents, images = r.value
             self.state.set_decoded(r.slot, Decoded(r.request_id, images, latents))
@@ -142,26 +138,31 @@ class Controller(QtCore.QObject):
             self.state.say(f"model {model.info.source} on {device_name}")
             if self._data_spec is not None:
                 self.open_dataset(self._data_spec)
-        elif r.kind == PROGRESS and what == "encode":
+        elif r.slot in ("dataset", "encode"):
+            if r.request_id in (self._dataset_id, self._encode_id):
+                self._on_job_result(r)
+        elif r.kind == ERROR:  # a decode or a model load
+            self.state.say(f"error: {r.error}")
+            self.failed.emit(r.slot, r.error)
+
+    def _on_job_result(self, r: Result) -> None:
+        if r.kind == PROGRESS:
             self.progress.emit(r.value.done, r.value.total, "encoding")
-        elif r.kind == DONE and what == "dataset":
-            self._on_dataset(*r.value)
-        elif r.kind == DONE and what == "encode":
+            return
+        self.progress.emit(0, 0, "")
+        if r.slot == "encode":
             self._encode_id = None
-            self.progress.emit(0, 0, "")
+        if r.kind == DONE and r.slot == "dataset":
+            self._on_dataset(*r.value)
+        elif r.kind == DONE:
             self.encodings_source = "encoded"
             self.state.set_encodings(r.value)
             self.state.say(f"encoded {len(r.value):,} points")
         elif r.kind == CANCELLED:
-            self._encode_id = None
-            self.progress.emit(0, 0, "")
             self.state.say("encoding cancelled")
         elif r.kind == ERROR:
-            if what in ("encode", "dataset"):
-                self._encode_id = None
-                self.progress.emit(0, 0, "")
             self.state.say(f"error: {r.error}")
-            self.failed.emit(what or r.slot, r.error)
+            self.failed.emit(r.slot, r.error)
 
     def _on_dataset(self, dataset, key, cached) -> None:
         self._focus = None
@@ -175,4 +176,4 @@ class Controller(QtCore.QObject):
             self.state.say(f"{len(dataset):,} points (encodings from the cache)")
             return
         self.progress.emit(0, len(dataset), "encoding")
-        self._encode_id = self._track(self.worker.run_job(_encode_job(dataset.images, key), slot="encode"), "encode")
+        self._encode_id = self.worker.run_job(_encode_job(dataset.images, key), slot="encode")

@@ -1,10 +1,9 @@
 """The latent map: every data point projected to 2D, coloured, with the cursor's context.
 
 Drawing: one PointCloudItem holds every colour group (one sprite and one draw call per group;
-see point_cloud.py), points not matching a search in a grey group underneath. No per-point Python objects, no
-hoverable=True. The cursor is followed through the scene's
-sigMouseMoved (as pyqtgraph's crosshair example does). The nearest point comes from a
-KD-tree in the state.
+see point_cloud.py), with points a search leaves out in a grey group underneath. No per-point
+Python objects, no hoverable=True. The cursor is followed through the scene's sigMouseMoved
+(as pyqtgraph's crosshair example does); the nearest point comes from a KD-tree in the state.
 
 Mouse: hover decodes the latent under the cursor; a click pins it; left-drag walks (the
 pin follows the cursor); wheel zooms; Ctrl+left-drag or middle-drag pans; right-drag zooms.
@@ -63,15 +62,14 @@ class LatentMap(pg.PlotWidget):
         self.plotItem.setMenuEnabled(False)
         self.setAntialiasing(False)
 
-        overlay = dict(pxMode=True)
+        # overlays: a few points each, so pyqtgraph's ScatterPlotItem (sizes in pixels) is fine
         self._neighbours = pg.ScatterPlotItem(symbol="o", size=9, pen=pg.mkPen(0, 220, 255, 220, width=1.5),
-                                              brush=None, **overlay)
-        self._nearest = pg.ScatterPlotItem(symbol="o", size=14, pen=pg.mkPen(255, 230, 0, width=2),
-                                           brush=None, **overlay)
+                                              brush=None)
+        self._nearest = pg.ScatterPlotItem(symbol="o", size=14, pen=pg.mkPen(255, 230, 0, width=2), brush=None)
         self._ellipse = pg.PlotCurveItem(pen=pg.mkPen(255, 230, 0, 200, width=1.5))
-        self._prior = pg.ScatterPlotItem(symbol="x", size=10, pen=pg.mkPen(255, 90, 90, width=2), **overlay)
+        self._prior = pg.ScatterPlotItem(symbol="x", size=10, pen=pg.mkPen(255, 90, 90, width=2))
         self._pin = pg.ScatterPlotItem(symbol="star", size=20, pen=pg.mkPen("w", width=1.2),
-                                       brush=pg.mkBrush(255, 140, 0), **overlay)
+                                       brush=pg.mkBrush(255, 140, 0))
         for z, item in enumerate((self._neighbours, self._ellipse, self._nearest, self._prior, self._pin)):
             item.setZValue(10 + z)
             self.addItem(item)
@@ -143,13 +141,12 @@ class LatentMap(pg.PlotWidget):
         self._update_key(c)
 
     def _update_key(self, c) -> None:
-        if self._legend is not None:
-            self._legend.scene() and self._legend.scene().removeItem(self._legend)
-            self._legend = None
-        if self._colour_bar is not None:
-            self.plotItem.layout.removeItem(self._colour_bar)
-            self._colour_bar.scene() and self._colour_bar.scene().removeItem(self._colour_bar)
-            self._colour_bar = None
+        for old in (self._legend, self._colour_bar):
+            if old is not None and old.scene() is not None:
+                if old is self._colour_bar:
+                    self.plotItem.layout.removeItem(old)
+                old.scene().removeItem(old)
+        self._legend = self._colour_bar = None
         if c.continuous:
             stops = np.linspace(0, 1, 9)
             cmap = pg.ColorMap(stops, viridis(stops).astype(np.ubyte))

@@ -1,11 +1,9 @@
 import threading
 
 import numpy as np
-import pytest
 import torch
 from PySide6 import QtCore, QtWidgets
 
-from explorer.core import encoding
 from explorer.qt import controller as controller_module
 from models import load_model, save_checkpoint, tensor_to_images
 
@@ -197,11 +195,23 @@ def test_encodings_cache_is_reused_and_not_after_the_model_changes(open_window, 
     assert len(list((isolated_cache / "encodings").iterdir())) == 2
 
 
-@pytest.mark.parametrize("spec, message", [("builtin:faces:test", None)])
-def test_cancel_stops_encoding_and_says_so(open_window, qtbot, isolated_cache, spec, message):
+def test_cancel_stops_encoding_and_says_so(open_window, qtbot, isolated_cache):
     w = open_window("builtin:faces", "builtin:faces", wait_ready=False)
     qtbot.waitUntil(lambda: w.cancel_button.isVisible(), timeout=60_000)
     w.cancel_button.click()
     qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "encoding cancelled", timeout=20_000)
     assert not w.state.ready and not w.progress.isVisible()
     assert not (isolated_cache / "encodings").exists() or not list((isolated_cache / "encodings").iterdir())
+
+
+def test_a_late_result_of_a_superseded_encode_job_is_ignored(open_window):
+    from explorer.core.encoding import Encodings
+    from explorer.worker import DONE, Result
+
+    w = open_window()
+    shown = w.state.encodings
+    n, d = len(shown), shown.latent_dim
+    stale = Encodings(mu=np.zeros((n, d), np.float32), logvar=np.zeros((n, d), np.float32),
+                      recon=np.zeros(n, np.float32), kl=np.zeros(n, np.float32), mse=np.zeros(n, np.float32))
+    w.controller._on_result(Result(10**9, "encode", DONE, value=stale))  # an id no current job has
+    assert w.state.encodings is shown
