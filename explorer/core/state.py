@@ -72,10 +72,11 @@ class ExplorerState:
     # -- model and data -------------------------------------------------------------------
     def set_model(self, info: ModelInfo, latent_dim: int, device_name: str) -> None:
         self.model_info, self.latent_dim, self.device_name = info, latent_dim, device_name
+        self.decoded = {}  # images of another model's latents
         self.model_changed.emit()
 
     def set_dataset(self, dataset: Dataset) -> None:
-        self.dataset, self.encodings = dataset, None
+        self.dataset, self.encodings, self.decoded = dataset, None, {}
         self.projection = self.coords = self.cursor = self.pinned = self.search_mask = None
         self._map_index = self._latent_index = None
         self._last_neighbours = (None, None)

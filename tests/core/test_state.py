@@ -1,0 +1,53 @@
+import numpy as np
+
+from explorer.core.datasets import Dataset
+from explorer.core.encoding import Encodings
+from explorer.core.state import Decoded, ExplorerState
+from models.vae import ModelInfo
+
+
+def _state(n=50, d=4):
+    rng = np.random.default_rng(0)
+    s = ExplorerState()
+    s.set_model(ModelInfo(name="m"), d, "cpu")
+    labels = (rng.random((n, 1)) < 0.5).astype(np.float32)
+    s.set_dataset(Dataset("x", np.zeros((n, 2, 2, 3), np.uint8), labels, ("a",), "fp"))
+    mu = rng.normal(size=(n, d)).astype(np.float32)
+    s.set_encodings(Encodings(mu, np.zeros_like(mu), *(np.zeros(n, np.float32) for _ in range(3))))
+    return s
+
+
+def test_encodings_give_a_pca_map_coloured_by_the_first_binary_label():
+    s = _state()
+    assert s.ready and s.projection.name == "PCA" and s.coords.shape == (50, 2)
+    assert s.colour_key == "a" and not s.colouring.continuous
+
+
+def test_cursor_latent_is_the_exact_inverse_and_the_pin_follows_projection_changes():
+    s = _state()
+    cursor = s.move_cursor(np.array([0.3, -0.2]))
+    assert np.allclose(s.projection.transform(cursor.latent), [0.3, -0.2], atol=1e-5)
+    s.pin(cursor)
+    s.set_raw_dims(2, 0)
+    assert np.array_equal(s.pinned.latent, cursor.latent)
+    assert np.allclose(s.pinned.map_xy, cursor.latent[[2, 0]])
+    assert s.focus == s.cursor.nearest
+
+
+def test_older_results_never_replace_newer_ones():
+    s = _state()
+    img = np.zeros((1, 2, 2, 3), np.uint8)
+    assert s.set_decoded("cursor", Decoded(5, img, np.zeros((1, 4))))
+    assert not s.set_decoded("cursor", Decoded(4, img + 1, np.zeros((1, 4))))
+    assert s.decoded["cursor"].request_id == 5
+    assert s.set_decoded("nearest", Decoded(1, img, np.zeros((1, 4))))  # slots are independent
+
+
+def test_a_new_model_or_dataset_drops_decoded_images():
+    s = _state()
+    s.set_decoded("prior", Decoded(1, np.zeros((1, 2, 2, 3), np.uint8), np.zeros((1, 4))))
+    s.set_model(ModelInfo(name="other"), 8, "cpu")  # another latent size: old latents are meaningless
+    assert s.decoded == {}
+    s.set_decoded("prior", Decoded(2, np.zeros((1, 2, 2, 3), np.uint8), np.zeros((1, 8))))
+    s.set_dataset(Dataset("y", np.zeros((3, 2, 2, 3), np.uint8), np.zeros((3, 0), np.float32), (), "fp2"))
+    assert s.decoded == {} and not s.ready
