@@ -17,6 +17,7 @@ PROG = "vae-explorer"
 SUBCOMMANDS = {
     "train": ("train", "train a VAE on a dataset and save it as one .safetensors file"),
     "info": ("info", "describe a model: latent size, image shape, parameters, training facts, labels"),
+    "vector": ("vector", "compute an attribute vector (e.g. smiling) for a model and dataset, and save it"),
 }
 
 

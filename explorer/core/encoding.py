@@ -136,3 +136,22 @@ def save_cached(key: str | None, enc: Encodings) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def encode_with_cache(model: VAE, dataset, device: torch.device | str = "cpu",
+                      on_progress=None) -> Encodings:
+    """The dataset's encodings from the cache, or encoded now (and cached). For headless use:
+    the window runs encode_steps on its worker instead, to stay responsive."""
+    key = cache_key(model.info.content_hash, dataset.fingerprint)
+    cached = load_cached(key, len(dataset))
+    if cached is not None:
+        return cached
+    steps = encode_steps(model, dataset.images, device)
+    while True:
+        try:
+            progress = next(steps)
+        except StopIteration as done:
+            save_cached(key, done.value)
+            return done.value
+        if on_progress is not None:
+            on_progress(progress)

@@ -63,3 +63,18 @@ def ellipse_points(centre: np.ndarray, cov: np.ndarray, n: int = 64) -> np.ndarr
     t = np.linspace(0, 2 * np.pi, n + 1)
     circle = np.stack([np.cos(t), np.sin(t)], 1)
     return np.asarray(centre) + (circle * np.sqrt(np.maximum(vals, 0))) @ vecs.T
+
+
+def along_vector(mu: np.ndarray, direction: np.ndarray, name: str) -> LinearProjection:
+    """x = <mu, u> (u the unit vector), y = the first principal direction of mu with u removed:
+    how the data spreads along an attribute (as Latent Space Cartography shows it)."""
+    mu = np.asarray(mu, np.float64)
+    u = np.asarray(direction, np.float64) / np.linalg.norm(direction)
+    mean = mu.mean(0)
+    rest = (mu - mean) - np.outer((mu - mean) @ u, u)
+    _, _, vt = np.linalg.svd(rest, full_matrices=False)
+    w = vt[0] - (vt[0] @ u) * u
+    w /= np.linalg.norm(w)
+    # offset chosen so that x is exactly <mu, u> while y is centred on the data
+    offset = mean - (mean @ u) * u
+    return LinearProjection(f"along {name}", offset, np.stack([u, w], 1), (f"<mu, {name}>", f"PC 1 without {name}"))

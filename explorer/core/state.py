@@ -17,6 +17,7 @@ from explorer.core.datasets import Dataset
 from explorer.core.encoding import Encodings
 from explorer.core.neighbours import PointIndex
 from explorer.core.search import search
+from explorer.core.vectors import AttributeVector, SliderSet
 from models.vae import ModelInfo
 
 FILL_NEAREST, FILL_MEAN = "nearest", "mean"
@@ -49,6 +50,9 @@ class ExplorerState:
     search_changed = Signal(object)  # mask (N,) bool | None
     decoded_changed = Signal(str, object)  # slot, Decoded
     status_changed = Signal(str)  # one line for the status bar
+    vectors_changed = Signal()  # attribute vectors added, removed, reordered or orthogonalised
+    offsets_changed = Signal()  # a slider moved: the moved latent changed
+    selection_changed = Signal()  # map selection groups A and B
 
     def __init__(self) -> None:
         self.model_info: ModelInfo | None = None
@@ -65,6 +69,8 @@ class ExplorerState:
         self.pinned: Cursor | None = None
         self.search_mask: np.ndarray | None = None
         self.decoded: dict[str, Decoded] = {}
+        self.sliders = SliderSet()
+        self.selection: dict[str, np.ndarray] = {"A": np.zeros(0, int), "B": np.zeros(0, int)}
         self._map_index: PointIndex | None = None
         self._latent_index: PointIndex | None = None
         self._last_neighbours: tuple = (None, None)
@@ -77,6 +83,8 @@ class ExplorerState:
 
     def set_dataset(self, dataset: Dataset) -> None:
         self.dataset, self.encodings, self.decoded = dataset, None, {}
+        self.sliders = SliderSet()
+        self.selection = {"A": np.zeros(0, int), "B": np.zeros(0, int)}
         self.projection = self.coords = self.cursor = self.pinned = self.search_mask = None
         self._map_index = self._latent_index = None
         self._last_neighbours = (None, None)
@@ -112,6 +120,10 @@ class ExplorerState:
 
     def set_raw_dims(self, i: int, j: int) -> None:
         self.set_projection(proj.raw_dims(self.latent_dim, i, j))
+
+    def set_along_vector(self, index: int) -> None:
+        v = self.sliders.vectors[index]
+        self.set_projection(proj.along_vector(self.encodings.mu, v.direction, v.label or v.name))
 
     def colour_choices(self) -> list[str]:
         names = list(self.dataset.label_names) if self.dataset else []
@@ -205,3 +217,54 @@ class ExplorerState:
 
     def say(self, message: str) -> None:
         self.status_changed.emit(message)
+
+    # -- attribute vectors and sliders -----------------------------------------------------
+    def add_vector(self, vector: AttributeVector) -> None:
+        if vector.direction.shape != (self.latent_dim,):
+            raise ValueError(f"{vector.name} has {vector.direction.size} dimensions, the model {self.latent_dim}")
+        self.sliders.add(vector)
+        self.vectors_changed.emit()
+
+    def remove_vector(self, index: int) -> None:
+        self.sliders.remove(index)
+        self.vectors_changed.emit()
+        self.offsets_changed.emit()
+
+    def set_orthogonalise(self, on: bool) -> None:
+        self.sliders.orthogonalise = on
+        self.vectors_changed.emit()
+        self.offsets_changed.emit()
+
+    def effective_vectors(self) -> list[AttributeVector]:
+        """The vectors the sliders move along (orthogonalised in list order when asked)."""
+        return self.sliders.effective(self.encodings.mu) if self.encodings is not None else []
+
+    def set_slider(self, index: int, value: float) -> None:
+        """Move slider `index` to `value` standard deviations; pins a point first if none is."""
+        if self.pinned is None:
+            self.pin(self.cursor if self.cursor is not None else self._cursor_for_latent(self.projection.offset))
+        self.sliders.values[index] = float(value)
+        self.offsets_changed.emit()
+
+    def reset_sliders(self) -> None:
+        self.sliders.values = [0.0] * len(self.sliders.values)
+        self.offsets_changed.emit()
+
+    def slider_offset(self) -> np.ndarray:
+        return self.sliders.offset(self.encodings.mu, self.latent_dim)
+
+    @property
+    def moved_latent(self) -> np.ndarray | None:
+        """The current latent moved by all sliders (their offsets add): what the decoder shows."""
+        if self.pinned is None:
+            return None
+        return (self.pinned.latent + self.slider_offset()).astype(np.float32)
+
+    def select(self, group: str, indices: np.ndarray) -> None:
+        self.selection[group] = np.asarray(indices, int)
+        self.selection_changed.emit()
+
+    def points_in_rect(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        (xa, xb), (ya, yb) = sorted((x0, x1)), sorted((y0, y1))
+        c = self.coords
+        return np.flatnonzero((c[:, 0] >= xa) & (c[:, 0] <= xb) & (c[:, 1] >= ya) & (c[:, 1] <= yb))

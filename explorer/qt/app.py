@@ -24,16 +24,19 @@ def application() -> QtWidgets.QApplication:
 
 
 class Screenshot(QtCore.QObject):
-    """Once the map is ready: put the cursor on a data point, pin it, sample the prior, wait
-    for those decodes to arrive, save the whole window as PNG, and leave the event loop."""
+    """Once the map is ready: put the cursor on a data point, pin it, sample the prior, move the
+    first attribute slider (when the data has labels) to +2, wait for those decodes to arrive,
+    save the whole window as PNG, and leave the event loop."""
 
     WANTED = ("cursor", "nearest", "posterior", "prior")
+    SLIDER = 2.0
 
     def __init__(self, window: MainWindow, path: Path):
         super().__init__(window)
         self.window, self.path, self.exit_code = window, path, None
         self._staged = False
         window.state.projection_changed.connect(self._stage)
+        window.state.vectors_changed.connect(self._move_slider)
         window.state.decoded_changed.connect(self._check)
         window.controller.failed.connect(self._fail)
         QtCore.QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, lambda: self._fail("screenshot", "timed out"))
@@ -46,13 +49,30 @@ class Screenshot(QtCore.QObject):
         # a point a little off the middle of the data, so its neighbourhood is on screen
         target = np.percentile(state.coords, 60, axis=0)
         index = int(np.argmin(((state.coords - target) ** 2).sum(1)))
+        state.move_cursor(state.coords[index])  # hover the point, so the panels describe it
         state.pin_data_point(index)
-        state.move_cursor(state.coords[index] + 0.15 * state.coords.std(0))
         self.window.controller.sample_prior()
+        self._move_slider()
+
+    def _move_slider(self) -> None:
+        state = self.window.state
+        if self._staged and state.sliders.vectors and state.sliders.values[0] == 0:
+            state.set_slider(0, self.SLIDER)
+
+    def _labelled(self) -> bool:
+        ds = self.window.state.dataset
+        return ds is not None and bool(ds.binary_label_names())
 
     def _check(self, *_) -> None:
-        if self._staged and self.exit_code is None and all(s in self.window.state.decoded for s in self.WANTED):
-            QtCore.QTimer.singleShot(400, self._save)  # let the views paint
+        state = self.window.state
+        if not self._staged or self.exit_code is not None or not all(s in state.decoded for s in self.WANTED):
+            return
+        if self._labelled():  # wait for the slider-moved latent to be the one shown
+            moved = state.moved_latent
+            if not state.sliders.values or moved is None or \
+                    not np.array_equal(state.decoded["cursor"].latents[0], moved):
+                return
+        QtCore.QTimer.singleShot(400, self._save)  # let the views paint
 
     def _save(self) -> None:
         if self.exit_code is not None:

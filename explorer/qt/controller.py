@@ -12,11 +12,11 @@ from PySide6 import QtCore
 from superqt.utils import qdebounced
 
 from explorer.core import encoding
-from explorer.core.datasets import load_dataset
+from explorer.core import vectors as V
+from explorer.core.datasets import load_for_model
 from explorer.core.state import Decoded, ExplorerState
 from explorer.worker import CANCELLED, DECODED, DONE, ERROR, PROGRESS, READY, ModelWorker, Result
 from models import load_model
-from models.errors import UserInputError
 
 PRIOR_SEED = 0
 # The nearest point's reconstruction and its posterior samples wait until the cursor rests this
@@ -28,12 +28,7 @@ def _open_dataset_job(spec: str):
     """Worker job: load the dataset at the model's image size, and any cached encodings."""
 
     def start(model, device):
-        c, h, w = model.image_shape
-        dataset = load_dataset(spec, image_size=h, channels=c)
-        if dataset.image_shape != tuple(model.image_shape):
-            raise UserInputError(
-                f"{spec}: its images are {'x'.join(map(str, dataset.image_shape))} (channels x height x "
-                f"width), but the model takes {'x'.join(map(str, model.image_shape))}")
+        dataset = load_for_model(spec, model.image_shape)
         key = encoding.cache_key(model.info.content_hash, dataset.fingerprint)
         return dataset, key, encoding.load_cached(key, len(dataset))
         yield  # a generator: the worker runs it as a (one-step) job
@@ -71,6 +66,8 @@ class Controller(QtCore.QObject):
         self._decode_focus_soon = qdebounced(self._decode_focus, timeout=FOCUS_DECODE_DELAY_MS)
         state.cursor_changed.connect(self._on_cursor)
         state.pinned_changed.connect(self._on_focus_change)
+        state.offsets_changed.connect(self._decode_moved)
+        state.data_changed.connect(self._offer_label_vectors)
 
     # -- commands from the window ----------------------------------------------------------
     def open(self, model_spec: str, data_spec: str) -> None:
@@ -100,6 +97,31 @@ class Controller(QtCore.QObject):
             z = self._prior_rng.standard_normal((self.n_samples, self.state.latent_dim)).astype(np.float32)
             self.worker.decode(z, slot="prior")
 
+    def compute_vectors(self, build, what: str = "vector") -> None:
+        """Run build(mu) -> AttributeVector or a list of them on the worker; add the result.
+
+        A logistic regression over every point takes a moment: it must not stall the GUI.
+        """
+        mu, fingerprint = self.state.encodings.mu, self.state.dataset.fingerprint
+
+        def start(model, device):
+            result = build(np.asarray(mu, np.float64))
+            return fingerprint, (result if isinstance(result, list) else [result])
+            yield  # a one-step job
+
+        self.state.say(f"computing {what} …")
+        self.worker.run_job(start, slot="vector")
+
+    def _offer_label_vectors(self) -> None:
+        """As soon as a labelled dataset is encoded, its binary labels' vectors become sliders."""
+        s = self.state
+        names = s.dataset.binary_label_names() if s.dataset is not None else ()
+        if s.encodings is None or s.sliders.vectors or not names:
+            return
+        labels, all_names = np.asarray(s.dataset.labels), s.dataset.label_names
+        self.compute_vectors(lambda mu: [V.from_label(V.MEAN, mu, labels, all_names, n) for n in names],
+                             what="label vectors")
+
     def stop(self) -> bool:
         self.cancel_encoding()
         return self.worker.stop()
@@ -109,6 +131,11 @@ class Controller(QtCore.QObject):
         if cursor is not None:
             self.worker.decode(cursor.latent, slot="cursor")
         self._on_focus_change()
+
+    def _decode_moved(self) -> None:
+        moved = self.state.moved_latent
+        if moved is not None:
+            self.worker.decode(moved, slot="cursor")
 
     def _on_focus_change(self, *_) -> None:
         if self.state.focus is not None and self.state.focus != self._focus:
@@ -141,6 +168,13 @@ class Controller(QtCore.QObject):
         elif r.slot in ("dataset", "encode"):
             if r.request_id in (self._dataset_id, self._encode_id):
                 self._on_job_result(r)
+        elif r.slot == "vector" and r.kind == DONE:
+            fingerprint, vectors = r.value
+            ds = self.state.dataset
+            if self.state.encodings is not None and ds is not None and ds.fingerprint == fingerprint:
+                for vector in vectors:
+                    self.state.add_vector(vector)
+                self.state.say(f"added {', '.join(v.name for v in vectors)}")
         elif r.kind == ERROR:  # a decode or a model load
             self.state.say(f"error: {r.error}")
             self.failed.emit(r.slot, r.error)

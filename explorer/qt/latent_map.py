@@ -20,14 +20,29 @@ from explorer.core.state import Cursor, ExplorerState
 from explorer.qt.point_cloud import PointCloudItem
 
 DIMMED = (90, 90, 90)
+SELECTION_COLOURS = {"A": (80, 230, 120), "B": (235, 80, 210)}
+SLIDER_REACH = 3.0  # vectors are drawn as far as a slider goes (standard deviations)
+VECTOR_PEN = pg.mkPen(255, 255, 255, 170, width=1.5)
 _NO_PEN = pg.mkPen(None)
 
 
 class _MapViewBox(pg.ViewBox):
-    """Left click pins, left drag walks; Ctrl/middle drag pans as usual."""
+    """Left click pins, left drag walks (or draws a selection box in select mode);
+    Ctrl/middle drag pans as usual."""
 
     clicked = QtCore.Signal(object, object)  # view point (QPointF), modifiers
     walked = QtCore.Signal(object)  # view point (QPointF)
+    boxed = QtCore.Signal(object, object)  # two corners (QPointF) of a selection box
+
+    def __init__(self):
+        super().__init__()
+        self.selecting = False
+        self._box = QtWidgets.QGraphicsRectItem()
+        self._box.setPen(pg.mkPen(255, 255, 255, 200, width=1, style=QtCore.Qt.PenStyle.DashLine))
+        self._box.setBrush(pg.mkBrush(255, 255, 255, 30))
+        self._box.setZValue(1e9)
+        self._box.hide()
+        self.addItem(self._box, ignoreBounds=True)
 
     def mouseClickEvent(self, ev) -> None:
         if ev.button() == QtCore.Qt.MouseButton.LeftButton:
@@ -37,7 +52,16 @@ class _MapViewBox(pg.ViewBox):
             super().mouseClickEvent(ev)
 
     def mouseDragEvent(self, ev, axis=None) -> None:
-        if ev.button() == QtCore.Qt.MouseButton.LeftButton and ev.modifiers() == QtCore.Qt.KeyboardModifier.NoModifier:
+        plain_left = (ev.button() == QtCore.Qt.MouseButton.LeftButton
+                      and ev.modifiers() == QtCore.Qt.KeyboardModifier.NoModifier)
+        if plain_left and self.selecting:
+            ev.accept()
+            a, b = self.mapSceneToView(ev.buttonDownScenePos()), self.mapSceneToView(ev.scenePos())
+            self._box.setRect(QtCore.QRectF(a, b).normalized())
+            self._box.setVisible(not ev.isFinish())
+            if ev.isFinish():
+                self.boxed.emit(a, b)
+        elif plain_left:
             ev.accept()
             self.walked.emit(self.mapSceneToView(ev.scenePos()))
         else:
@@ -70,7 +94,17 @@ class LatentMap(pg.PlotWidget):
         self._prior = pg.ScatterPlotItem(symbol="x", size=10, pen=pg.mkPen(255, 90, 90, width=2))
         self._pin = pg.ScatterPlotItem(symbol="star", size=20, pen=pg.mkPen("w", width=1.2),
                                        brush=pg.mkBrush(255, 140, 0))
-        for z, item in enumerate((self._neighbours, self._ellipse, self._nearest, self._prior, self._pin)):
+        # attribute sliders: the moved latent, the path to it, each vector's direction
+        self._moved = pg.ScatterPlotItem(symbol="d", size=14, pen=pg.mkPen("k", width=1), brush=pg.mkBrush("w"))
+        self._moved_path = pg.PlotCurveItem(pen=pg.mkPen(255, 255, 255, width=2))
+        self._vector_lines = pg.PlotCurveItem(pen=VECTOR_PEN, connect="pairs")
+        self._vector_tips = pg.ScatterPlotItem(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 255, 255, 200))
+        self._vector_names: list[pg.TextItem] = []
+        self._selection = PointCloudItem(self._point_size + 3)
+        self._selection.setZValue(5)
+        self.addItem(self._selection)
+        for z, item in enumerate((self._neighbours, self._ellipse, self._nearest, self._prior, self._vector_lines,
+                                  self._vector_tips, self._moved_path, self._pin, self._moved)):
             item.setZValue(10 + z)
             self.addItem(item)
 
@@ -85,14 +119,26 @@ class LatentMap(pg.PlotWidget):
         state.pinned_changed.connect(self._show_pin)
         state.pinned_changed.connect(self._show_focus)
         state.decoded_changed.connect(self._on_decoded)
+        state.pinned_changed.connect(self._show_vectors)
+        state.vectors_changed.connect(self._show_vectors)
+        state.offsets_changed.connect(self._show_vectors)
+        state.selection_changed.connect(self._show_selection)
+        self._vb.boxed.connect(self._on_boxed)
+        self._selecting_group = ""
 
     # -- public -----------------------------------------------------------------------------
     def set_point_size(self, size: float) -> None:
         self._point_size = float(size)
         self._points.set_size(self._point_size)
+        self._selection.set_size(self._point_size + 3)
 
     def set_opacity(self, opacity: float) -> None:
         self._points.setOpacity(opacity)
+
+    def set_selection_mode(self, group: str) -> None:
+        """"A" or "B": a left drag selects that group with a box; "": left drag walks again."""
+        self._selecting_group = group
+        self._vb.selecting = bool(group)
 
     def scene_point(self, xy) -> QtCore.QPointF:
         """Where the view point xy is in scene coordinates (to drive the map in tests)."""
@@ -108,6 +154,8 @@ class LatentMap(pg.PlotWidget):
     # -- drawing ----------------------------------------------------------------------------
     def _clear(self) -> None:
         self._points.set_groups([])
+        self._selection.set_groups([])
+        self._show_vectors()
         for item in (self._neighbours, self._nearest, self._prior, self._pin):
             item.setData([], [])
         self._ellipse.setData([], [])
@@ -120,6 +168,8 @@ class LatentMap(pg.PlotWidget):
         self._redraw_points()
         self._show_focus()
         self._show_pin(self.state.pinned)
+        self._show_vectors()
+        self._show_selection()
         prior = self.state.decoded.get("prior")
         if prior is not None:
             self._on_decoded("prior", prior)
@@ -175,6 +225,46 @@ class LatentMap(pg.PlotWidget):
             self._pin.setData([], [])
         else:
             self._pin.setData(pos=[pinned.map_xy])
+
+    def _show_vectors(self, *_) -> None:
+        s = self.state
+        for text in self._vector_names:
+            self.removeItem(text)
+        self._vector_names = []
+        if s.pinned is None or s.projection is None or not s.sliders.vectors:
+            for item in (self._moved, self._vector_tips):
+                item.setData([], [])
+            for item in (self._moved_path, self._vector_lines):
+                item.setData([], [])
+            return
+        start = s.pinned.latent
+        # each vector drawn to where its slider's far end (+3 sd) would take the current latent
+        reach = SLIDER_REACH
+        tips = np.array([s.projection.transform(start + v.offset(reach)) for v in s.effective_vectors()])
+        origin = s.projection.transform(start)
+        segments = np.repeat(origin[None], 2 * len(tips), 0)
+        segments[1::2] = tips
+        self._vector_lines.setData(*segments.T)
+        self._vector_tips.setData(pos=tips)
+        for tip, v in zip(tips, s.effective_vectors()):
+            text = pg.TextItem(v.label or v.name, color=(230, 230, 230), anchor=(0, 1))
+            text.setPos(*tip)
+            text.setZValue(25)
+            self.addItem(text)
+            self._vector_names.append(text)
+        moved = s.projection.transform(s.moved_latent)
+        self._moved.setData(pos=[moved])
+        self._moved_path.setData(*np.stack([origin, moved]).T)
+
+    def _show_selection(self, *_) -> None:
+        s = self.state
+        if s.coords is None:
+            return
+        self._selection.set_groups([(s.coords[s.selection[g]], SELECTION_COLOURS[g]) for g in "AB"])
+
+    def _on_boxed(self, a, b) -> None:
+        if self._selecting_group and self.state.ready:
+            self.state.select(self._selecting_group, self.state.points_in_rect(a.x(), a.y(), b.x(), b.y()))
 
     def _on_decoded(self, slot: str, decoded) -> None:
         if slot == "prior" and self.state.projection is not None:

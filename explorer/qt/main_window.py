@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.core.state import ExplorerState
+from explorer.qt.attribute_panel import AttributePanel
 from explorer.qt.controller import Controller
 from explorer.qt.latent_map import LatentMap
 from explorer.qt.map_controls import MapControls
@@ -36,19 +37,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self.decoder_panel = DecoderPanel(self.state)
         self.posterior_panel = PosteriorPanel(self.state, self.controller.n_samples)
         self.active_units = ActiveUnits(self.state)
+        self.attribute_panel = AttributePanel(self.state, self.controller)
+        self.attribute_panel.selection_mode_requested.connect(self.map.set_selection_mode)
         self.docks = {}
-        for title, widget in (("Decoder", self.decoder_panel), ("Posterior", self.posterior_panel),
-                              ("Active units", self.active_units)):
+        for title, widget in (("Decoder", self.decoder_panel), ("Attributes", self.attribute_panel),
+                              ("Posterior", self.posterior_panel), ("Active units", self.active_units)):
             dock = QtWidgets.QDockWidget(title, self)
             dock.setObjectName(f"dock {title}")  # saveState needs names
             dock.setWidget(widget)
             self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
             self.docks[title] = dock
-        # the map keeps the full height; the VAE's own view shares a tabbed dock under the decoder
+        # the map keeps the full height; attribute sliders and the VAE's own view share a
+        # tabbed dock under the decoder
+        self.tabifyDockWidget(self.docks["Attributes"], self.docks["Posterior"])
         self.tabifyDockWidget(self.docks["Posterior"], self.docks["Active units"])
-        self.docks["Posterior"].raise_()
+        self.docks["Attributes"].raise_()
         self.resizeDocks([self.docks["Decoder"]], [440], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["Decoder"], self.docks["Posterior"]], [540, 330], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Decoder"], self.docks["Attributes"]], [520, 350], QtCore.Qt.Orientation.Vertical)
 
         self._build_status_bar()
         self._build_menus()
@@ -85,6 +90,9 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "Open &Model…", QtGui.QKeySequence.StandardKey.Open, self._ask_model)
         self._action(file_menu, "Open &Dataset…", "Ctrl+Shift+O", self._ask_dataset)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Save Vectors…", "Ctrl+Shift+S", self.attribute_panel._ask_save)
+        self._action(file_menu, "&Load Vectors…", "Ctrl+Shift+L", self.attribute_panel._ask_load)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
         view = self.menuBar().addMenu("&View")

@@ -9,7 +9,7 @@ from explorer.core.search import SearchError
 from explorer.core.state import FILL_MEAN, FILL_NEAREST, ExplorerState
 from explorer.qt.latent_map import LatentMap
 
-PCA, RAW = "PCA", "raw dimensions"
+PCA, RAW, ALONG = "PCA", "raw dimensions", "along a vector"
 
 
 class MapControls(QtWidgets.QToolBar):
@@ -21,8 +21,11 @@ class MapControls(QtWidgets.QToolBar):
         self.state, self.map = state, latent_map
 
         self.projection = QtWidgets.QComboBox()
-        self.projection.addItems([PCA, RAW])
+        self.projection.addItems([PCA, RAW, ALONG])
         self.projection.setToolTip("How latents are laid out on the map")
+        self.vector = QtWidgets.QComboBox()
+        self.vector.setToolTip("x = <mu, v> for this vector; y = the first principal direction without it")
+        self.vector.setMinimumContentsLength(12)
         self.dim_x, self.dim_y = QtWidgets.QSpinBox(), QtWidgets.QSpinBox()
         for box, tip in ((self.dim_x, "latent dimension on the x axis"), (self.dim_y, "... on the y axis")):
             box.setPrefix("z")
@@ -49,7 +52,8 @@ class MapControls(QtWidgets.QToolBar):
         self.size.setMaximumWidth(140)
         self.opacity.setMaximumWidth(160)
         self.search.setMinimumWidth(180)
-        for label, widget in (("Map ", self.projection), (None, self.dim_x), (None, self.dim_y), (None, self.fill),
+        for label, widget in (("Map ", self.projection), (None, self.dim_x), (None, self.dim_y), (None, self.vector),
+                              (None, self.fill),
                               (" Colour ", self.colour), (" Size ", self.size), (" Opacity ", self.opacity),
                               (" ", self.search)):
             if label:
@@ -59,6 +63,8 @@ class MapControls(QtWidgets.QToolBar):
         self.projection.currentTextChanged.connect(self._apply_projection)
         self.dim_x.valueChanged.connect(self._apply_projection)
         self.dim_y.valueChanged.connect(self._apply_projection)
+        self.vector.currentIndexChanged.connect(self._apply_projection)
+        state.vectors_changed.connect(self._sync_vectors)
         self.fill.currentIndexChanged.connect(lambda: state.set_fill_mode(self.fill.currentData()))
         self.colour.currentTextChanged.connect(self._apply_colour)
         self.size.valueChanged.connect(latent_map.set_point_size)
@@ -81,27 +87,42 @@ class MapControls(QtWidgets.QToolBar):
                 box.setValue(value)
         self._sync_projection()
 
+    def _sync_vectors(self) -> None:
+        with QtCore.QSignalBlocker(self.vector):
+            current = self.vector.currentText()
+            self.vector.clear()
+            self.vector.addItems([v.name for v in self.state.sliders.vectors])
+            self.vector.setCurrentText(current)
+        self.vector.setEnabled(self.projection.currentText() == ALONG)
+
     def _sync_projection(self) -> None:
         p = self.state.projection
-        raw = p is not None and p.name != PCA
+        kind = PCA if p is None or p.name == PCA else ALONG if p.name.startswith("along ") else RAW
         with QtCore.QSignalBlocker(self.projection):
-            self.projection.setCurrentText(RAW if raw else PCA)
-        if raw:
+            self.projection.setCurrentText(kind)
+        if kind == RAW:
             for box, axis in ((self.dim_x, 0), (self.dim_y, 1)):
                 with QtCore.QSignalBlocker(box):
                     box.setValue(int(p.axes[:, axis].argmax()))
-        self.dim_x.setEnabled(raw)
-        self.dim_y.setEnabled(raw)
+        self.dim_x.setEnabled(kind == RAW)
+        self.dim_y.setEnabled(kind == RAW)
+        self.vector.setEnabled(kind == ALONG)
 
     def _apply_projection(self) -> None:
         if not self.state.ready:
             return
-        if self.projection.currentText() == RAW:
+        kind = self.projection.currentText()
+        if kind == RAW:
             x, y = self.dim_x.value(), self.dim_y.value()
             if x == y:
                 self.state.say("choose two different latent dimensions")
                 return
             self.state.set_raw_dims(x, y)
+        elif kind == ALONG:
+            if self.vector.currentIndex() < 0:
+                self.state.say("add an attribute vector first (Attributes panel)")
+                return
+            self.state.set_along_vector(self.vector.currentIndex())
         else:
             self.state.set_pca()
 

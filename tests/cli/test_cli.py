@@ -137,3 +137,36 @@ def test_train_refuses_an_image_size_the_conv_vae_cannot_take(capsys, tmp_path, 
                            "--image-size", "48")
     assert code == 1 and "cannot build a conv VAE" in err and "32, 64, 128" in err
 
+
+
+def test_vector_command_saves_a_vector_for_the_model_and_prints_its_quality(capsys, tmp_path):
+    from explorer.core.vectors import load_vectors
+    from models import load_model
+
+    out = tmp_path / "smile.json"
+    code, stdout, err = run_cli(capsys, "vector", "--model", "builtin:faces", "--data", "builtin:faces:test",
+                                "--label", "smiling", "--balance-by", "glasses", "--out", str(out), "--device", "cpu")
+    assert code == 0, err
+    assert stdout.startswith("smiling (balanced by glasses): balanced on builtin:faces:test (2,000 points)")
+    assert f"saved to {out}" in stdout
+    model = load_model("builtin:faces")
+    (vector,) = load_vectors(out, model.info.content_hash, model.latent_dim)
+    assert vector.confounders == ("glasses",) and vector.quality.n_positive + vector.quality.n_negative == 2000
+    assert f"AUC {vector.quality.auc:.4f}   Cohen's d {vector.quality.cohens_d:.3f}" in stdout
+    assert 0.5 < vector.quality.auc <= 1
+
+    code, _, err = run_cli(capsys, "vector", "--model", "builtin:faces", "--data", "builtin:faces:test",
+                           "--label", "smiling", "--out", str(out))
+    assert code == 1 and "the file exists; add --force" in err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--label", "grin"], "no label called 'grin' (labels: smiling, glasses"),
+    (["--label", "smiling", "--balance-by", "moustache"], "no label called 'moustache'"),
+    (["--label", "head_x"], "label 'head_x' is not binary"),
+])
+def test_vector_command_errors(capsys, tmp_path, extra, message):
+    code, out, err = run_cli(capsys, "vector", "--model", "builtin:faces", "--data", "builtin:faces:test",
+                             "--out", str(tmp_path / "v.json"), *extra)
+    assert code == 1 and err.startswith("vae-explorer: error: ") and message in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "v.json").exists()

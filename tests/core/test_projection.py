@@ -60,3 +60,15 @@ def test_projected_covariance_and_ellipse(mu):
     # every point is at Mahalanobis distance 1
     d = (pts - [1, 2]) ** 2 / np.array([4.0, 0.25])
     assert np.allclose(d.sum(1), 1)
+
+
+def test_along_vector_x_is_the_projection_and_y_is_orthogonal(mu):
+    v = np.array([1.0, 2, 0, 0, 0, 1])
+    p = proj.along_vector(mu, v, "v")
+    u = v / np.linalg.norm(v)
+    coords = p.transform(mu)
+    assert np.allclose(coords[:, 0], mu @ u)
+    assert abs(p.axes[:, 0] @ p.axes[:, 1]) < 1e-12 and np.allclose(np.linalg.norm(p.axes, axis=0), 1)
+    assert abs(coords[:, 1].mean()) < 1e-9
+    z = p.inverse(np.array([2.0, -1.0]), mu[0])
+    assert np.allclose(p.transform(z), [2.0, -1.0])

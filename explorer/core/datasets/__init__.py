@@ -10,7 +10,7 @@ from explorer.core.datasets.builtin import PREFIX as BUILTIN_PREFIX
 from explorer.core.datasets.builtin import builtin_specs, load_builtin, load_faces
 from explorer.core.datasets.folder import load_folder
 
-__all__ = ["Dataset", "DatasetError", "check_spec", "load_dataset", "load_faces", "builtin_specs"]
+__all__ = ["Dataset", "DatasetError", "check_spec", "load_dataset", "load_for_model", "load_faces", "builtin_specs"]
 
 
 def check_spec(spec: str | os.PathLike) -> str | Path:
@@ -38,3 +38,13 @@ def load_dataset(spec: str | os.PathLike, image_size: int = 64, channels: int = 
     if isinstance(checked, Path):
         return load_folder(checked, image_size, channels)
     return load_builtin(checked)
+
+
+def load_for_model(spec: str | os.PathLike, image_shape: tuple[int, int, int]) -> Dataset:
+    """Load a dataset at a model's image size; DatasetError when its images cannot fit the model."""
+    c, h, w = image_shape
+    dataset = load_dataset(spec, image_size=h, channels=c)
+    if dataset.image_shape != tuple(image_shape):
+        raise DatasetError(f"{spec}: its images are {'x'.join(map(str, dataset.image_shape))} (channels x height "
+                           f"x width), but the model takes {'x'.join(map(str, image_shape))}")
+    return dataset

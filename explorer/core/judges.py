@@ -1,0 +1,63 @@
+"""Judge decoded images by pixels: does a vector really change what it claims to?
+
+A judge is a logistic regression on 32x32 grey pixels, trained on a labelled dataset's own
+images. It answers from the image alone, independently of the latent space, so it can check
+that moving along "smiling" makes faces smile, and how much it changes other labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explorer.core.datasets import Dataset
+from explorer.core.vectors import AttributeVector
+from models.vae import LatentModel, tensor_to_images
+
+
+def grey32(images: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) uint8 with H, W multiples of 32 -> (N, 1024) grey features in [0, 1]."""
+    x = np.asarray(images, np.float32).mean(-1)
+    n, h, w = x.shape
+    return x.reshape(n, 32, h // 32, 32, w // 32).mean((2, 4)).reshape(n, -1) / 255
+
+
+@dataclass
+class PixelJudge:
+    label: str
+    classifier: object
+    accuracy: float  # on held-out images of the same data
+
+    @classmethod
+    def fit(cls, train: Dataset, label: str, n: int = 3000, heldout: Dataset | None = None) -> "PixelJudge":
+        from sklearn.linear_model import LogisticRegression
+
+        y = train.label(label)[:n]
+        clf = LogisticRegression(max_iter=3000).fit(grey32(train.images[:n]), y)
+        check = heldout if heldout is not None else train
+        sl = slice(0, 500) if heldout is not None else slice(n, n + 500)
+        accuracy = float((clf.predict(grey32(check.images[sl])) == check.label(label)[sl]).mean())
+        return cls(label, clf, accuracy)
+
+    def probability(self, images: np.ndarray) -> np.ndarray:
+        return self.classifier.predict_proba(grey32(images))[:, 1]
+
+    def verdict(self, images: np.ndarray) -> np.ndarray:
+        return self.classifier.predict(grey32(images)).astype(bool)
+
+
+def sweep(model: LatentModel, latents: np.ndarray, vector: AttributeVector, steps, judges: list[PixelJudge],
+          device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
+    """For each slider step c: decode latents + offset(c); per judge, the fraction judged
+    positive ("<label>") and the mean probability ("<label> p")."""
+    out = {f"{j.label}{suffix}": [] for j in judges for suffix in ("", " p")}
+    for c in steps:
+        z = torch.from_numpy((np.asarray(latents) + vector.offset(c)).astype(np.float32)).to(device)
+        with torch.no_grad():
+            images = tensor_to_images(model.decode(z))
+        for j in judges:
+            out[j.label].append(j.verdict(images).mean())
+            out[f"{j.label} p"].append(j.probability(images).mean())
+    return {k: np.array(v) for k, v in out.items()}
