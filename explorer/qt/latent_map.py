@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtWidgets
 
 from explorer.core.colouring import viridis
 from explorer.core.state import Cursor, ExplorerState
+from explorer.core.vectors import combined_offset
 from explorer.qt.point_cloud import PointCloudItem
 
 DIMMED = (90, 90, 90)
@@ -228,31 +229,30 @@ class LatentMap(pg.PlotWidget):
 
     def _show_vectors(self, *_) -> None:
         s = self.state
-        for text in self._vector_names:
-            self.removeItem(text)
-        self._vector_names = []
-        if s.pinned is None or s.projection is None or not s.sliders.vectors:
-            for item in (self._moved, self._vector_tips):
-                item.setData([], [])
-            for item in (self._moved_path, self._vector_lines):
+        vectors = s.effective_vectors() if s.pinned is not None and s.projection is not None else []
+        while len(self._vector_names) > len(vectors):  # one name per vector, reused between ticks
+            self.removeItem(self._vector_names.pop())
+        while len(self._vector_names) < len(vectors):
+            text = pg.TextItem(color=(230, 230, 230), anchor=(0, 1))
+            text.setZValue(25)
+            self.addItem(text)
+            self._vector_names.append(text)
+        if not vectors:
+            for item in (self._moved, self._vector_tips, self._moved_path, self._vector_lines):
                 item.setData([], [])
             return
         start = s.pinned.latent
-        # each vector drawn to where its slider's far end (+3 sd) would take the current latent
-        reach = SLIDER_REACH
-        tips = np.array([s.projection.transform(start + v.offset(reach)) for v in s.effective_vectors()])
         origin = s.projection.transform(start)
+        # each vector drawn to where its slider's far end (+3 sd) would take the current latent
+        tips = np.array([s.projection.transform(start + v.offset(SLIDER_REACH)) for v in vectors])
         segments = np.repeat(origin[None], 2 * len(tips), 0)
         segments[1::2] = tips
         self._vector_lines.setData(*segments.T)
         self._vector_tips.setData(pos=tips)
-        for tip, v in zip(tips, s.effective_vectors()):
-            text = pg.TextItem(v.label or v.name, color=(230, 230, 230), anchor=(0, 1))
+        for text, tip, v in zip(self._vector_names, tips, vectors):
+            text.setText(v.label or v.name)
             text.setPos(*tip)
-            text.setZValue(25)
-            self.addItem(text)
-            self._vector_names.append(text)
-        moved = s.projection.transform(s.moved_latent)
+        moved = s.projection.transform(start + combined_offset(vectors, s.sliders.values, s.latent_dim))
         self._moved.setData(pos=[moved])
         self._moved_path.setData(*np.stack([origin, moved]).T)
 
