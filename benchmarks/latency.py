@@ -137,7 +137,9 @@ def main() -> None:
     window.show()
     t_open = time.perf_counter()
     run_until(lambda: state.ready)
-    wait(app, 0.5)
+    if state.dataset.binary_label_names():  # the label vectors are offered right after encoding
+        run_until(lambda: len(state.sliders.vectors) > 0)
+    wait(app, 1.0)  # idle before timing anything
     encode_gaps = np.array(meter.gaps[1:]) * 1e3 if meter.gaps else np.zeros(0)
 
     # the one-off map build at the end of encoding, timed directly
