@@ -25,7 +25,7 @@ import torch
 
 from models.device import describe_device, resolve_device
 from models.errors import UserInputError
-from models.vae import LatentModel, tensor_to_images
+from models.vae import LatentModel, decode_images
 
 # Decode slots are served in this order when several are pending; unknown slots come last.
 SLOT_PRIORITY = ("cursor", "nearest", "posterior", "prior", "neighbours")
@@ -179,11 +179,8 @@ class ModelWorker:
             raise UserInputError("no model is loaded")
         return self.model
 
-    @torch.no_grad()
     def _decode(self, task: _Decode) -> Result:
-        model = self._require_model()
-        z = torch.from_numpy(task.latents).to(self.device)
-        images = tensor_to_images(model.decode(z))
+        images = decode_images(self._require_model(), task.latents, self.device)
         return Result(task.request_id, task.slot, DECODED, value=(task.latents, images))
 
     def _step(self, job: _Job) -> None:

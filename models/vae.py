@@ -78,6 +78,14 @@ def tensor_to_images(x: torch.Tensor) -> np.ndarray:
     return x.permute(0, 2, 3, 1).cpu().numpy()
 
 
+@torch.no_grad()
+def decode_images(model: "LatentModel", latents: np.ndarray, device: torch.device | str = "cpu") -> np.ndarray:
+    """(B, D) latents -> (B, H, W, C) uint8 images, in one batch: the window's worker and the
+    CLI decode the same way, so a figure has the same pixels from either."""
+    z = torch.from_numpy(np.ascontiguousarray(np.atleast_2d(latents), np.float32)).to(device)
+    return tensor_to_images(model.decode(z))
+
+
 class VAE(nn.Module):
     """Subclasses build `self.encoder` (x -> (B, 2D)) and `self.decoder` (z -> logits (B, C, H, W))."""
 

@@ -26,3 +26,18 @@ class PointIndex:
         _, idx = self._tree.query(np.asarray(point, np.float64), k=min(k + extra, self.size))
         idx = np.atleast_1d(idx)
         return idx[idx != exclude][:k] if exclude is not None else idx[:k]
+
+    def distances(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each of (M, D) points: the distance to its nearest indexed point, and its index."""
+        dist, idx = self._tree.query(np.atleast_2d(np.asarray(points, np.float64)), k=1)
+        return np.asarray(dist, np.float64), np.asarray(idx, int)
+
+    def spacing(self, sample: int = 2000, seed: int = 0) -> np.ndarray:
+        """Each of up to `sample` indexed points' distance to its nearest other indexed point."""
+        rng = np.random.default_rng(seed)
+        data = self._tree.data
+        pick = rng.choice(len(data), min(sample, len(data)), replace=False) if len(data) > 1 else np.zeros(0, int)
+        if len(pick) == 0:
+            return np.zeros(0)
+        dist, _ = self._tree.query(data[pick], k=2)
+        return dist[:, 1]

@@ -1,0 +1,139 @@
+"""Lay decoded images out as one figure: a strip (wrapped into rows if asked) or a grid.
+
+The window's preview and every export (window or CLI) go through `compose`, so they are the
+same pixels. Tiles are scaled by whole pixels (nearest neighbour): a figure never blurs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_PX = 11
+
+
+class LayoutError(ValueError):
+    """A layout that cannot be drawn; the message says why."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    columns: int = 0  # tiles per row; 0: all in one row (a grid sets it to its column count)
+    padding: int = 2  # pixels between tiles and around the edge
+    background: tuple[int, int, int] = (255, 255, 255)
+    scale: int = 1  # each image pixel becomes scale x scale pixels
+    captions: bool = False  # a title line and a value under each tile
+
+    def check(self) -> "Layout":
+        if self.columns < 0 or self.padding < 0 or not 1 <= self.scale <= 16:
+            raise LayoutError(f"columns and padding must be >= 0 and scale 1..16, got {self.columns}, "
+                              f"{self.padding}, {self.scale}")
+        if len(self.background) != 3 or not all(0 <= int(v) <= 255 for v in self.background):
+            raise LayoutError(f"background must be three values 0..255, got {self.background}")
+        return self
+
+
+@dataclass(frozen=True)
+class Composite:
+    image: np.ndarray  # (H, W, 3) uint8
+    boxes: np.ndarray  # (N, 4) int: x, y, width, height of each tile in `image`
+
+
+def parse_colour(text: str) -> tuple[int, int, int]:
+    """'#rrggbb', 'r,g,b', or a name Pillow knows ('white', 'black')."""
+    from PIL import ImageColor
+
+    text = text.strip()
+    try:
+        if "," in text:
+            values = tuple(int(v) for v in text.split(","))
+            if len(values) == 3 and all(0 <= v <= 255 for v in values):
+                return values  # type: ignore[return-value]
+            raise ValueError
+        return ImageColor.getrgb(text)[:3]
+    except ValueError:
+        raise LayoutError(f"{text!r} is not a colour (use #rrggbb, r,g,b or a name such as white)") from None
+
+
+@lru_cache(maxsize=1)
+def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=FONT_PX)
+    except (TypeError, OSError, ImportError):  # Pillow built without FreeType: its bitmap font
+        return ImageFont.load_default()
+
+
+def _text_colour(background) -> tuple[int, int, int]:
+    r, g, b = background
+    return (20, 20, 20) if 0.299 * r + 0.587 * g + 0.114 * b > 128 else (235, 235, 235)
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, width: float, font) -> str:
+    """text, shortened with an ellipsis until it is at most `width` pixels wide."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, width: float, font) -> list[str]:
+    """Greedy word wrap to `width` pixels (a word longer than a line is shortened)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(_fit(draw, word, width, font))
+    return lines
+
+
+def scale_tiles(tiles: np.ndarray, scale: int) -> np.ndarray:
+    """(N, H, W, C) uint8 -> (N, H*s, W*s, 3): nearest-neighbour, grey made RGB."""
+    tiles = np.asarray(tiles, np.uint8)
+    if tiles.ndim != 4 or tiles.shape[-1] not in (1, 3):
+        raise LayoutError(f"tiles must be (N, H, W, 1 or 3) images, got shape {tiles.shape}")
+    if tiles.shape[-1] == 1:
+        tiles = np.repeat(tiles, 3, axis=-1)
+    return tiles.repeat(scale, axis=1).repeat(scale, axis=2) if scale > 1 else tiles
+
+
+def compose(tiles: np.ndarray, layout: Layout = Layout(), captions: list[str] | None = None,
+            title: str = "") -> Composite:
+    layout = layout.check()
+    big = scale_tiles(tiles, layout.scale)
+    n, th, tw, _ = big.shape
+    if n == 0:
+        raise LayoutError("nothing to lay out")
+    cols = min(layout.columns or n, n)
+    rows = -(-n // cols)
+    pad = layout.padding
+    font = _font()
+    line = font.getbbox("Ag0.")[3] + 3 if layout.captions else 0
+    width = pad + cols * (tw + pad)
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    title_lines = _wrap(measure, title, width - 2 * pad, font) if layout.captions and title else []
+    title_h = len(title_lines) * line + pad if title_lines else 0
+    height = title_h + pad + rows * (th + line + pad)
+    canvas = np.empty((height, width, 3), np.uint8)
+    canvas[:] = layout.background
+    boxes = np.zeros((n, 4), int)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        x, y = pad + c * (tw + pad), title_h + pad + r * (th + line + pad)
+        canvas[y:y + th, x:x + tw] = big[i]
+        boxes[i] = (x, y, tw, th)
+    if layout.captions:
+        image = Image.fromarray(canvas)
+        draw = ImageDraw.Draw(image)
+        ink = _text_colour(layout.background)
+        for i, text in enumerate(title_lines):
+            draw.text((pad, pad + i * line), text, fill=ink, font=font)
+        for (x, y, w, h), text in zip(boxes, captions or []):
+            text = _fit(draw, text, w + pad, font)
+            draw.text((x + (w - draw.textlength(text, font=font)) / 2, y + h + 1), text, fill=ink, font=font)
+        canvas = np.asarray(image)
+    return Composite(canvas, boxes)

@@ -1,0 +1,95 @@
+"""Write figures to disk: PNG, animated GIF and APNG, each with a JSON sidecar.
+
+Bytes are made in memory and written atomically (temp file, then rename), so a failed export
+never leaves a half-written file or damages the one it would replace. The same inputs give
+the same bytes (no timestamps), so a figure command can be checked by comparing files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from models.atomic import write_bytes_atomic
+from models.errors import UserInputError
+
+STILL, GIF, APNG = ".png", ".gif", ".apng"
+SUFFIXES = (STILL, GIF, APNG)
+SIDECAR_SUFFIX = ".json"
+
+
+class ExportError(UserInputError):
+    """An export that cannot be written; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Animation:
+    duration_ms: int = 150  # per frame
+    pingpong: bool = False  # play forward then back (the ends are not shown twice in a row)
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """strip.png -> strip.png.json: next to the figure, never another file's name."""
+    path = Path(path)
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def check_target(path: str | os.PathLike, force: bool) -> Path:
+    """The output path, if it can be written: known suffix, existing folder, no file to replace
+    unless `force` (the window asks the user first; the CLI needs --force)."""
+    path = Path(path).expanduser()
+    if path.suffix.lower() not in SUFFIXES:
+        raise ExportError(f"{path}: unknown figure type {path.suffix or '(none)'!r}; use "
+                          f"{', '.join(SUFFIXES)}")
+    if not path.parent.is_dir():
+        raise ExportError(f"{path}: folder {path.parent} does not exist")
+    if not force:
+        for p in (path, sidecar_path(path)):
+            if p.exists():
+                raise ExportError(f"{p}: the file exists; add --force to replace it")
+    return path
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def frame_sequence(frames: list[np.ndarray], pingpong: bool) -> list[np.ndarray]:
+    """The frames in playing order: 0..N-1, then N-2..1 for ping-pong (looping back to 0)."""
+    return list(frames) + (list(frames[-2:0:-1]) if pingpong else [])
+
+
+def animation_bytes(frames: list[np.ndarray], suffix: str, animation: Animation) -> bytes:
+    """An endlessly looping GIF or APNG of the frames. GIF frame times are in 10 ms steps."""
+    sequence = [Image.fromarray(np.asarray(f, np.uint8)) for f in frame_sequence(frames, animation.pingpong)]
+    if not sequence:
+        raise ExportError("no frames to animate")
+    buf = io.BytesIO()
+    first, rest = sequence[0], sequence[1:]
+    if suffix == GIF:
+        first.save(buf, "GIF", save_all=True, append_images=rest, duration=animation.duration_ms, loop=0,
+                   disposal=1, optimize=False)
+    else:
+        first.save(buf, "PNG", save_all=True, append_images=rest, duration=animation.duration_ms, loop=0,
+                   default_image=False, disposal=0, blend=0)
+    return buf.getvalue()
+
+
+def write_figure(path: str | os.PathLike, data: bytes, sidecar: dict, force: bool = False) -> Path:
+    """Write the figure bytes and its sidecar JSON, each atomically."""
+    path = check_target(path, force)
+    text = json.dumps(sidecar, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    try:
+        write_bytes_atomic(path, data)
+        write_bytes_atomic(sidecar_path(path), text.encode("utf-8"))
+    except OSError as e:
+        raise ExportError(f"{path}: could not write ({e.strerror or e})") from e
+    return path
