@@ -18,6 +18,8 @@ SUBCOMMANDS = {
     "train": ("train", "train a VAE on a dataset and save it as one .safetensors file"),
     "info": ("info", "describe a model: latent size, image shape, parameters, training facts, labels"),
     "vector": ("vector", "compute an attribute vector (e.g. smiling) for a model and dataset, and save it"),
+    "strip": ("strip", "write an interpolation strip or an attribute sweep as PNG, GIF or APNG (no window)"),
+    "grid": ("grid", "write a grid between four data points, or an analogy grid, as PNG, GIF or APNG"),
 }
 
 

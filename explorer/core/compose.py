@@ -12,10 +12,12 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from models.errors import UserInputError
+
 FONT_PX = 11
 
 
-class LayoutError(ValueError):
+class LayoutError(UserInputError):
     """A layout that cannot be drawn; the message says why."""
 
 

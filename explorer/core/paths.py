@@ -28,13 +28,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from models.errors import UserInputError
+
 LERP, SLERP, GAUSS = "lerp", "slerp", "gauss"
 METHODS = (LERP, SLERP, GAUSS)
 PARALLEL_RAD = 1e-6
 ANTIPODAL_RAD = 1e-4
 
 
-class PathError(ValueError):
+class PathError(UserInputError):
     """A path that cannot be made; the message says why (the CLI and window show it)."""
 
 

@@ -1,0 +1,123 @@
+"""What the headless commands share: opening a model and its dataset's encodings, checking
+data-point indices, and the figure options of `strip` and `grid`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def add_model_and_data(p: argparse.ArgumentParser, data_help: str = "builtin:faces, builtin:faces:test or "
+                                                                    "a folder of images") -> None:
+    p.add_argument("--model", required=True, metavar="SPEC", help="builtin:faces or a .safetensors path")
+    p.add_argument("--data", required=True, metavar="SPEC", help=data_help)
+    p.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default auto)")
+
+
+def check_out(out: str, force: bool) -> Path:
+    """--out, if it can be written: its folder exists, and it is new unless --force."""
+    from models.errors import UserInputError
+
+    path = Path(out).expanduser()
+    if path.exists() and not force:
+        raise UserInputError(f"--out {path}: the file exists; add --force to replace it")
+    if not path.parent.is_dir():
+        raise UserInputError(f"--out {path}: folder {path.parent} does not exist")
+    return path
+
+
+@dataclass
+class Opened:
+    model: object
+    dataset: object
+    encodings: object
+    device: object
+
+
+def open_encoded(args: argparse.Namespace) -> Opened:
+    """The model on its device, the dataset at its size, and the encodings (from the cache the
+    window shares, or encoded now with a progress bar on stderr and cached)."""
+    from tqdm import tqdm
+
+    from explorer.core.datasets import check_spec, load_for_model
+    from explorer.core.encoding import encode_with_cache
+    from models import load_model, resolve_device
+
+    check_spec(args.data)  # a typo fails before the model loads
+    device = resolve_device(args.device)
+    model = load_model(args.model).to(device)
+    dataset = load_for_model(args.data, model.image_shape)
+    bar = tqdm(total=len(dataset), unit="img", desc="encoding", file=sys.stderr, disable=None, leave=False)
+    encodings = encode_with_cache(model, dataset, device, on_progress=lambda p: bar.update(p.done - bar.n))
+    bar.close()
+    return Opened(model, dataset, encodings, device)
+
+
+def name_list(text: str) -> tuple[str, ...]:
+    """'a, b' -> ('a', 'b'), for options such as --balance-by."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def data_index(option: str, value: int, dataset) -> int:
+    from models.errors import UserInputError
+
+    n = len(dataset)
+    if not 0 <= value < n:
+        raise UserInputError(f"{option} {value}: no such data point; {dataset.spec} has {n:,} points "
+                             f"(0 to {n - 1:,})")
+    return value
+
+
+# -- figures (strip, grid) --------------------------------------------------------------------
+def add_figure_options(p: argparse.ArgumentParser, originals: bool) -> None:
+    from explorer.core.paths import METHODS
+
+    p.add_argument("--method", choices=METHODS, default="slerp",
+                   help="lerp, slerp (along the sphere, White 2017; default) or gauss (Gaussian-CDF lerp)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="FILE.png (the figure), FILE.gif or FILE.apng (an animation, one frame per image); "
+                        "a sidecar FILE.json records how to rebuild it")
+    p.add_argument("--force", action="store_true", help="replace FILE (and its sidecar) if they exist")
+    look = p.add_argument_group("layout")
+    look.add_argument("--scale", type=int, default=1, help="each image pixel as SCALE x SCALE pixels (default 1)")
+    look.add_argument("--padding", type=int, default=2, help="pixels between images (default 2)")
+    look.add_argument("--background", default="white", metavar="COLOUR", help="#rrggbb, r,g,b or a name")
+    look.add_argument("--captions", action="store_true", help="a title line and each image's step value")
+    if originals:
+        look.add_argument("--columns", type=int, default=0, help="wrap the strip into rows of this many")
+        look.add_argument("--originals", action="store_true",
+                          help="put the data images of the end points beside the decoded ends")
+    anim = p.add_argument_group("animation (.gif, .apng)")
+    anim.add_argument("--duration", type=int, default=150, metavar="MS", help="per frame (default 150)")
+    anim.add_argument("--pingpong", action="store_true", help="play forward, then back")
+
+
+def figure_spec(args: argparse.Namespace, **kind):
+    from explorer.core.compose import Layout, parse_colour
+    from explorer.core.export import Animation
+    from explorer.core.figure import FigureSpec
+
+    layout = Layout(columns=getattr(args, "columns", 0), padding=args.padding, scale=args.scale,
+                    background=parse_colour(args.background), captions=args.captions)
+    return FigureSpec(method=args.method, originals=getattr(args, "originals", False), layout=layout,
+                      animation=Animation(args.duration, args.pingpong), **kind).check()
+
+
+def write_figure(args: argparse.Namespace, opened: Opened, figure) -> int:
+    """Decode the figure's latents in one batch, write the file and its sidecar, report."""
+    from explorer.core import figure as F
+    from explorer.core.support import SupportMeter
+    from models import decode_images
+
+    decoded = decode_images(opened.model, figure.latents, opened.device)
+    support = SupportMeter(opened.encodings.mu)(figure.latents)
+    ds = opened.dataset
+    provenance = F.Provenance(args.model, opened.model.info.content_hash, ds.spec, ds.fingerprint)
+    out = F.export(args.out, figure, decoded, provenance, ds.images, support, force=args.force)
+    print(f"wrote {out} ({len(figure.latents)} images: {figure.title()})")
+    print(f"  data support: {support.describe()}")
+    return 0
