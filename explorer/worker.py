@@ -28,7 +28,7 @@ from models.errors import UserInputError
 from models.vae import LatentModel, decode_images
 
 # Decode slots are served in this order when several are pending; unknown slots come last.
-SLOT_PRIORITY = ("cursor", "nearest", "posterior", "prior", "neighbours")
+SLOT_PRIORITY = ("cursor", "nearest", "posterior", "prior", "neighbours", "strip")
 
 DECODED, PROGRESS, DONE, CANCELLED, ERROR, READY = "decoded", "progress", "done", "cancelled", "error", "ready"
 

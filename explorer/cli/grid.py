@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     corners.add_argument("--analogy", type=int, nargs=3, metavar=("A", "B", "C"),
                          help="A is to B as C is to ?: the fourth corner is C + (B - A)")
     p.add_argument("--size", type=int, nargs=2, default=(5, 5), metavar=("ROWS", "COLS"),
-                   help="rows and columns, 2..64 each (default 5 5)")
+                   help="rows and columns, 2..32 each (default 5 5)")
     common.add_figure_options(p, originals=False)
 
 

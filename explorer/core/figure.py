@@ -21,7 +21,8 @@ from explorer.core.vectors import AttributeVector
 PATH, SWEEP, GRID, ANALOGY = "path", "sweep", "grid", "analogy"
 KINDS = (PATH, SWEEP, GRID, ANALOGY)
 KEYFRAMES_NEEDED = {PATH: 2, SWEEP: 1, GRID: 4, ANALOGY: 3}
-MAX_STEPS = 64
+MAX_STEPS = 64  # images per strip segment
+MAX_SIDE = 32  # grid rows and columns: a 32 x 32 grid decodes in about a second on two CPU cores
 SIDECAR_FORMAT, SIDECAR_VERSION = "vae-explorer.figure", 1
 
 
@@ -43,9 +44,10 @@ class FigureSpec:
             raise paths.PathError(f"unknown figure kind {self.kind!r}; choose one of {', '.join(KINDS)}")
         if self.method not in paths.METHODS:
             raise paths.PathError(f"unknown method {self.method!r}; choose one of {', '.join(paths.METHODS)}")
-        for name, n in (("steps", self.steps), ("rows", self.rows), ("columns", self.cols)):
-            if not 2 <= n <= MAX_STEPS:
-                raise paths.PathError(f"{name} must be 2..{MAX_STEPS}, got {n}")
+        for name, n, most in (("steps", self.steps, MAX_STEPS), ("rows", self.rows, MAX_SIDE),
+                              ("columns", self.cols, MAX_SIDE)):
+            if not 2 <= n <= most:
+                raise paths.PathError(f"{name} must be 2..{most}, got {n}")
         self.layout.check()
         return self
 

@@ -17,6 +17,7 @@ from explorer.core.datasets import Dataset
 from explorer.core.encoding import Encodings
 from explorer.core.neighbours import PointIndex
 from explorer.core.search import search
+from explorer.core.strip_state import StripState
 from explorer.core.vectors import AttributeVector, SliderSet
 from models.vae import ModelInfo
 
@@ -74,6 +75,7 @@ class ExplorerState:
         self._map_index: PointIndex | None = None
         self._latent_index: PointIndex | None = None
         self._last_neighbours: tuple = (None, None)
+        self.strip = StripState(self)  # keyframes and the interpolation figure made of them
 
     # -- model and data -------------------------------------------------------------------
     def set_model(self, info: ModelInfo, latent_dim: int, device_name: str) -> None:
@@ -90,6 +92,7 @@ class ExplorerState:
         self._last_neighbours = (None, None)
         self.colour_key = dataset.binary_label_names()[0] if dataset.binary_label_names() else COLOUR_NONE
         self.data_changed.emit()
+        self.strip.reset()
 
     def set_encodings(self, encodings: Encodings) -> None:
         if self.dataset is None or len(encodings) != len(self.dataset):
@@ -99,7 +102,13 @@ class ExplorerState:
         self._last_neighbours = (None, None)
         self.data_changed.emit()
         self.set_colour(self.colour_key)  # before the projection: the map draws and ranges once both exist
+        self.strip.reset()  # new encodings, new data support; keyframes come once the map is up
         self.set_pca()
+
+    @property
+    def latent_index(self) -> PointIndex | None:
+        """A KD-tree of every data point's mu (nearest points in the latent space)."""
+        return self._latent_index
 
     @property
     def ready(self) -> bool:

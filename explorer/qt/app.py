@@ -25,10 +25,11 @@ def application() -> QtWidgets.QApplication:
 
 class Screenshot(QtCore.QObject):
     """Once the map is ready: put the cursor on a data point, pin it, sample the prior, move the
-    first attribute slider (when the data has labels) to +2, wait for those decodes to arrive,
-    save the whole window as PNG, and leave the event loop."""
+    first attribute slider (when the data has labels) to +2, make a strip from that point to
+    one across the map, wait for those decodes to arrive, save the whole window as PNG, and
+    leave the event loop."""
 
-    WANTED = ("cursor", "nearest", "posterior", "prior")
+    WANTED = ("cursor", "nearest", "posterior", "prior", "strip")
     SLIDER = 2.0
 
     def __init__(self, window: MainWindow, path: Path):
@@ -51,6 +52,10 @@ class Screenshot(QtCore.QObject):
         index = int(np.argmin(((state.coords - target) ** 2).sum(1)))
         state.move_cursor(state.coords[index])  # hover the point, so the panels describe it
         state.pin_data_point(index)
+        far = int(np.argmax(((state.coords - state.coords[index]) ** 2).sum(1)))
+        state.strip.add_data_point(index)
+        state.strip.add_data_point(far)
+        state.strip.set_spec(steps=10)
         self.window.controller.sample_prior()
         self._move_slider()
 

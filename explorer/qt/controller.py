@@ -68,6 +68,7 @@ class Controller(QtCore.QObject):
         state.pinned_changed.connect(self._on_focus_change)
         state.offsets_changed.connect(self._decode_moved)
         state.data_changed.connect(self._offer_label_vectors)
+        state.strip.figure_changed.connect(self._decode_strip)
 
     # -- commands from the window ----------------------------------------------------------
     def open(self, model_spec: str, data_spec: str) -> None:
@@ -136,6 +137,12 @@ class Controller(QtCore.QObject):
         moved = self.state.moved_latent
         if moved is not None:
             self.worker.decode(moved, slot="cursor")
+
+    def _decode_strip(self) -> None:
+        """The strip panel's figure, in one batch (a newer figure replaces a pending one)."""
+        figure = self.state.strip.figure
+        if figure is not None:
+            self.worker.decode(figure.latents, slot="strip")
 
     def _on_focus_change(self, *_) -> None:
         if self.state.focus is not None and self.state.focus != self._focus:

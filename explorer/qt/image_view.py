@@ -67,7 +67,8 @@ class ImageView(QtWidgets.QWidget):
                 scale = float(int(scale))  # whole pixels: every source pixel the same size
             w, h = int(iw * scale), int(ih * scale)
             target = QtCore.QRect(area.x() + (area.width() - w) // 2, area.y() + (area.height() - h) // 2, w, h)
-            p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
+            # enlarged: whole crisp pixels; shrunk (a long strip in a small view): smooth, not aliased
+            p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, scale < 1)
             p.drawImage(target, self._qimage)
         if self._caption:
             p.setPen(self.palette().color(QtGui.QPalette.ColorRole.Text))

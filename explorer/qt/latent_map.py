@@ -5,8 +5,9 @@ see point_cloud.py), with points a search leaves out in a grey group underneath.
 Python objects, no hoverable=True. The cursor is followed through the scene's sigMouseMoved
 (as pyqtgraph's crosshair example does); the nearest point comes from a KD-tree in the state.
 
-Mouse: hover decodes the latent under the cursor; a click pins it; left-drag walks (the
-pin follows the cursor); wheel zooms; Ctrl+left-drag or middle-drag pans; right-drag zooms.
+Mouse: hover decodes the latent under the cursor; a click pins it; shift-click adds the
+nearest data point as a strip keyframe; left-drag walks (the pin follows the cursor); wheel
+zooms; Ctrl+left-drag or middle-drag pans; right-drag zooms.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from explorer.core import figure as F
 from explorer.core.colouring import viridis
 from explorer.core.state import Cursor, ExplorerState
 from explorer.core.vectors import combined_offset
@@ -101,11 +103,18 @@ class LatentMap(pg.PlotWidget):
         self._vector_lines = pg.PlotCurveItem(pen=VECTOR_PEN, connect="pairs")
         self._vector_tips = pg.ScatterPlotItem(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 255, 255, 200))
         self._vector_names: list[pg.TextItem] = []
+        # strip keyframes, numbered, and the figure's path through the projection
+        self._strip_path = pg.PlotCurveItem(pen=pg.mkPen(255, 200, 60, 230, width=2))
+        self._strip_steps = pg.ScatterPlotItem(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 200, 60, 230))
+        self._keyframes = pg.ScatterPlotItem(symbol="s", size=13, pen=pg.mkPen("k", width=1),
+                                             brush=pg.mkBrush(255, 200, 60))
+        self._keyframe_numbers: list[pg.TextItem] = []
         self._selection = PointCloudItem(self._point_size + 3)
         self._selection.setZValue(5)
         self.addItem(self._selection)
-        for z, item in enumerate((self._neighbours, self._ellipse, self._nearest, self._prior, self._vector_lines,
-                                  self._vector_tips, self._moved_path, self._pin, self._moved)):
+        for z, item in enumerate((self._neighbours, self._ellipse, self._nearest, self._prior, self._strip_path,
+                                  self._strip_steps, self._keyframes, self._vector_lines, self._vector_tips,
+                                  self._moved_path, self._pin, self._moved)):
             item.setZValue(10 + z)
             self.addItem(item)
 
@@ -124,6 +133,7 @@ class LatentMap(pg.PlotWidget):
         state.vectors_changed.connect(self._show_vectors)
         state.offsets_changed.connect(self._show_vectors)
         state.selection_changed.connect(self._show_selection)
+        state.strip.figure_changed.connect(self._show_strip)
         self._vb.boxed.connect(self._on_boxed)
         self._selecting_group = ""
 
@@ -171,6 +181,7 @@ class LatentMap(pg.PlotWidget):
         self._show_pin(self.state.pinned)
         self._show_vectors()
         self._show_selection()
+        self._show_strip()
         prior = self.state.decoded.get("prior")
         if prior is not None:
             self._on_decoded("prior", prior)
@@ -230,13 +241,7 @@ class LatentMap(pg.PlotWidget):
     def _show_vectors(self, *_) -> None:
         s = self.state
         vectors = s.effective_vectors() if s.pinned is not None and s.projection is not None else []
-        while len(self._vector_names) > len(vectors):  # one name per vector, reused between ticks
-            self.removeItem(self._vector_names.pop())
-        while len(self._vector_names) < len(vectors):
-            text = pg.TextItem(color=(230, 230, 230), anchor=(0, 1))
-            text.setZValue(25)
-            self.addItem(text)
-            self._vector_names.append(text)
+        _resize_labels(self, self._vector_names, len(vectors), color=(230, 230, 230), anchor=(0, 1))
         if not vectors:
             for item in (self._moved, self._vector_tips, self._moved_path, self._vector_lines):
                 item.setData([], [])
@@ -255,6 +260,27 @@ class LatentMap(pg.PlotWidget):
         moved = s.projection.transform(start + combined_offset(vectors, s.sliders.values, s.latent_dim))
         self._moved.setData(pos=[moved])
         self._moved_path.setData(*np.stack([origin, moved]).T)
+
+    def _show_strip(self) -> None:
+        s = self.state
+        positions = s.strip.keyframe_positions()
+        _resize_labels(self, self._keyframe_numbers, len(positions), color=(255, 220, 120), anchor=(-0.3, 1.1))
+        for i, (text, xy) in enumerate(zip(self._keyframe_numbers, positions)):
+            text.setText(str(i + 1))
+            text.setPos(*xy)
+        self._keyframes.setData(pos=positions)
+        figure = s.strip.figure
+        if figure is None or s.projection is None:
+            self._strip_path.setData([], [])
+            self._strip_steps.setData([], [])
+            return
+        xy = s.projection.transform(figure.latents)
+        self._strip_steps.setData(pos=xy)
+        # a strip is drawn as one line; a grid as its rows (a line per row, not joined)
+        cols = figure.columns if figure.spec.kind in (F.GRID, F.ANALOGY) else len(xy)
+        connect = np.ones(len(xy), bool)
+        connect[cols - 1::cols] = False
+        self._strip_path.setData(*xy.T, connect=connect)
 
     def _show_selection(self, *_) -> None:
         s = self.state
@@ -284,10 +310,25 @@ class LatentMap(pg.PlotWidget):
 
     def _on_clicked(self, view_point, modifiers) -> None:
         cursor = self.state.move_cursor(np.array([view_point.x(), view_point.y()]))
-        if cursor is not None and modifiers == QtCore.Qt.KeyboardModifier.NoModifier:
+        if cursor is None:
+            return
+        if modifiers == QtCore.Qt.KeyboardModifier.ShiftModifier:
+            self.state.strip.add_data_point(cursor.nearest)
+        elif modifiers == QtCore.Qt.KeyboardModifier.NoModifier:
             self.state.pin(cursor)
 
     def _on_walked(self, view_point) -> None:
         cursor = self.state.move_cursor(np.array([view_point.x(), view_point.y()]))
         if cursor is not None:
             self.state.pin(cursor)
+
+
+def _resize_labels(plot: pg.PlotWidget, labels: list[pg.TextItem], n: int, color, anchor) -> None:
+    """Keep exactly n text items in `labels` (reused between updates, not rebuilt)."""
+    while len(labels) > n:
+        plot.removeItem(labels.pop())
+    while len(labels) < n:
+        text = pg.TextItem(color=color, anchor=anchor)
+        text.setZValue(25)
+        plot.addItem(text)
+        labels.append(text)

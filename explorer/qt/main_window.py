@@ -10,6 +10,7 @@ from explorer.qt.controller import Controller
 from explorer.qt.latent_map import LatentMap
 from explorer.qt.map_controls import MapControls
 from explorer.qt.panels import ActiveUnits, DecoderPanel, PosteriorPanel
+from explorer.qt.strip_panel import StripPanel
 
 SETTINGS_ORG = "vae-explorer"
 
@@ -54,6 +55,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks["Attributes"].raise_()
         self.resizeDocks([self.docks["Decoder"]], [440], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Decoder"], self.docks["Attributes"]], [520, 350], QtCore.Qt.Orientation.Vertical)
+        # strips are wide: under the map, with the right-hand docks keeping the full height
+        self.setCorner(QtCore.Qt.Corner.BottomRightCorner, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.strip_panel = StripPanel(self.state)
+        self.docks["Strip"] = dock = QtWidgets.QDockWidget("Strip", self)
+        dock.setObjectName("dock Strip")
+        scroll = QtWidgets.QScrollArea(widgetResizable=True)  # scrolls rather than widen a small window
+        scroll.setWidget(self.strip_panel)
+        dock.setWidget(scroll)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.resizeDocks([dock], [300], QtCore.Qt.Orientation.Vertical)
 
         self._build_status_bar()
         self._build_menus()
@@ -90,6 +101,8 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "Open &Model…", QtGui.QKeySequence.StandardKey.Open, self._ask_model)
         self._action(file_menu, "Open &Dataset…", "Ctrl+Shift+O", self._ask_dataset)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Export Figure…", "Ctrl+E", self.strip_panel.ask_export)
         file_menu.addSeparator()
         self._action(file_menu, "&Save Vectors…", "Ctrl+Shift+S", self.attribute_panel._ask_save)
         self._action(file_menu, "&Load Vectors…", "Ctrl+Shift+L", self.attribute_panel._ask_load)

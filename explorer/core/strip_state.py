@@ -1,0 +1,144 @@
+"""The strip panel's state, Qt-free: keyframes, what figure to make of them, and the figure
+(latents and data support) the worker is asked to decode. The map and the panel observe it.
+
+Keyframes are data points (shift-click on the map), the pinned point, or the pinned point
+moved by the attribute sliders. A sweep starts from the first keyframe, or from the moved
+pinned point when there is none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from psygnal import Signal
+
+from explorer.core import figure as F
+from explorer.core.support import Support, SupportMeter
+from models.errors import UserInputError
+
+HINT = "shift-click points on the map to add keyframes"
+
+
+class StripState:
+    keyframes_changed = Signal()
+    figure_changed = Signal()  # a new figure to preview (or a problem that says why there is none)
+
+    def __init__(self, explorer):
+        self._explorer = explorer  # ExplorerState: encodings, pinned point, attribute vectors
+        self.keyframes: list[F.Keyframe] = []
+        self.spec = F.FigureSpec()
+        self.vector_index = 0  # the attribute vector a sweep follows
+        self.figure: F.Figure | None = None
+        self.support: Support | None = None
+        self.problem = HINT
+        self._meter: SupportMeter | None = None
+        for signal in (explorer.vectors_changed, explorer.offsets_changed, explorer.pinned_changed,
+                       explorer.projection_changed):
+            signal.connect(self._on_explorer_change)
+
+    # -- keyframes ---------------------------------------------------------------------------
+    def add(self, keyframe: F.Keyframe) -> None:
+        self.keyframes.append(keyframe)
+        self._keyframes_changed()
+
+    def add_data_point(self, index: int) -> None:
+        self.add(F.Keyframe.data_point(self._explorer.encodings.mu, index))
+
+    def add_pinned(self, moved: bool = False) -> bool:
+        """The pinned point (moved by the sliders if `moved`) as a keyframe; False if none is pinned."""
+        s = self._explorer
+        if s.pinned is None:
+            return False
+        if moved:
+            values = [f"{v.label or v.name} {c:+.2f}" for v, c in zip(s.sliders.vectors, s.sliders.values) if c]
+            self.add(F.Keyframe(s.moved_latent, None, f"moved ({', '.join(values) or 'no offset'})"))
+        else:
+            self.add(F.Keyframe(s.pinned.latent, None, "pinned point"))
+        return True
+
+    def remove(self, index: int) -> None:
+        del self.keyframes[index]
+        self._keyframes_changed()
+
+    def clear(self) -> None:
+        self.keyframes = []
+        self._keyframes_changed()
+
+    def set_keyframes(self, keyframes: list[F.Keyframe]) -> None:
+        self.keyframes = list(keyframes)
+        self._keyframes_changed()
+
+    # -- what to make of them -----------------------------------------------------------------
+    def set_spec(self, **changes) -> None:
+        """Change FigureSpec fields (kind, method, steps, rows, ...), e.g. set_spec(steps=12)."""
+        self.spec = replace(self.spec, **changes)
+        self.rebuild()
+
+    def set_layout(self, **changes) -> None:
+        self.set_spec(layout=replace(self.spec.layout, **changes))
+
+    def set_animation(self, **changes) -> None:
+        self.set_spec(animation=replace(self.spec.animation, **changes))
+
+    def set_vector(self, index: int) -> None:
+        self.vector_index = int(index)
+        self.rebuild()
+
+    # -- the figure ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        """A new dataset: its keyframes and support no longer apply."""
+        self.keyframes, self._meter = [], None
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        try:
+            self.figure = self._build()
+            self.problem = ""
+        except UserInputError as e:
+            self.figure, self.problem = None, str(e)
+        self.support = self._measure(self.figure)
+        self.figure_changed.emit()
+
+    def _build(self) -> F.Figure:
+        s = self._explorer
+        if not s.ready:
+            raise F.FigureError("the dataset is still being encoded")
+        keys, vector = list(self.keyframes), None
+        if self.spec.kind == F.SWEEP:
+            vectors = s.effective_vectors()
+            if not vectors:
+                raise F.FigureError("add an attribute vector to sweep along")
+            vector = vectors[min(self.vector_index, len(vectors) - 1)]
+            if not keys and s.pinned is not None:
+                keys = [F.Keyframe(s.moved_latent, None, "the pinned point")]
+            if not keys:
+                raise F.FigureError("pin a point or add a keyframe to sweep from")
+        elif len(keys) < F.KEYFRAMES_NEEDED[self.spec.kind]:
+            need = F.KEYFRAMES_NEEDED[self.spec.kind]
+            raise F.FigureError(f"{len(keys)} of {need} keyframes: {HINT}")
+        return F.build(self.spec, keys, vector)
+
+    def _measure(self, figure: F.Figure | None) -> Support | None:
+        s = self._explorer
+        if figure is None or s.encodings is None:
+            return None
+        if self._meter is None:
+            self._meter = SupportMeter(s.encodings.mu, s.latent_index)
+        return self._meter(figure.latents)
+
+    def _keyframes_changed(self) -> None:
+        self.keyframes_changed.emit()
+        self.rebuild()
+
+    def _on_explorer_change(self, *_) -> None:
+        # the first map makes the state ready; vectors and the pinned point matter to sweeps
+        if self.spec.kind == F.SWEEP or self.figure is None:
+            self.rebuild()
+
+    def keyframe_positions(self) -> np.ndarray:
+        """Where each keyframe is on the map, (K, 2)."""
+        p = self._explorer.projection
+        if p is None or not self.keyframes:
+            return np.zeros((0, 2))
+        return p.transform(np.stack([k.latent for k in self.keyframes]))

@@ -1,0 +1,284 @@
+"""The strip panel: keyframes, the kind of figure made of them, a live preview, and export.
+
+The preview is the exported figure itself (the same `render`), decoded on the worker in one
+batch; steps that leave the data are framed in red in the preview only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from explorer.core import figure as F
+from explorer.core import paths
+from explorer.core.export import SUFFIXES
+from explorer.core.state import ExplorerState
+from explorer.qt.image_view import ImageView
+from models.errors import UserInputError
+
+KIND_NAMES = {F.PATH: "Path through keyframes", F.SWEEP: "Sweep along a vector", F.GRID: "Grid (4 corners)",
+              F.ANALOGY: "Analogy (A : B :: C : ?)"}
+FILTERS = {".png": "PNG image (*.png)", ".gif": "Animated GIF (*.gif)", ".apng": "Animated PNG (*.apng)"}
+OFF_DATA_RGB = (230, 40, 40)
+
+
+def mark_off_data(image: np.ndarray, boxes: np.ndarray, off: np.ndarray, first_tile: int) -> np.ndarray:
+    """A copy of the figure with a red frame inside each tile whose step is off the data."""
+    marked = image.copy()
+    for i in np.flatnonzero(off):
+        x, y, w, h = boxes[first_tile + i]
+        for sl in ((slice(y, y + 2), slice(x, x + w)), (slice(y + h - 2, y + h), slice(x, x + w)),
+                   (slice(y, y + h), slice(x, x + 2)), (slice(y, y + h), slice(x + w - 2, x + w))):
+            marked[sl] = OFF_DATA_RGB
+    return marked
+
+
+def _spin(low: int, high: int, value: int, tip: str, suffix: str = "") -> QtWidgets.QSpinBox:
+    box = QtWidgets.QSpinBox(minimum=low, maximum=high, value=value, suffix=suffix)
+    box.setToolTip(tip)
+    return box
+
+
+class StripPanel(QtWidgets.QWidget):
+    def __init__(self, state: ExplorerState, parent=None):
+        super().__init__(parent)
+        self.setObjectName("stripPanel")
+        self.state, self.strip = state, state.strip
+        self.composite = None  # the figure the preview shows (Composite), for tests and export
+        self._pending_export: str | None = None
+        self._build()
+        self._connect()
+        self._show_spec()
+
+    # -- construction ----------------------------------------------------------------------
+    def _build(self) -> None:
+        spec = self.strip.spec
+        self.kind = QtWidgets.QComboBox()
+        for kind, name in KIND_NAMES.items():
+            self.kind.addItem(name, kind)
+        self.method = QtWidgets.QComboBox()
+        self.method.addItems(paths.METHODS)
+        self.method.setToolTip("lerp: straight line; slerp: along the sphere (White 2017); gauss: lerp of the "
+                               "Gaussian CDF per coordinate")
+        self.steps = _spin(2, F.MAX_STEPS, spec.steps, "images per segment, both ends included")
+        self.rows = _spin(2, F.MAX_SIDE, spec.rows, "grid rows")
+        self.cols = _spin(2, F.MAX_SIDE, spec.cols, "grid columns")
+        self.vector = QtWidgets.QComboBox()
+        self.vector.setToolTip("the attribute vector to sweep along")
+        self.sweep_from = QtWidgets.QDoubleSpinBox(minimum=-10, maximum=10, value=spec.sweep_from, singleStep=0.5)
+        self.sweep_to = QtWidgets.QDoubleSpinBox(minimum=-10, maximum=10, value=spec.sweep_to, singleStep=0.5)
+        for box in (self.sweep_from, self.sweep_to):
+            box.setToolTip("standard deviations along the vector (slider units)")
+
+        self.keyframe_list = QtWidgets.QListWidget()
+        self.keyframe_list.setMaximumHeight(92)
+        self.keyframe_list.setToolTip("shift-click points on the map to add keyframes")
+        self.add_pinned = QtWidgets.QPushButton("Add pinned")
+        self.add_moved = QtWidgets.QPushButton("Add moved")
+        self.add_moved.setToolTip("the pinned point moved by the attribute sliders")
+        self.remove = QtWidgets.QPushButton("Remove")
+        self.clear = QtWidgets.QPushButton("Clear")
+
+        self.originals = QtWidgets.QCheckBox("Originals at the ends")
+        self.captions = QtWidgets.QCheckBox("Captions")
+        self.columns = _spin(0, 64, 0, "wrap the strip into rows of this many images (0: one row)")
+        self.columns.setSpecialValueText("no wrap")
+        self.padding = _spin(0, 64, spec.layout.padding, "pixels between images", " px")
+        self.scale = _spin(1, 16, spec.layout.scale, "each image pixel as scale x scale pixels", "x")
+        self.background = QtWidgets.QPushButton("Background")
+        self.duration = _spin(10, 5000, spec.animation.duration_ms, "GIF / APNG frame duration", " ms")
+        self.pingpong = QtWidgets.QCheckBox("Ping-pong")
+        self.pingpong.setToolTip("GIF / APNG: play forward, then back")
+        self.export_button = QtWidgets.QPushButton("Export…")
+        self.export_button.setToolTip("PNG, GIF or APNG, with a JSON sidecar (Ctrl+E)")
+
+        self.preview = ImageView(min_size=64, preferred=160)
+        self.support_text = QtWidgets.QLabel()
+        self.support_text.setWordWrap(True)
+
+        controls = QtWidgets.QGridLayout()
+        controls.setVerticalSpacing(3)
+        controls.addWidget(self.kind, 0, 0, 1, 3)
+        controls.addWidget(self.method, 0, 3)
+        controls.addWidget(QtWidgets.QLabel("steps"), 1, 0)
+        controls.addWidget(self.steps, 1, 1)
+        controls.addWidget(QtWidgets.QLabel("grid"), 1, 2)
+        grid_size = QtWidgets.QHBoxLayout()
+        grid_size.addWidget(self.rows)
+        grid_size.addWidget(QtWidgets.QLabel("x"))
+        grid_size.addWidget(self.cols)
+        controls.addLayout(grid_size, 1, 3)
+        controls.addWidget(self.vector, 2, 0, 1, 2)
+        controls.addWidget(self.sweep_from, 2, 2)
+        controls.addWidget(self.sweep_to, 2, 3)
+        controls.addWidget(self.keyframe_list, 3, 0, 4, 3)
+        for i, button in enumerate((self.add_pinned, self.add_moved, self.remove, self.clear)):
+            controls.addWidget(button, 3 + i, 3)
+        controls.addWidget(self.originals, 7, 0, 1, 2)
+        controls.addWidget(self.captions, 7, 2)
+        controls.addWidget(self.background, 7, 3)
+        labelled = (("wrap", self.columns), ("padding", self.padding), ("scale", self.scale),
+                    ("frame", self.duration))
+        for i, (name, box) in enumerate(labelled):
+            controls.addWidget(QtWidgets.QLabel(name), 8 + i // 2, 2 * (i % 2))
+            controls.addWidget(box, 8 + i // 2, 2 * (i % 2) + 1)
+        controls.addWidget(self.pingpong, 10, 3)
+        controls.addWidget(self.export_button, 10, 0, 1, 3)
+        left = QtWidgets.QWidget()
+        left.setLayout(controls)
+        left.setMaximumWidth(430)
+
+        right = QtWidgets.QVBoxLayout()
+        right.addWidget(self.preview, stretch=1)
+        right.addWidget(self.support_text)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(left)
+        layout.addLayout(right, stretch=1)
+
+    def _connect(self) -> None:
+        s = self.strip
+        self.kind.currentIndexChanged.connect(lambda: s.set_spec(kind=self.kind.currentData()))
+        self.method.currentTextChanged.connect(lambda m: s.set_spec(method=m))
+        self.steps.valueChanged.connect(lambda n: s.set_spec(steps=n))
+        self.rows.valueChanged.connect(lambda n: s.set_spec(rows=n))
+        self.cols.valueChanged.connect(lambda n: s.set_spec(cols=n))
+        self.sweep_from.valueChanged.connect(lambda v: s.set_spec(sweep_from=v))
+        self.sweep_to.valueChanged.connect(lambda v: s.set_spec(sweep_to=v))
+        self.vector.currentIndexChanged.connect(lambda i: s.set_vector(max(i, 0)))
+        self.originals.toggled.connect(lambda on: s.set_spec(originals=on))
+        self.captions.toggled.connect(lambda on: s.set_layout(captions=on))
+        self.columns.valueChanged.connect(lambda n: s.set_layout(columns=n))
+        self.padding.valueChanged.connect(lambda n: s.set_layout(padding=n))
+        self.scale.valueChanged.connect(lambda n: s.set_layout(scale=n))
+        self.duration.valueChanged.connect(lambda n: s.set_animation(duration_ms=n))
+        self.pingpong.toggled.connect(lambda on: s.set_animation(pingpong=on))
+        self.background.clicked.connect(self._ask_background)
+        self.add_pinned.clicked.connect(lambda: s.add_pinned() or self.state.say("pin a point first"))
+        self.add_moved.clicked.connect(lambda: s.add_pinned(moved=True) or self.state.say("pin a point first"))
+        self.remove.clicked.connect(self._remove_selected)
+        self.clear.clicked.connect(s.clear)
+        self.export_button.clicked.connect(self.ask_export)
+        s.figure_changed.connect(self._on_figure)
+        self.state.vectors_changed.connect(self._show_vectors)
+        self.state.decoded_changed.connect(self._on_decoded)
+
+    # -- state -> widgets ------------------------------------------------------------------
+    def _show_spec(self) -> None:
+        spec = self.strip.spec
+        values = ((self.kind, "setCurrentIndex", list(KIND_NAMES).index(spec.kind)),
+                  (self.method, "setCurrentText", spec.method), (self.steps, "setValue", spec.steps),
+                  (self.rows, "setValue", spec.rows), (self.cols, "setValue", spec.cols),
+                  (self.sweep_from, "setValue", spec.sweep_from), (self.sweep_to, "setValue", spec.sweep_to),
+                  (self.originals, "setChecked", spec.originals), (self.captions, "setChecked", spec.layout.captions),
+                  (self.columns, "setValue", spec.layout.columns), (self.padding, "setValue", spec.layout.padding),
+                  (self.scale, "setValue", spec.layout.scale), (self.duration, "setValue", spec.animation.duration_ms),
+                  (self.pingpong, "setChecked", spec.animation.pingpong))
+        for widget, setter, value in values:
+            with QtCore.QSignalBlocker(widget):
+                getattr(widget, setter)(value)
+        kind = spec.kind
+        for w in (self.steps, self.originals, self.columns):
+            w.setEnabled(kind in (F.PATH, F.SWEEP))
+        for w in (self.rows, self.cols):
+            w.setEnabled(kind in (F.GRID, F.ANALOGY))
+        for w in (self.vector, self.sweep_from, self.sweep_to):
+            w.setEnabled(kind == F.SWEEP)
+        self.method.setEnabled(kind != F.SWEEP)
+        r, g, b = spec.layout.background
+        self.background.setStyleSheet(f"background-color: rgb({r},{g},{b}); color: "
+                                      f"{'black' if r + g + b > 380 else 'white'}")
+
+    def _show_keyframes(self) -> None:
+        self.keyframe_list.clear()
+        corners = ("top-left", "top-right", "bottom-left", "bottom-right")
+        for i, k in enumerate(self.strip.keyframes):
+            role = f" ({corners[i]})" if self.strip.spec.kind == F.GRID and i < 4 else ""
+            self.keyframe_list.addItem(f"{i + 1} · {k.source}{role}")
+
+    def _show_vectors(self) -> None:
+        with QtCore.QSignalBlocker(self.vector):
+            self.vector.clear()
+            self.vector.addItems([v.name for v in self.state.sliders.vectors])
+            self.vector.setCurrentIndex(min(self.strip.vector_index, self.vector.count() - 1))
+
+    def _on_figure(self) -> None:
+        self._show_spec()
+        self._show_keyframes()
+        figure, support = self.strip.figure, self.strip.support
+        if figure is None:
+            self.support_text.setText(self.strip.problem)
+            self.support_text.setStyleSheet("")
+            self.preview.set_image(None)
+            self.composite = None
+            return
+        text = f"{len(figure.latents)} images · data support: {support.describe()}"
+        self.support_text.setText(text)
+        self.support_text.setStyleSheet("color: rgb(230, 90, 90)" if support.off_data.any() else "")
+        self._on_decoded("strip", self.state.decoded.get("strip"))
+
+    def _on_decoded(self, slot: str, decoded) -> None:
+        figure = self.strip.figure
+        if slot != "strip" or decoded is None or figure is None or not self._matches(decoded):
+            return  # an older figure's images: keep showing the last preview until the new one comes
+        images = self.state.dataset.images
+        self.composite = F.render(figure, decoded.images, images)
+        first_tile = 1 if figure.end_indices()[0] is not None else 0
+        off = self.strip.support.off_data
+        self.preview.set_image(mark_off_data(self.composite.image, self.composite.boxes, off, first_tile))
+        if self._pending_export is not None:
+            path, self._pending_export = self._pending_export, None
+            self.export_to(path)
+
+    def _matches(self, decoded) -> bool:
+        figure = self.strip.figure
+        return figure is not None and np.array_equal(decoded.latents, figure.latents)
+
+    # -- actions ----------------------------------------------------------------------------
+    def _remove_selected(self) -> None:
+        row = self.keyframe_list.currentRow()
+        if 0 <= row < len(self.strip.keyframes):
+            self.strip.remove(row)
+
+    def _ask_background(self) -> None:
+        colour = QtWidgets.QColorDialog.getColor(QtGui.QColor(*self.strip.spec.layout.background), self,
+                                                 "Background colour")
+        if colour.isValid():
+            self.strip.set_layout(background=(colour.red(), colour.green(), colour.blue()))
+
+    def ask_export(self) -> None:
+        if self.strip.figure is None:
+            self.state.say(f"nothing to export: {self.strip.problem}")
+            return
+        # the dialog asks before replacing an existing file (Qt's default for save dialogs)
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(self, "Export figure", f"{self.strip.spec.kind}.png",
+                                                             ";;".join(FILTERS.values()))
+        if path:
+            if Path(path).suffix.lower() not in SUFFIXES:
+                path += next(s for s, f in FILTERS.items() if f == chosen) if chosen in FILTERS.values() else ".png"
+            self.export_to(path)
+
+    def export_to(self, path: str) -> bool:
+        """Write the current figure to `path` (replacing it: the user was asked). Waits for the
+        figure's decode if it is not in yet; True once written."""
+        figure, decoded = self.strip.figure, self.state.decoded.get("strip")
+        if figure is None:
+            self.state.say(f"nothing to export: {self.strip.problem}")
+            return False
+        if decoded is None or not self._matches(decoded):
+            self._pending_export = path  # written when the decode arrives
+            self.state.say("exporting once the strip is decoded …")
+            return False
+        s = self.state
+        provenance = F.Provenance(s.model_info.source, s.model_info.content_hash, s.dataset.spec, s.dataset.fingerprint)
+        try:
+            written = F.export(path, figure, decoded.images, provenance, s.dataset.images, self.strip.support,
+                               force=True)
+        except UserInputError as e:
+            s.say(str(e))
+            QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "vae-explorer", str(e), parent=self).open()
+            return False
+        s.say(f"exported {written} and its sidecar {written.name}.json")
+        return True
