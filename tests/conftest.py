@@ -92,3 +92,27 @@ class FakeVAE:
 @pytest.fixture
 def fake_vae():
     return FakeVAE
+
+
+def _make_state(n=50, d=4, labels=None, model_hash="", spec="x", file_names=None):
+    """An ExplorerState with a model, a small labelled dataset and its encodings (no model runs)."""
+    from explorer.core.datasets import Dataset
+    from explorer.core.encoding import Encodings
+    from explorer.core.state import ExplorerState
+    from models.vae import ModelInfo
+
+    rng = np.random.default_rng(0)
+    s = ExplorerState()
+    s.set_model(ModelInfo(name="m", content_hash=model_hash, source="m.safetensors"), d, "cpu")
+    labels = (rng.random((n, 1)) < 0.5).astype(np.float32) if labels is None else labels
+    names = tuple("abcdefgh"[: labels.shape[1]])
+    s.set_dataset(Dataset(spec, np.zeros((n, 2, 2, 3), np.uint8), labels, names, "fp", file_names))
+    mu = rng.normal(size=(n, d)).astype(np.float32)
+    logvar = rng.normal(size=(n, d)).astype(np.float32) - 2
+    s.set_encodings(Encodings(mu, logvar, *(np.zeros(n, np.float32) for _ in range(3))))
+    return s
+
+
+@pytest.fixture
+def make_state():
+    return _make_state

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from explorer import __version__
 
 PROG = "vae-explorer"
+SESSION_SUFFIX = ".vaesession"  # explorer.core.session.SUFFIX (not imported here: it pulls in torch)
 # subcommand -> (module in explorer.cli, one-line help)
 SUBCOMMANDS = {
     "train": ("train", "train a VAE on a dataset and save it as one .safetensors file"),
@@ -46,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the model runs; auto: CUDA, then MPS, then CPU")
     window.add_argument("--screenshot", metavar="PATH",
                         help="open the window, wait until the map is drawn, save a PNG of it and exit")
+    window.add_argument("--session", metavar="FILE",
+                        help="open a saved session (also: vae-explorer FILE.vaesession)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -57,13 +61,32 @@ def _command_module(module: str):
     return importlib.import_module(f"explorer.cli.{module}")
 
 
+def _session_shorthand(argv: list[str]) -> list[str]:
+    """`vae-explorer FILE` opens a session: a first argument that is no command and names a
+    .vaesession or an existing file (anything else stays a usage mistake argparse reports)."""
+    first = argv[0] if argv else ""
+    looks_like_file = first.endswith(SESSION_SUFFIX) or os.path.isfile(first)
+    if first and not first.startswith("-") and first not in SUBCOMMANDS and looks_like_file:
+        return ["--session", argv[0], *argv[1:]]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = _session_shorthand(sys.argv[1:] if argv is None else list(argv))
     args = build_parser().parse_args(argv)
     if args.command is None:
+        if args.session is not None:
+            from explorer.core.session import SessionError, load
+
+            try:
+                load(args.session)  # a bad file is a one-line error, before any window opens
+            except SessionError as e:
+                print(f"{PROG}: error: {e}", file=sys.stderr)
+                return 1
         from explorer.qt.app import run_window
 
-        return run_window(args.model, args.data, device=args.device, screenshot=args.screenshot)
+        return run_window(args.model, args.data, device=args.device, screenshot=args.screenshot,
+                          session=args.session)
 
     from models.errors import UserInputError  # imports torch: only once a command runs
 

@@ -62,6 +62,7 @@ class ExplorerState:
         self.dataset: Dataset | None = None
         self.encodings: Encodings | None = None
         self.projection: proj.LinearProjection | None = None
+        self.projection_source: tuple = ("pca",)  # ("pca",), ("raw", i, j) or ("vector", index): how it was made
         self.coords: np.ndarray | None = None  # (N, 2) map position of every data point
         self.colour_key = COLOUR_NONE
         self.colouring: Colouring | None = None
@@ -115,24 +116,24 @@ class ExplorerState:
         return self.encodings is not None and self.projection is not None
 
     # -- the map --------------------------------------------------------------------------
-    def set_projection(self, projection: proj.LinearProjection) -> None:
-        self.projection = projection
+    def set_projection(self, projection: proj.LinearProjection, source: tuple = ("custom",)) -> None:
+        self.projection, self.projection_source = projection, source
         self.coords = projection.transform(self.encodings.mu)
         self._map_index = PointIndex(self.coords)
         self.projection_changed.emit()
         if self.pinned is not None:  # the pin keeps its latent; only its map position moves
-            self.pinned = self._cursor_for_latent(self.pinned.latent)
+            self.pinned = self.cursor_for_latent(self.pinned.latent)
             self.pinned_changed.emit(self.pinned)
 
     def set_pca(self) -> None:
-        self.set_projection(proj.pca(self.encodings.mu))
+        self.set_projection(proj.pca(self.encodings.mu), ("pca",))
 
     def set_raw_dims(self, i: int, j: int) -> None:
-        self.set_projection(proj.raw_dims(self.latent_dim, i, j))
+        self.set_projection(proj.raw_dims(self.latent_dim, i, j), ("raw", int(i), int(j)))
 
     def set_along_vector(self, index: int) -> None:
         v = self.sliders.vectors[index]
-        self.set_projection(proj.along_vector(self.encodings.mu, v.direction, v.label or v.name))
+        self.set_projection(proj.along_vector(self.encodings.mu, v.direction, v.label or v.name), ("vector", int(index)))
 
     def colour_choices(self) -> list[str]:
         names = list(self.dataset.label_names) if self.dataset else []
@@ -171,7 +172,7 @@ class ExplorerState:
         latent = self.projection.inverse(map_xy, fill).astype(np.float32)
         return Cursor(np.asarray(map_xy, np.float64), latent, nearest)
 
-    def _cursor_for_latent(self, latent: np.ndarray) -> Cursor:
+    def cursor_for_latent(self, latent: np.ndarray) -> Cursor:
         xy = self.projection.transform(latent)
         return Cursor(xy, np.asarray(latent, np.float32), self._map_index.nearest(xy)[0])
 
@@ -187,7 +188,7 @@ class ExplorerState:
         self.pinned_changed.emit(cursor)
 
     def pin_data_point(self, index: int) -> None:
-        self.pin(self._cursor_for_latent(self.encodings.mu[index]))
+        self.pin(self.cursor_for_latent(self.encodings.mu[index]))
 
     @property
     def focus(self) -> int | None:
@@ -251,7 +252,7 @@ class ExplorerState:
     def set_slider(self, index: int, value: float) -> None:
         """Move slider `index` to `value` standard deviations; pins a point first if none is."""
         if self.pinned is None:
-            self.pin(self.cursor if self.cursor is not None else self._cursor_for_latent(self.projection.offset))
+            self.pin(self.cursor if self.cursor is not None else self.cursor_for_latent(self.projection.offset))
         self.sliders.values[index] = float(value)
         self.offsets_changed.emit()
 

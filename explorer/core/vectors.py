@@ -249,14 +249,14 @@ def combined_offset(vectors: list[AttributeVector], values: list[float], latent_
 
 
 # -- keeping and sharing -------------------------------------------------------------------
-def _to_json(v: AttributeVector) -> dict:
+def vector_to_json(v: AttributeVector) -> dict:
     d = asdict(v)
     d["direction"] = v.direction.tolist()
     d["confounders"] = list(v.confounders)
     return d
 
 
-def _from_json(d: dict) -> AttributeVector:
+def vector_from_json(d: dict) -> AttributeVector:
     return AttributeVector(
         name=d["name"], direction=np.asarray(d["direction"], np.float64), method=d["method"], std=float(d["std"]),
         quality=Quality(**d["quality"]), label=d.get("label"), confounders=tuple(d.get("confounders", ())),
@@ -265,7 +265,7 @@ def _from_json(d: dict) -> AttributeVector:
 
 def save_vectors(path: str | os.PathLike, vectors: list[AttributeVector], model_hash: str) -> None:
     doc = {"format": FILE_FORMAT, "version": FILE_VERSION, "model_hash": model_hash,
-           "vectors": [_to_json(replace(v, model_hash=model_hash)) for v in vectors]}
+           "vectors": [vector_to_json(replace(v, model_hash=model_hash)) for v in vectors]}
     with atomic_write(path, "w") as f:
         json.dump(doc, f, indent=1)
 
@@ -287,7 +287,7 @@ def load_vectors(path: str | os.PathLike, model_hash: str, latent_dim: int) -> l
         raise VectorError(f"{path}: these vectors were made for another model "
                           f"({str(doc.get('model_hash'))[:12]}…), not the open one ({model_hash[:12]}…)")
     try:
-        vectors = [_from_json(d) for d in doc["vectors"]]
+        vectors = [vector_from_json(d) for d in doc["vectors"]]
     except (KeyError, TypeError, ValueError) as e:
         raise VectorError(f"{path}: a vector entry is incomplete ({e})") from e
     for v in vectors:

@@ -95,14 +95,15 @@ class Screenshot(QtCore.QObject):
         self.window.close()
 
 
-def run_window(model: str, data: str, device: str = "auto", screenshot: str | None = None) -> int:
+def run_window(model: str, data: str, device: str = "auto", screenshot: str | None = None,
+               session: str | None = None) -> int:
     """Show the window and return when it closes.
 
     A local event loop rather than app.exec(): main() may run inside a QApplication that
     someone else owns (a notebook, a test), and ending app.exec() would end theirs too.
     """
     application()
-    window = MainWindow(model, data, device=device)
+    window = MainWindow(model, data, device=device, session=session)
     shot = Screenshot(window, Path(screenshot)) if screenshot else None
     loop = QtCore.QEventLoop()
     window.closed.connect(loop.quit)

@@ -63,6 +63,7 @@ class Controller(QtCore.QObject):
         self._focus: int | None = None
         self._prior_rng = np.random.default_rng(PRIOR_SEED)
         self.encodings_source = ""  # "cache" or "encoded": where the shown encodings came from
+        self.offer_label_vectors = True  # off while a session (which brings its own vectors) opens
         self._decode_focus_soon = qdebounced(self._decode_focus, timeout=FOCUS_DECODE_DELAY_MS)
         state.cursor_changed.connect(self._on_cursor)
         state.pinned_changed.connect(self._on_focus_change)
@@ -113,11 +114,14 @@ class Controller(QtCore.QObject):
         self.state.say(f"computing {what} …")
         self.worker.run_job(start, slot="vector")
 
+    def offer_label_vectors_now(self) -> None:
+        self._offer_label_vectors()
+
     def _offer_label_vectors(self) -> None:
         """As soon as a labelled dataset is encoded, its binary labels' vectors become sliders."""
         s = self.state
         names = s.dataset.binary_label_names() if s.dataset is not None else ()
-        if s.encodings is None or s.sliders.vectors or not names:
+        if not self.offer_label_vectors or s.encodings is None or s.sliders.vectors or not names:
             return
         labels, all_names = np.asarray(s.dataset.labels), s.dataset.label_names
         self.compute_vectors(lambda mu: [V.from_label(V.MEAN, mu, labels, all_names, n) for n in names],

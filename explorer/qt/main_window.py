@@ -10,6 +10,7 @@ from explorer.qt.controller import Controller
 from explorer.qt.latent_map import LatentMap
 from explorer.qt.map_controls import MapControls
 from explorer.qt.panels import ActiveUnits, DecoderPanel, PosteriorPanel
+from explorer.qt.sessions import SessionKeeper
 from explorer.qt.strip_panel import StripPanel
 
 SETTINGS_ORG = "vae-explorer"
@@ -23,7 +24,7 @@ class MainWindow(QtWidgets.QMainWindow):
     closed = QtCore.Signal()  # after the worker has stopped
 
     def __init__(self, model_spec: str, data_spec: str, device: str = "auto",
-                 settings: QtCore.QSettings | None = None, parent=None):
+                 settings: QtCore.QSettings | None = None, session: str | None = None, parent=None):
         super().__init__(parent)
         self.setWindowTitle("vae-explorer")
         self.settings = settings if settings is not None else default_settings()
@@ -64,8 +65,9 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidget(self.strip_panel)
         dock.setWidget(scroll)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        self.resizeDocks([dock], [300], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([dock], [330], QtCore.Qt.Orientation.Vertical)
 
+        self.sessions = SessionKeeper(self.state, self.controller, self)
         self._build_status_bar()
         self._build_menus()
         self.posterior_panel.sample_prior_requested.connect(self.controller.sample_prior)
@@ -78,7 +80,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state.cursor_changed.connect(self._show_focus_terms)
         self.state.pinned_changed.connect(self._show_focus_terms)
         self._restore_settings()
-        self.controller.open(model_spec, data_spec)
+        if session is None or not self.sessions.open(session):
+            self.controller.open(model_spec, data_spec)
 
     # -- construction ----------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -101,8 +104,11 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "Open &Model…", QtGui.QKeySequence.StandardKey.Open, self._ask_model)
         self._action(file_menu, "Open &Dataset…", "Ctrl+Shift+O", self._ask_dataset)
+        self._action(file_menu, "Open Sess&ion…", "Ctrl+Alt+O", self.sessions.ask_open)
+        self._action(file_menu, "Save Sessio&n…", QtGui.QKeySequence.StandardKey.Save, self.sessions.ask_save)
         file_menu.addSeparator()
         self._action(file_menu, "&Export Figure…", "Ctrl+E", self.strip_panel.ask_export)
+        self._action(file_menu, "Export Se&lection…", "Ctrl+Shift+E", self.sessions.ask_export_selection)
         file_menu.addSeparator()
         self._action(file_menu, "&Save Vectors…", "Ctrl+Shift+S", self.attribute_panel._ask_save)
         self._action(file_menu, "&Load Vectors…", "Ctrl+Shift+L", self.attribute_panel._ask_load)

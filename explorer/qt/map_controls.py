@@ -72,6 +72,7 @@ class MapControls(QtWidgets.QToolBar):
         self.search.textChanged.connect(self._apply_search)
         state.data_changed.connect(self._sync_choices)
         state.projection_changed.connect(self._sync_projection)
+        state.colouring_changed.connect(self._sync_colour)
         latent_map.set_opacity(self.opacity.value())
 
     def _sync_choices(self) -> None:
@@ -86,6 +87,10 @@ class MapControls(QtWidgets.QToolBar):
                 box.setRange(0, d)
                 box.setValue(value)
         self._sync_projection()
+
+    def _sync_colour(self) -> None:
+        with QtCore.QSignalBlocker(self.colour):
+            self.colour.setCurrentText(self.state.colour_key)
 
     def _sync_vectors(self) -> None:
         with QtCore.QSignalBlocker(self.vector):
@@ -104,6 +109,11 @@ class MapControls(QtWidgets.QToolBar):
             for box, axis in ((self.dim_x, 0), (self.dim_y, 1)):
                 with QtCore.QSignalBlocker(box):
                     box.setValue(int(p.axes[:, axis].argmax()))
+        if kind == ALONG and self.state.projection_source[0] == "vector":
+            with QtCore.QSignalBlocker(self.vector):
+                self.vector.setCurrentIndex(self.state.projection_source[1])
+        with QtCore.QSignalBlocker(self.fill):
+            self.fill.setCurrentIndex(max(self.fill.findData(self.state.fill_mode), 0))
         self.dim_x.setEnabled(kind == RAW)
         self.dim_y.setEnabled(kind == RAW)
         self.vector.setEnabled(kind == ALONG)

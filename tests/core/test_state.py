@@ -1,29 +1,24 @@
 import numpy as np
 
+import pytest
+
 from explorer.core.datasets import Dataset
-from explorer.core.encoding import Encodings
-from explorer.core.state import Decoded, ExplorerState
+from explorer.core.state import Decoded
 from models.vae import ModelInfo
 
 
-def _state(n=50, d=4):
-    rng = np.random.default_rng(0)
-    s = ExplorerState()
-    s.set_model(ModelInfo(name="m"), d, "cpu")
-    labels = (rng.random((n, 1)) < 0.5).astype(np.float32)
-    s.set_dataset(Dataset("x", np.zeros((n, 2, 2, 3), np.uint8), labels, ("a",), "fp"))
-    mu = rng.normal(size=(n, d)).astype(np.float32)
-    s.set_encodings(Encodings(mu, np.zeros_like(mu), *(np.zeros(n, np.float32) for _ in range(3))))
-    return s
+@pytest.fixture
+def _state(make_state):
+    return make_state
 
 
-def test_encodings_give_a_pca_map_coloured_by_the_first_binary_label():
+def test_encodings_give_a_pca_map_coloured_by_the_first_binary_label(_state):
     s = _state()
     assert s.ready and s.projection.name == "PCA" and s.coords.shape == (50, 2)
     assert s.colour_key == "a" and not s.colouring.continuous
 
 
-def test_cursor_latent_is_the_exact_inverse_and_the_pin_follows_projection_changes():
+def test_cursor_latent_is_the_exact_inverse_and_the_pin_follows_projection_changes(_state):
     s = _state()
     cursor = s.move_cursor(np.array([0.3, -0.2]))
     assert np.allclose(s.projection.transform(cursor.latent), [0.3, -0.2], atol=1e-5)
@@ -34,7 +29,7 @@ def test_cursor_latent_is_the_exact_inverse_and_the_pin_follows_projection_chang
     assert s.focus == s.cursor.nearest
 
 
-def test_older_results_never_replace_newer_ones():
+def test_older_results_never_replace_newer_ones(_state):
     s = _state()
     img = np.zeros((1, 2, 2, 3), np.uint8)
     assert s.set_decoded("cursor", Decoded(5, img, np.zeros((1, 4))))
@@ -43,7 +38,7 @@ def test_older_results_never_replace_newer_ones():
     assert s.set_decoded("nearest", Decoded(1, img, np.zeros((1, 4))))  # slots are independent
 
 
-def test_a_new_model_or_dataset_drops_decoded_images():
+def test_a_new_model_or_dataset_drops_decoded_images(_state):
     s = _state()
     s.set_decoded("prior", Decoded(1, np.zeros((1, 2, 2, 3), np.uint8), np.zeros((1, 4))))
     s.set_model(ModelInfo(name="other"), 8, "cpu")  # another latent size: old latents are meaningless

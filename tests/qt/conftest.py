@@ -24,8 +24,8 @@ def open_window(qtbot, settings):
 
     windows = []
 
-    def make(model="builtin:faces", data="builtin:faces:test", wait_ready=True):
-        w = MainWindow(model, data, device="cpu", settings=settings)
+    def make(model="builtin:faces", data="builtin:faces:test", wait_ready=True, session=None):
+        w = MainWindow(model, data, device="cpu", settings=settings, session=session)
         qtbot.addWidget(w)
         w.show()
         windows.append(w)

@@ -1,0 +1,152 @@
+"""Sessions: everything the user set up, saved to one JSON file and opened again with
+`vae-explorer SESSION_FILE` (or File > Open Session).
+
+A session names its model and dataset and records their hashes. When either has changed on
+disk since, opening the session says so and restores nothing that depends on them (points,
+keyframes, vectors): pictures of old latents under a new model would be wrong pictures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from explorer.core import figure as F
+from explorer.core.compose import Layout
+from explorer.core.export import Animation
+from explorer.core.state import FILL_MEAN, FILL_NEAREST
+from explorer.core.vectors import vector_from_json, vector_to_json
+from models.atomic import write_bytes_atomic
+from models.errors import UserInputError
+
+FORMAT, VERSION, SUFFIX = "vae-explorer.session", 1, ".vaesession"
+
+
+class SessionError(UserInputError):
+    """A session file that cannot be read or used; the message names the file."""
+
+
+def _spec_for_file(spec: str) -> str:
+    """Model and data SPECs as absolute paths, so the session opens from any folder."""
+    return spec if spec.startswith("builtin:") else str(Path(spec).expanduser().resolve())
+
+
+def capture(state) -> dict:
+    """The state as a JSON-ready dict (the window calls this to save)."""
+    s, strip = state, state.strip
+    return {
+        "format": FORMAT, "version": VERSION,
+        "model": {"spec": _spec_for_file(s.model_info.source), "hash": s.model_info.content_hash},
+        "data": {"spec": _spec_for_file(s.dataset.spec), "fingerprint": s.dataset.fingerprint},
+        "projection": list(s.projection_source),
+        "fill_mode": s.fill_mode,
+        "colour": s.colour_key,
+        "pinned": None if s.pinned is None else s.pinned.latent.tolist(),
+        "vectors": [vector_to_json(v) for v in s.sliders.vectors],
+        "slider_values": list(s.sliders.values),
+        "orthogonalise": s.sliders.orthogonalise,
+        "selection": {g: np.asarray(idx).tolist() for g, idx in s.selection.items()},
+        "strip": {"spec": asdict(strip.spec), "vector_index": strip.vector_index,
+                  "keyframes": [{"latent": np.asarray(k.latent).tolist(), "index": k.index, "source": k.source}
+                                for k in strip.keyframes]},
+    }
+
+
+def save(path: str | os.PathLike, doc: dict) -> Path:
+    path = Path(path).expanduser()
+    try:
+        write_bytes_atomic(path, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode("utf-8"))
+    except OSError as e:
+        raise SessionError(f"{path}: could not write ({e.strerror or e})") from e
+    return path
+
+
+def load(path: str | os.PathLike) -> dict:
+    """The session document, checked for shape; SessionError naming the file otherwise."""
+    path = Path(path).expanduser()
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SessionError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SessionError(f"{path}: not a readable session file ({e})") from e
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise SessionError(f"{path}: not a vae-explorer session file")
+    if doc.get("version") != VERSION:
+        raise SessionError(f"{path}: session version {doc.get('version')!r} is not supported")
+    try:
+        for key in ("spec", "hash"):
+            str(doc["model"][key])
+        for key in ("spec", "fingerprint"):
+            str(doc["data"][key])
+    except (KeyError, TypeError) as e:
+        raise SessionError(f"{path}: the session does not say which model and data it is for ({e})") from e
+    return doc
+
+
+def mismatches(doc: dict, model_hash: str, data_fingerprint: str) -> list[str]:
+    """What changed since the session was saved, one sentence each; empty when nothing did."""
+    out = []
+    if doc["model"]["hash"] != model_hash:
+        out.append(f"the model {doc['model']['spec']} has changed since the session was saved "
+                   f"(hash {doc['model']['hash'][:12]}…, now {model_hash[:12]}…)")
+    if doc["data"]["fingerprint"] != data_fingerprint:
+        out.append(f"the dataset {doc['data']['spec']} has changed since the session was saved")
+    return out
+
+
+def _spec_from(d: dict) -> F.FigureSpec:
+    d = dict(d)
+    look, anim = d.pop("layout", None), d.pop("animation", None)
+    layout = Layout(**{**look, "background": tuple(look["background"])}) if look else Layout()
+    animation = Animation(**anim) if anim else Animation()
+    return F.FigureSpec(**d, layout=layout, animation=animation).check()
+
+
+def restore(state, doc: dict, path: str = "the session") -> None:
+    """Apply a loaded session to a state whose model and data match it (check mismatches first).
+
+    Everything is read and checked before anything is applied: a damaged session changes nothing."""
+    n, dim = len(state.encodings), state.latent_dim
+    try:
+        vectors = [vector_from_json(v) for v in doc.get("vectors", [])]
+        values = [float(c) for c in doc.get("slider_values", [0.0] * len(vectors))]
+        pinned = None if doc.get("pinned") is None else np.asarray(doc["pinned"], np.float32)
+        selection = {g: np.asarray(doc.get("selection", {}).get(g, []), int) for g in "AB"}
+        strip = doc.get("strip", {})
+        spec = _spec_from(strip["spec"]) if "spec" in strip else F.FigureSpec()
+        keyframes = [F.Keyframe(np.asarray(k["latent"], np.float32), k.get("index"), str(k.get("source", "")))
+                     for k in strip.get("keyframes", [])]
+        projection = list(doc.get("projection", ["pca"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise SessionError(f"{path}: an entry is damaged ({e})") from e
+    latents = [v.direction for v in vectors] + [k.latent for k in keyframes] + ([pinned] if pinned is not None else [])
+    if any(np.shape(z) != (dim,) for z in latents) or len(values) != len(vectors):
+        raise SessionError(f"{path}: its latents do not fit the model's {dim} dimensions")
+    if any(len(idx) and (idx.min() < 0 or idx.max() >= n) for idx in selection.values()):
+        raise SessionError(f"{path}: its selection names points the dataset ({n:,} points) does not have")
+
+    state.pin(None if pinned is None else state.cursor_for_latent(pinned))  # first: the sliders move it
+    for v in vectors:
+        state.add_vector(v)
+    state.sliders.values = values
+    state.set_orthogonalise(bool(doc.get("orthogonalise", False)))
+    if doc.get("fill_mode") in (FILL_NEAREST, FILL_MEAN):
+        state.set_fill_mode(doc["fill_mode"])
+    if projection[0] == "raw" and len(projection) == 3:
+        state.set_raw_dims(int(projection[1]), int(projection[2]))
+    elif projection[0] == "vector" and len(projection) == 2 and 0 <= int(projection[1]) < len(vectors):
+        state.set_along_vector(int(projection[1]))
+    else:
+        state.set_pca()
+    if doc.get("colour") in state.colour_choices():
+        state.set_colour(doc["colour"])
+    for g, idx in selection.items():
+        state.select(g, idx)
+    state.strip.vector_index = int(strip.get("vector_index", 0))
+    state.strip.spec = replace(spec)
+    state.strip.set_keyframes(keyframes)
