@@ -18,6 +18,7 @@ import numpy as np
 from explorer.core import figure as F
 from explorer.core.compose import Layout
 from explorer.core.export import Animation
+from explorer.core.json_document import read_document
 from explorer.core.state import FILL_MEAN, FILL_NEAREST
 from explorer.core.vectors import vector_from_json, vector_to_json
 from models.atomic import write_bytes_atomic
@@ -68,16 +69,7 @@ def save(path: str | os.PathLike, doc: dict) -> Path:
 def load(path: str | os.PathLike) -> dict:
     """The session document, checked for shape; SessionError naming the file otherwise."""
     path = Path(path).expanduser()
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SessionError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise SessionError(f"{path}: not a readable session file ({e})") from e
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise SessionError(f"{path}: not a vae-explorer session file")
-    if doc.get("version") != VERSION:
-        raise SessionError(f"{path}: session version {doc.get('version')!r} is not supported")
+    doc = read_document(path, FORMAT, VERSION, "session", SessionError)
     try:
         for key in ("spec", "hash"):
             str(doc["model"][key])

@@ -18,6 +18,7 @@ from explorer.core.support import Support, SupportMeter
 from models.errors import UserInputError
 
 HINT = "shift-click points on the map to add keyframes"
+NOT_READY = "the dataset is still being encoded"
 
 
 class StripState:
@@ -31,7 +32,7 @@ class StripState:
         self.vector_index = 0  # the attribute vector a sweep follows
         self.figure: F.Figure | None = None
         self.support: Support | None = None
-        self.problem = HINT
+        self.problem = NOT_READY
         self._meter: SupportMeter | None = None
         for signal in (explorer.vectors_changed, explorer.offsets_changed, explorer.pinned_changed,
                        explorer.projection_changed):
@@ -103,7 +104,7 @@ class StripState:
     def _build(self) -> F.Figure:
         s = self._explorer
         if not s.ready:
-            raise F.FigureError("the dataset is still being encoded")
+            raise F.FigureError(NOT_READY)
         keys, vector = list(self.keyframes), None
         if self.spec.kind == F.SWEEP:
             vectors = s.effective_vectors()
@@ -132,8 +133,8 @@ class StripState:
         self.rebuild()
 
     def _on_explorer_change(self, *_) -> None:
-        # the first map makes the state ready; vectors and the pinned point matter to sweeps
-        if self.spec.kind == F.SWEEP or self.figure is None:
+        # vectors and the pinned point matter to sweeps only; the first map makes the state ready
+        if self.spec.kind == F.SWEEP or self.problem == NOT_READY:
             self.rebuild()
 
     def keyframe_positions(self) -> np.ndarray:

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from explorer.core.json_document import read_document
 from explorer.core.probe import roc_auc
 from models.atomic import atomic_write
 from models.errors import UserInputError
@@ -272,17 +273,7 @@ def save_vectors(path: str | os.PathLike, vectors: list[AttributeVector], model_
 
 def load_vectors(path: str | os.PathLike, model_hash: str, latent_dim: int) -> list[AttributeVector]:
     """Vectors saved for this model; refused (VectorError naming the file) for another one."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except FileNotFoundError:
-        raise VectorError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise VectorError(f"{path}: not a readable vector file ({e})") from e
-    if not isinstance(doc, dict) or doc.get("format") != FILE_FORMAT:
-        raise VectorError(f"{path}: not a vae-explorer vector file")
-    if doc.get("version") != FILE_VERSION:
-        raise VectorError(f"{path}: vector file version {doc.get('version')!r} is not supported")
+    doc = read_document(path, FILE_FORMAT, FILE_VERSION, "vector", VectorError)
     if doc.get("model_hash") != model_hash:
         raise VectorError(f"{path}: these vectors were made for another model "
                           f"({str(doc.get('model_hash'))[:12]}…), not the open one ({model_hash[:12]}…)")

@@ -111,7 +111,7 @@ def test_a_changed_model_or_dataset_is_named(arranged, tmp_path):
     (None, "no such file"),
     ("{not json", "not a readable session file"),
     ('{"format": "something else"}', "not a vae-explorer session file"),
-    ('{"format": "vae-explorer.session", "version": 99}', "session version 99 is not supported"),
+    ('{"format": "vae-explorer.session", "version": 99}', "session file version 99 is not supported"),
     ('{"format": "vae-explorer.session", "version": 1}', "does not say which model and data"),
 ])
 def test_bad_session_files_are_named_and_explained(tmp_path, content, message):
