@@ -83,9 +83,8 @@ def animation_bytes(frames: list[np.ndarray], suffix: str, animation: Animation)
     return buf.getvalue()
 
 
-def write_figure(path: str | os.PathLike, data: bytes, sidecar: dict, force: bool = False) -> Path:
-    """Write the figure bytes and its sidecar JSON, each atomically."""
-    path = check_target(path, force)
+def write_figure(path: Path, data: bytes, sidecar: dict) -> Path:
+    """Write the figure bytes and its sidecar JSON, each atomically, to a path check_target passed."""
     text = json.dumps(sidecar, indent=1, sort_keys=True, allow_nan=False) + "\n"
     try:
         write_bytes_atomic(path, data)

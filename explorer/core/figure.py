@@ -201,4 +201,4 @@ def export(path, figure: Figure, decoded: np.ndarray, provenance: Provenance, im
     """Write the figure (type from the suffix) and its sidecar; returns the path written."""
     target = check_target(path, force)
     data = figure_bytes(figure, decoded, target.suffix.lower(), images)
-    return write_figure(target, data, sidecar(figure, provenance, support), force)
+    return write_figure(target, data, sidecar(figure, provenance, support))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -140,5 +140,5 @@ def restore(state, doc: dict, path: str = "the session") -> None:
     for g, idx in selection.items():
         state.select(g, idx)
     state.strip.vector_index = int(strip.get("vector_index", 0))
-    state.strip.spec = replace(spec)
+    state.strip.spec = spec
     state.strip.set_keyframes(keyframes)

@@ -22,7 +22,6 @@ NOT_READY = "the dataset is still being encoded"
 
 
 class StripState:
-    keyframes_changed = Signal()
     figure_changed = Signal()  # a new figure to preview (or a problem that says why there is none)
 
     def __init__(self, explorer):
@@ -41,7 +40,7 @@ class StripState:
     # -- keyframes ---------------------------------------------------------------------------
     def add(self, keyframe: F.Keyframe) -> None:
         self.keyframes.append(keyframe)
-        self._keyframes_changed()
+        self.rebuild()
 
     def add_data_point(self, index: int) -> None:
         self.add(F.Keyframe.data_point(self._explorer.encodings.mu, index))
@@ -60,15 +59,15 @@ class StripState:
 
     def remove(self, index: int) -> None:
         del self.keyframes[index]
-        self._keyframes_changed()
+        self.rebuild()
 
     def clear(self) -> None:
         self.keyframes = []
-        self._keyframes_changed()
+        self.rebuild()
 
     def set_keyframes(self, keyframes: list[F.Keyframe]) -> None:
         self.keyframes = list(keyframes)
-        self._keyframes_changed()
+        self.rebuild()
 
     # -- what to make of them -----------------------------------------------------------------
     def set_spec(self, **changes) -> None:
@@ -127,10 +126,6 @@ class StripState:
         if self._meter is None:
             self._meter = SupportMeter(s.encodings.mu, s.latent_index)
         return self._meter(figure.latents)
-
-    def _keyframes_changed(self) -> None:
-        self.keyframes_changed.emit()
-        self.rebuild()
 
     def _on_explorer_change(self, *_) -> None:
         # vectors and the pinned point matter to sweeps only; the first map makes the state ready

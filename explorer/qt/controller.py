@@ -68,7 +68,7 @@ class Controller(QtCore.QObject):
         state.cursor_changed.connect(self._on_cursor)
         state.pinned_changed.connect(self._on_focus_change)
         state.offsets_changed.connect(self._decode_moved)
-        state.data_changed.connect(self._offer_label_vectors)
+        state.data_changed.connect(self.offer_label_vectors_now)
         state.strip.figure_changed.connect(self._decode_strip)
 
     # -- commands from the window ----------------------------------------------------------
@@ -115,9 +115,6 @@ class Controller(QtCore.QObject):
         self.worker.run_job(start, slot="vector")
 
     def offer_label_vectors_now(self) -> None:
-        self._offer_label_vectors()
-
-    def _offer_label_vectors(self) -> None:
         """As soon as a labelled dataset is encoded, its binary labels' vectors become sliders."""
         s = self.state
         names = s.dataset.binary_label_names() if s.dataset is not None else ()
