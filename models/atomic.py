@@ -1,4 +1,5 @@
-"""Write files so that a crash or a full disk never leaves a half-written file behind."""
+"""Write files so that a crash or a full disk never leaves a half-written file behind, and check
+first, in one place, that a file may be written where the user asked."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
+
+from models.errors import UserInputError
 
 # mkstemp creates files readable by their owner only; give ours the permissions a plain
 # open() would (the process umask is read once, at import, when nothing else is running).
@@ -37,3 +40,18 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     with atomic_write(path, "wb") as f:
         f.write(data)
+
+
+def check_writable(path: str | os.PathLike, force: bool, label: str = "",
+                   error: type[UserInputError] = UserInputError) -> Path:
+    """`path`, if a file may be written there: it is no folder, its folder exists, and it is new
+    unless `force` (the CLI's --force; the window asks the user first). `label` (e.g. "--out ")
+    starts each message; `error` is the UserInputError subclass to raise."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise error(f"{label}{path}: is a folder; give the name of a file to write")
+    if not path.parent.is_dir():
+        raise error(f"{label}{path}: folder {path.parent} does not exist")
+    if path.exists() and not force:
+        raise error(f"{label}{path}: the file exists; add --force to replace it")
+    return path

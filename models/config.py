@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 
 ARCHS = ("conv", "mlp")
 LIKELIHOODS = ("bernoulli", "gaussian")
 CONV_SIZES = (32, 64, 128)
+# Square sizes `vae-explorer train` offers an MLP (it takes any shape): below 8 px is hardly an
+# image, and above 128 px its first layer alone has over 25 M weights, where a conv VAE fits.
+MLP_SIZES = range(8, 129)
 
 # Default widths: conv channels per stride-2 stage (one stage per halving down to 4x4),
 # MLP hidden sizes from the input side.
@@ -51,8 +55,8 @@ class VAEConfig:
                 raise ValueError(f"a {h} px conv VAE needs {self.conv_stages} widths, got {self.widths}")
         if not 1 <= self.latent_dim <= 4096:
             raise ValueError(f"latent_dim {self.latent_dim} is not in 1..4096")
-        if not self.beta > 0:
-            raise ValueError(f"beta {self.beta} must be positive")
+        if not (math.isfinite(self.beta) and self.beta >= 0):  # 0 is a plain (noisy) autoencoder
+            raise ValueError(f"beta {self.beta} must be a finite number >= 0")
         if not self.widths or min(self.widths) < 1:
             raise ValueError(f"widths {self.widths} must be positive")
 

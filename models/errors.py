@@ -15,3 +15,7 @@ class CheckpointError(UserInputError):
 
 class ModelSpecError(UserInputError):
     """A model SPEC names no built-in model and no usable file."""
+
+
+class TrainingError(UserInputError):
+    """Training cannot go on (the loss became NaN or infinite); the message says where and why."""

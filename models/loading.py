@@ -39,8 +39,10 @@ def load_model(spec: str | os.PathLike) -> VAE:
     if path.suffix.lower() in _PICKLE_SUFFIXES:
         raise ModelSpecError(
             f"{path}: PyTorch pickle files ({path.suffix}) can run arbitrary code when loaded, so "
-            f"vae-explorer does not open them; save the weights as .safetensors "
-            f"(models.save_checkpoint) or train one with `vae-explorer train`")
+            f"vae-explorer does not open them; if the weights fit our conv or mlp VAE, load them into "
+            f"models.build_model(models.VAEConfig(...)) and write a .safetensors with models.save_checkpoint, "
+            f"or train one of ours on your images with `vae-explorer train --data FOLDER` "
+            f"(opening your own model classes is planned)")
     if not path.exists():
         raise ModelSpecError(f"{path}: no such file (a model SPEC is {' or '.join(builtin_specs())} "
                              f"or a .safetensors path)")

@@ -1,4 +1,8 @@
-"""Train a VAE on uint8 images; no Qt, no printing (callers show progress their own way)."""
+"""Train a VAE on uint8 images; no Qt, no printing (callers show progress their own way).
+
+A loss that becomes NaN or infinite (a learning rate far too large, say) stops training with
+a TrainingError, so no caller saves a model whose weights are garbage.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from models.errors import TrainingError
 from models.vae import VAE
 
 
@@ -70,12 +75,15 @@ def train(model: VAE, images: np.ndarray, settings: TrainSettings, device: torch
             terms = model.elbo_terms(x, noise_gen)
             beta = model.config.beta * min(global_step / warmup, 1.0)
             loss = (terms.recon + beta * terms.kl).mean()
+            recon_sum, kl_sum, loss_value = torch.stack([terms.recon.sum(), terms.kl.sum(), loss]).tolist()
+            if not math.isfinite(loss_value):  # checked before the step, which would spread it to every weight
+                raise _diverged(f"at epoch {epoch}, step {step} of {steps}", recon_sum, kl_sum, settings.lr)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             global_step += 1
-            sums += [terms.recon.sum().item(), terms.kl.sum().item()]
+            sums += [recon_sum, kl_sum]
             seen = min(step * settings.batch_size, n)
             recon, kl = sums / seen
             if on_progress:
@@ -88,4 +96,18 @@ def train(model: VAE, images: np.ndarray, settings: TrainSettings, device: torch
             break
     result.seconds = time.perf_counter() - t0
     model.eval()
+    if global_step:  # no loss follows the last update: check it on the last batch
+        with torch.no_grad():
+            terms = model.elbo_terms(x, torch.Generator(device=device).manual_seed(settings.seed))
+        recon_sum, kl_sum = terms.recon.sum().item(), terms.kl.sum().item()
+        if not (math.isfinite(recon_sum) and math.isfinite(kl_sum)):
+            raise _diverged(f"in its last step (epoch {epoch}, step {step} of {steps})", recon_sum, kl_sum,
+                            settings.lr)
     return result
+
+
+def _diverged(where: str, recon: float, kl: float, lr: float) -> TrainingError:
+    bad = [f"{name} {value}" for name, value in (("recon", recon), ("KL", kl)) if not math.isfinite(value)]
+    what = f"the loss became non-finite ({', '.join(bad)})" if bad else "the beta-weighted loss overflowed"
+    return TrainingError(f"training diverged {where}: {what}; the learning rate {lr:g} is probably too large, "
+                         f"try a smaller one")

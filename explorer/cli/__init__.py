@@ -1,7 +1,9 @@
 """The `vae-explorer` command: the window by default, headless subcommands beside it.
 
-Subcommand modules are imported only when used, so `--help` and `--version` stay instant
-(torch alone takes a second or two to import).
+The parser is built from every subcommand module's add_arguments, so those modules import
+nothing heavy at the top: torch, numpy and Qt come in only inside run() (and the window), which
+keeps `--help` and `--version` instant (torch alone takes a second or two to import;
+tests/cli/test_first_minutes.py checks what they import).
 """
 
 from __future__ import annotations
@@ -75,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = _session_shorthand(sys.argv[1:] if argv is None else list(argv))
     args = build_parser().parse_args(argv)
     if args.command is None:
+        from explorer.cli.display import window_problem
+
+        problem = window_problem()  # before Qt, which would abort the process instead
+        if problem is not None:
+            print(f"{PROG}: error: {problem}", file=sys.stderr)
+            return 1
         if args.session is not None:
             from explorer.core.session import SessionError, load
 

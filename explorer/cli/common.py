@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# explorer.core.paths.METHODS, not imported: it pulls in numpy, scipy and torch, and --help needs
+# only these names (tests/cli keeps the two equal)
+METHODS = ("lerp", "slerp", "gauss")
 
 
 def add_model_and_data(p: argparse.ArgumentParser, data_help: str = "builtin:faces, builtin:faces:test or "
@@ -19,15 +22,16 @@ def add_model_and_data(p: argparse.ArgumentParser, data_help: str = "builtin:fac
 
 
 def check_out(out: str, force: bool) -> Path:
-    """--out, if it can be written: its folder exists, and it is new unless --force."""
-    from models.errors import UserInputError
+    """--out, if a file may be written there (no folder, its folder exists, new unless --force)."""
+    from models.atomic import check_writable
 
-    path = Path(out).expanduser()
-    if path.exists() and not force:
-        raise UserInputError(f"--out {path}: the file exists; add --force to replace it")
-    if not path.parent.is_dir():
-        raise UserInputError(f"--out {path}: folder {path.parent} does not exist")
-    return path
+    return check_writable(out, force, label="--out ")
+
+
+def warn_skipped(dataset) -> None:
+    """Name every file the dataset skipped (unreadable images), as the README promises."""
+    for problem in dataset.problems:
+        print(f"warning: skipped {problem}", file=sys.stderr)
 
 
 @dataclass
@@ -51,6 +55,7 @@ def open_encoded(args: argparse.Namespace) -> Opened:
     device = resolve_device(args.device)
     model = load_model(args.model).to(device)
     dataset = load_for_model(args.data, model.image_shape)
+    warn_skipped(dataset)
     bar = tqdm(total=len(dataset), unit="img", desc="encoding", file=sys.stderr, disable=None, leave=False)
     encodings = encode_with_cache(model, dataset, device, on_progress=lambda p: bar.update(p.done - bar.n))
     bar.close()
@@ -74,8 +79,6 @@ def data_index(option: str, value: int, dataset) -> int:
 
 # -- figures (strip, grid) --------------------------------------------------------------------
 def add_figure_options(p: argparse.ArgumentParser, originals: bool) -> None:
-    from explorer.core.paths import METHODS
-
     p.add_argument("--method", choices=METHODS, default="slerp",
                    help="lerp, slerp (along the sphere, White 2017; default) or gauss (Gaussian-CDF lerp)")
     p.add_argument("--out", required=True, metavar="FILE",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 from pathlib import Path
 
 from explorer import __version__
+from explorer.cli import common
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,15 +35,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="replace MODEL if it exists")
 
 
-def _check_out(path: Path, force: bool) -> None:
+def _check_out(out: str, force: bool) -> Path:
     from models.errors import UserInputError
 
+    path = common.check_out(out, force)
     if path.suffix != ".safetensors":
         raise UserInputError(f"--out {path}: the file name must end in .safetensors")
-    if not path.parent.is_dir():
-        raise UserInputError(f"--out {path}: folder {path.parent} does not exist")
-    if path.exists() and not force:
-        raise UserInputError(f"--out {path}: the file exists; add --force to replace it")
+    return path
+
+
+def _check_numbers(args: argparse.Namespace) -> int:
+    """Numbers torch would fail on deep inside, or train to NaN with, fail here, before any slow
+    work; returns the image size for image folders."""
+    from models.config import CONV_SIZES, MLP_SIZES
+    from models.errors import UserInputError
+
+    if args.epochs < 1 or args.batch_size < 1:
+        raise UserInputError("--epochs and --batch-size must be at least 1")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise UserInputError(f"--lr {args.lr:g}: the learning rate must be a finite number > 0 (default 1e-3)")
+    if not (math.isfinite(args.beta) and args.beta >= 0):  # the rule of VAEConfig.validate, checked early
+        raise UserInputError(f"--beta {args.beta:g}: the KL weight must be a finite number >= 0 (default 1)")
+    if args.image_size is None:
+        return 64 if args.arch == "conv" else 28
+    sizes = {"conv": CONV_SIZES, "mlp": MLP_SIZES}
+    words = {"conv": ", ".join(map(str, CONV_SIZES)), "mlp": f"{MLP_SIZES[0]} to {MLP_SIZES[-1]}"}
+    if args.image_size not in sizes[args.arch]:
+        other = "mlp" if args.arch == "conv" else "conv"
+        raise UserInputError(f"--image-size {args.image_size}: the {args.arch} VAE takes square images of "
+                             f"{words[args.arch]} px (--arch {other} takes {words[other]} px)")
+    return args.image_size
 
 
 def _progress_bar(total_epochs: int):
@@ -70,21 +93,17 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     from explorer.cli.info import format_facts, model_facts
     from explorer.core.datasets import check_spec, load_dataset
     from models import ModelInfo, VAEConfig, build_model, describe_device, resolve_device, save_checkpoint
-    from models.errors import UserInputError
+    from models.errors import TrainingError, UserInputError
     from models.evaluation import evaluate
     from models.training import TrainSettings, train
 
-    out = Path(args.out).expanduser()
-    _check_out(out, args.force)
-    if args.epochs < 1 or args.batch_size < 1:
-        raise UserInputError("--epochs and --batch-size must be at least 1")
+    out = _check_out(args.out, args.force)
+    size = _check_numbers(args)
     device = resolve_device(args.device)
     check_spec(args.data)
-    size = args.image_size or (64 if args.arch == "conv" else 28)
     print(f"loading {args.data} ...", file=sys.stderr)
     data = load_dataset(args.data, image_size=size, channels=args.channels)
-    for problem in data.problems:
-        print(f"warning: skipped {problem}", file=sys.stderr)
+    common.warn_skipped(data)
     try:
         config = VAEConfig(arch=args.arch, image_shape=data.image_shape, latent_dim=args.latent_dim,
                            beta=args.beta, likelihood=args.likelihood)
@@ -99,6 +118,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     show, close = _progress_bar(args.epochs)
     try:
         result = train(model, data.images, settings, device=device, on_progress=show)
+    except TrainingError as e:
+        raise TrainingError(f"{e} (--lr); nothing was written") from e
     finally:
         close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +17,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from models.atomic import write_bytes_atomic
+from models.atomic import check_writable, write_bytes_atomic
 from models.errors import UserInputError
 
 STILL, GIF, APNG = ".png", ".gif", ".apng"
 SUFFIXES = (STILL, GIF, APNG)
 SIDECAR_SUFFIX = ".json"
+# Frame durations: GIF stores hundredths of a second (and many viewers slow anything under 20 ms
+# down), and a minute per frame is a slide show, not an animation.
+MIN_DURATION_MS, MAX_DURATION_MS = 10, 60_000
 
 
 class ExportError(UserInputError):
@@ -33,6 +37,14 @@ class Animation:
     duration_ms: int = 150  # per frame
     pingpong: bool = False  # play forward then back (the ends are not shown twice in a row)
 
+    def check(self) -> Animation:
+        d = self.duration_ms
+        whole = isinstance(d, numbers.Integral) and not isinstance(d, bool)
+        if not (whole and MIN_DURATION_MS <= d <= MAX_DURATION_MS):
+            raise ExportError(f"frame duration {d} ms: must be a whole number of milliseconds, "
+                              f"{MIN_DURATION_MS} to {MAX_DURATION_MS:,}")
+        return self
+
 
 def sidecar_path(path: str | os.PathLike) -> Path:
     """strip.png -> strip.png.json: next to the figure, never another file's name."""
@@ -41,18 +53,13 @@ def sidecar_path(path: str | os.PathLike) -> Path:
 
 
 def check_target(path: str | os.PathLike, force: bool) -> Path:
-    """The output path, if it can be written: known suffix, existing folder, no file to replace
-    unless `force` (the window asks the user first; the CLI needs --force)."""
-    path = Path(path).expanduser()
+    """The output path, if the figure and its sidecar can be written there (check_writable) and
+    its suffix names a figure type."""
+    path = check_writable(path, force, error=ExportError)
+    check_writable(sidecar_path(path), force, error=ExportError)
     if path.suffix.lower() not in SUFFIXES:
         raise ExportError(f"{path}: unknown figure type {path.suffix or '(none)'!r}; use "
                           f"{', '.join(SUFFIXES)}")
-    if not path.parent.is_dir():
-        raise ExportError(f"{path}: folder {path.parent} does not exist")
-    if not force:
-        for p in (path, sidecar_path(path)):
-            if p.exists():
-                raise ExportError(f"{p}: the file exists; add --force to replace it")
     return path
 
 

@@ -49,6 +49,7 @@ class FigureSpec:
             if not 2 <= n <= most:
                 raise paths.PathError(f"{name} must be 2..{most}, got {n}")
         self.layout.check()
+        self.animation.check()
         return self
 
 

@@ -132,6 +132,10 @@ def mean_difference(mu: np.ndarray, y: np.ndarray, name: str, **kw) -> Attribute
 def balanced_mean_difference(mu: np.ndarray, y: np.ndarray, name: str, confounders: dict[str, np.ndarray],
                              seed: int = BALANCE_SEED, **kw) -> AttributeVector:
     """Mean difference after resampling each (y, confounders) cell to the largest cell's size."""
+    if name in confounders:
+        raise VectorError(f"cannot balance {name} by itself; balance it by other labels")
+    if not confounders:
+        raise VectorError(f"choose the labels to balance {name} by")
     pos = _binary(y, name)
     mu = np.asarray(mu, np.float64)
     conf = {c: _binary(v, c) for c, v in confounders.items()}
@@ -210,9 +214,7 @@ def from_label(method: str, mu: np.ndarray, labels: np.ndarray, label_names: tup
     if method == MEAN:
         return mean_difference(mu, y, label, **kw)
     if method == BALANCED:
-        if not balance_by:
-            raise VectorError(f"choose the labels to balance {label} by")
-        return balanced_mean_difference(mu, y, label, {c: column(c) for c in balance_by if c != label}, **kw)
+        return balanced_mean_difference(mu, y, label, {c: column(c) for c in balance_by}, **kw)
     if method == LOGISTIC:
         return logistic_direction(mu, y, label, **kw)
     if method == RIDGE:

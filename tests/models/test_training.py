@@ -1,0 +1,88 @@
+"""Issue 9 on the models side: training stops on a non-finite loss instead of saving garbage,
+beta must be finite, the one writable-path check, and the .pt refusal's advice works."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from models import TrainingError, VAEConfig, build_model
+from models.atomic import check_writable
+from models.errors import UserInputError
+from models.training import TrainSettings, train
+
+
+def _small_mlp(seed=0):
+    torch.manual_seed(seed)
+    return build_model(VAEConfig("mlp", (3, 8, 8), latent_dim=2, widths=(16,)))
+
+
+def test_a_nan_loss_stops_training_at_the_first_step_and_names_the_terms(tiny_images):
+    model = _small_mlp()
+    with torch.no_grad():
+        model.decoder[-2].bias.fill_(float("nan"))  # every reconstruction is NaN
+    images = tiny_images[:, :8, :8]
+    with pytest.raises(TrainingError) as caught:
+        train(model, images, TrainSettings(epochs=2, batch_size=16, lr=1e-3))
+    message = str(caught.value)
+    assert message.startswith("training diverged at epoch 1, step 1 of 4: the loss became non-finite (recon nan)")
+    assert "the learning rate 0.001 is probably too large, try a smaller one" in message
+
+
+def test_weights_broken_by_the_last_step_are_caught_too(tiny_images):
+    # One step only: its loss is finite, the update (lr 1e30) is not, and no later step sees it.
+    model = _small_mlp()
+    images = tiny_images[:16, :8, :8]
+    with pytest.raises(TrainingError, match=r"training diverged in its last step \(epoch 1, step 1 of 1\): the loss "
+                                            r"became non-finite .*the learning rate 1e\+30"):
+        train(model, images, TrainSettings(epochs=1, batch_size=16, lr=1e30))
+
+
+def test_a_healthy_run_is_not_stopped(tiny_images):
+    result = train(_small_mlp(), tiny_images[:32, :8, :8], TrainSettings(epochs=2, batch_size=16))
+    assert len(result.history) == 2 and all(math.isfinite(h["elbo"]) for h in result.history)
+
+
+@pytest.mark.parametrize("beta", [float("inf"), float("nan"), -0.5])
+def test_config_refuses_a_beta_that_is_not_finite_and_non_negative(beta):
+    with pytest.raises(ValueError, match=f"beta {beta} must be a finite number >= 0"):
+        VAEConfig("mlp", (1, 8, 8), beta=beta)
+
+
+def test_beta_zero_is_a_plain_autoencoder_and_allowed():
+    assert VAEConfig("mlp", (1, 8, 8), beta=0.0).beta == 0.0
+
+
+def test_check_writable_refuses_a_folder_a_missing_folder_and_an_existing_file(tmp_path):
+    (tmp_path / "old.txt").write_text("keep")
+    with pytest.raises(UserInputError, match=f"^--out {tmp_path}: is a folder; give the name of a file to write$"):
+        check_writable(tmp_path, force=True, label="--out ")
+    with pytest.raises(UserInputError, match="folder .*nope does not exist"):
+        check_writable(tmp_path / "nope" / "a.txt", force=True)
+    with pytest.raises(UserInputError, match="old.txt: the file exists; add --force to replace it"):
+        check_writable(tmp_path / "old.txt", force=False)
+    assert check_writable(tmp_path / "old.txt", force=True) == tmp_path / "old.txt"
+    assert check_writable(tmp_path / "new.txt", force=False) == tmp_path / "new.txt"
+
+
+def test_the_recipe_the_pickle_refusal_gives_turns_matching_weights_into_a_checkpoint(tmp_path):
+    """What the .pt message tells a user with weights of our architecture works as it says."""
+    from models import ModelInfo, load_model, save_checkpoint
+
+    config = VAEConfig("conv", (3, 32, 32), latent_dim=4, widths=(8, 8, 8))
+    torch.manual_seed(3)
+    theirs = build_model(config).eval()
+    torch.save(theirs.state_dict(), tmp_path / "theirs.pt")
+    with pytest.raises(UserInputError, match=r"fit our conv or mlp VAE.*models\.build_model\(models\.VAEConfig"
+                                             r".*models\.save_checkpoint.*vae-explorer train --data FOLDER"):
+        load_model(tmp_path / "theirs.pt")
+
+    model = build_model(config, ModelInfo(name="theirs"))
+    model.load_state_dict(torch.load(tmp_path / "theirs.pt", weights_only=True))
+    save_checkpoint(model, tmp_path / "theirs.safetensors")
+    loaded = load_model(tmp_path / "theirs.safetensors")
+    z = torch.from_numpy(np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32))
+    with torch.no_grad():
+        assert torch.equal(loaded.decode(z), theirs.decode(z))
+    assert loaded.info.name == "theirs"
