@@ -24,28 +24,41 @@ def application() -> QtWidgets.QApplication:
 
 
 class Screenshot(QtCore.QObject):
-    """Once the map is ready: put the cursor on a data point, pin it, sample the prior, move the
-    first attribute slider (when the data has labels) to +2, make a strip from that point to
-    one across the map, wait for those decodes to arrive, save the whole window as PNG, and
-    leave the event loop."""
+    """Saves a PNG of the window once it shows a settled state, then leaves the event loop.
 
-    WANTED = ("cursor", "nearest", "posterior", "prior", "strip")
+    With a session: the session as saved, once it is restored and every decode it asks for
+    has arrived. Without one, the window is staged to show what it can do: the cursor on a data
+    point, pinned; prior samples; the first attribute slider (when the data has labels) at +2;
+    a strip from that point to one across the map."""
+
     SLIDER = 2.0
 
-    def __init__(self, window: MainWindow, path: Path):
+    def __init__(self, window: MainWindow, path: Path, session: bool = False):
         super().__init__(window)
         self.window, self.path, self.exit_code = window, path, None
-        self._staged = False
-        window.state.projection_changed.connect(self._stage)
-        window.state.vectors_changed.connect(self._move_slider)
+        self._staging = not session
+        self._ready = False  # staged, or the session restored
+        if session:
+            window.sessions.restored.connect(self._on_restored)
+            window.sessions.refused.connect(lambda why: self._fail("session", why))
+        else:
+            window.state.projection_changed.connect(self._stage)
+            window.state.vectors_changed.connect(self._move_slider)
         window.state.decoded_changed.connect(self._check)
+        window.state.strip.figure_changed.connect(self._check)
         window.controller.failed.connect(self._fail)
-        QtCore.QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, lambda: self._fail("screenshot", "timed out"))
+        self._timeout = QtCore.QTimer(self, singleShot=True, interval=SCREENSHOT_TIMEOUT_S * 1000)
+        self._timeout.timeout.connect(lambda: self._fail("screenshot", "timed out"))
+        self._timeout.start()
+
+    def _on_restored(self) -> None:
+        self._ready = True
+        self._check()
 
     def _stage(self) -> None:
-        if self._staged:
+        if self._ready:
             return
-        self._staged = True
+        self._ready = True
         state = self.window.state
         # a point a little off the middle of the data, so its neighbourhood is on screen
         target = np.percentile(state.coords, 60, axis=0)
@@ -61,27 +74,25 @@ class Screenshot(QtCore.QObject):
 
     def _move_slider(self) -> None:
         state = self.window.state
-        if self._staged and state.sliders.vectors and state.sliders.values[0] == 0:
+        if self._ready and state.sliders.vectors and state.sliders.values[0] == 0:
             state.set_slider(0, self.SLIDER)
 
-    def _labelled(self) -> bool:
+    def _staged_fully(self) -> bool:
+        """Staging waits for the label vectors (a worker job) to move the first slider."""
         ds = self.window.state.dataset
-        return ds is not None and bool(ds.binary_label_names())
+        labelled = ds is not None and bool(ds.binary_label_names())
+        return not labelled or bool(self.window.state.sliders.values)
 
     def _check(self, *_) -> None:
-        state = self.window.state
-        if not self._staged or self.exit_code is not None or not all(s in state.decoded for s in self.WANTED):
+        if not self._ready or self.exit_code is not None or not self.window.controller.idle:
             return
-        if self._labelled():  # wait for the slider-moved latent to be the one shown
-            moved = state.moved_latent
-            if not state.sliders.values or moved is None or \
-                    not np.array_equal(state.decoded["cursor"].latents[0], moved):
-                return
+        if self._staging and not self._staged_fully():
+            return
         QtCore.QTimer.singleShot(400, self._save)  # let the views paint
 
     def _save(self) -> None:
-        if self.exit_code is not None:
-            return
+        if self.exit_code is not None or not self.window.controller.idle:
+            return  # something changed meanwhile: the next answer checks again
         ok = self.window.grab().save(str(self.path), "PNG")
         self._finish(0 if ok else 1, f"saved {self.path}" if ok else f"{self.path}: could not write the PNG")
 
@@ -91,6 +102,7 @@ class Screenshot(QtCore.QObject):
 
     def _finish(self, code: int, message: str) -> None:
         self.exit_code = code
+        self._timeout.stop()
         print(f"vae-explorer: {message}", file=sys.stderr if code else sys.stdout)
         self.window.close()
 
@@ -104,7 +116,7 @@ def run_window(model: str, data: str, device: str = "auto", screenshot: str | No
     """
     application()
     window = MainWindow(model, data, device=device, session=session)
-    shot = Screenshot(window, Path(screenshot)) if screenshot else None
+    shot = Screenshot(window, Path(screenshot), session=session is not None) if screenshot else None
     loop = QtCore.QEventLoop()
     window.closed.connect(loop.quit)
     window.show()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6 import QtCore
-from superqt.utils import qdebounced
 
 from explorer.core import encoding
 from explorer.core import vectors as V
@@ -64,7 +63,12 @@ class Controller(QtCore.QObject):
         self._prior_rng = np.random.default_rng(PRIOR_SEED)
         self.encodings_source = ""  # "cache" or "encoded": where the shown encodings came from
         self.offer_label_vectors = True  # off while a session (which brings its own vectors) opens
-        self._decode_focus_soon = qdebounced(self._decode_focus, timeout=FOCUS_DECODE_DELAY_MS)
+        self._focus_timer = QtCore.QTimer(self, singleShot=True, interval=FOCUS_DECODE_DELAY_MS)
+        self._focus_timer.timeout.connect(self._decode_focus)
+        # what has been asked of the worker and not answered yet: the newest decode per slot
+        # (a newer one replaces a pending one, which then never answers), and jobs and loads
+        self._unanswered_decodes: dict[str, int] = {}
+        self._unanswered: set[int] = set()
         state.cursor_changed.connect(self._on_cursor)
         state.pinned_changed.connect(self._on_focus_change)
         state.offsets_changed.connect(self._decode_moved)
@@ -79,7 +83,7 @@ class Controller(QtCore.QObject):
     def open_model(self, spec: str) -> None:
         self.cancel_encoding()
         self.state.say(f"loading model {spec} …")
-        self.worker.load_model(lambda: load_model(spec))
+        self._unanswered.add(self.worker.load_model(lambda: load_model(spec)))
 
     def open_dataset(self, spec: str) -> None:
         self._data_spec = spec
@@ -88,7 +92,7 @@ class Controller(QtCore.QObject):
         self.cancel_encoding()
         self.state.say(f"loading dataset {spec} …")
         self.progress.emit(0, 1, f"loading {spec}")
-        self._dataset_id = self.worker.run_job(_open_dataset_job(spec), slot="dataset")
+        self._dataset_id = self._run_job(_open_dataset_job(spec), slot="dataset")
 
     def cancel_encoding(self) -> None:
         if self._encode_id is not None:
@@ -97,7 +101,7 @@ class Controller(QtCore.QObject):
     def sample_prior(self) -> None:
         if self.state.latent_dim:
             z = self._prior_rng.standard_normal((self.n_samples, self.state.latent_dim)).astype(np.float32)
-            self.worker.decode(z, slot="prior")
+            self._decode(z, slot="prior")
 
     def compute_vectors(self, build, what: str = "vector") -> None:
         """Run build(mu) -> AttributeVector or a list of them on the worker; add the result.
@@ -112,7 +116,7 @@ class Controller(QtCore.QObject):
             yield  # a one-step job
 
         self.state.say(f"computing {what} …")
-        self.worker.run_job(start, slot="vector")
+        self._run_job(start, slot="vector")
 
     def offer_label_vectors_now(self) -> None:
         """As soon as a labelled dataset is encoded, its binary labels' vectors become sliders."""
@@ -126,28 +130,50 @@ class Controller(QtCore.QObject):
 
     def stop(self) -> bool:
         self.cancel_encoding()
+        self._focus_timer.stop()
         return self.worker.stop()
+
+    @property
+    def idle(self) -> bool:
+        """Every request made has been answered, and none is about to be made: what the window
+        shows is what the state asks for (the screenshot waits for this)."""
+        return not (self._unanswered_decodes or self._unanswered or self._focus_timer.isActive())
+
+    def _decode(self, latents, slot: str) -> None:
+        self._unanswered_decodes[slot] = self.worker.decode(latents, slot=slot)
+
+    def _run_job(self, start, slot: str) -> int:
+        request_id = self.worker.run_job(start, slot=slot)
+        self._unanswered.add(request_id)
+        return request_id
+
+    def _answered(self, r: Result) -> None:
+        if r.kind == PROGRESS:
+            return
+        self._unanswered.discard(r.request_id)
+        if r.request_id >= self._unanswered_decodes.get(r.slot, r.request_id + 1):
+            del self._unanswered_decodes[r.slot]
 
     # -- state -> worker -------------------------------------------------------------------
     def _on_cursor(self, cursor) -> None:
         if cursor is not None:
-            self.worker.decode(cursor.latent, slot="cursor")
+            self._decode(cursor.latent, slot="cursor")
         self._on_focus_change()
 
     def _decode_moved(self) -> None:
         moved = self.state.moved_latent
         if moved is not None:
-            self.worker.decode(moved, slot="cursor")
+            self._decode(moved, slot="cursor")
 
     def _decode_strip(self) -> None:
         """The strip panel's figure, in one batch (a newer figure replaces a pending one)."""
         figure = self.state.strip.figure
         if figure is not None:
-            self.worker.decode(figure.latents, slot="strip")
+            self._decode(figure.latents, slot="strip")
 
     def _on_focus_change(self, *_) -> None:
         if self.state.focus is not None and self.state.focus != self._focus:
-            self._decode_focus_soon()
+            self._focus_timer.start()  # restarts: decoded once the cursor rests
 
     def _decode_focus(self) -> None:
         index = self.state.focus
@@ -158,11 +184,12 @@ class Controller(QtCore.QObject):
         mu = np.asarray(enc.mu[index], np.float32)
         sigma = np.exp(0.5 * np.asarray(enc.logvar[index], np.float32))
         eps = np.random.default_rng(index).standard_normal((self.n_samples, len(mu))).astype(np.float32)
-        self.worker.decode(mu, slot="nearest")
-        self.worker.decode(mu + eps * sigma, slot="posterior")
+        self._decode(mu, slot="nearest")
+        self._decode(mu + eps * sigma, slot="posterior")
 
     # -- worker -> state (GUI thread) ------------------------------------------------------
     def _on_result(self, r: Result) -> None:
+        self._answered(r)
         if r.kind == DECODED:
             latents, images = r.value
             self.state.set_decoded(r.slot, Decoded(r.request_id, images, latents))
@@ -218,4 +245,4 @@ class Controller(QtCore.QObject):
             self.state.say(f"{len(dataset):,} points (encodings from the cache)")
             return
         self.progress.emit(0, len(dataset), "encoding")
-        self._encode_id = self.worker.run_job(_encode_job(dataset.images, key), slot="encode")
+        self._encode_id = self._run_job(_encode_job(dataset.images, key), slot="encode")

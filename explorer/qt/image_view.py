@@ -55,20 +55,30 @@ class ImageView(QtWidgets.QWidget):
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(self._preferred, self._preferred)
 
+    def _caption_height(self) -> int:
+        return self.fontMetrics().height() + 2 if self._caption else 0
+
+    def image_rect(self) -> QtCore.QRect | None:
+        """Where the image is drawn in the widget: as large as fits, centred, enlarged by whole
+        pixels (every source pixel the same size); None when there is no image."""
+        if self._qimage is None:
+            return None
+        area = self.rect().adjusted(0, 0, 0, -self._caption_height())
+        iw, ih = self._qimage.width(), self._qimage.height()
+        scale = max(min(area.width() / iw, area.height() / ih), 0.01)
+        if scale >= 1:
+            scale = float(int(scale))
+        w, h = int(iw * scale), int(ih * scale)
+        return QtCore.QRect(area.x() + (area.width() - w) // 2, area.y() + (area.height() - h) // 2, w, h)
+
     def paintEvent(self, event) -> None:
         p = QtGui.QPainter(self)
         p.fillRect(self.rect(), self.palette().color(QtGui.QPalette.ColorRole.Base))
-        caption_h = self.fontMetrics().height() + 2 if self._caption else 0
-        area = self.rect().adjusted(0, 0, 0, -caption_h)
-        if self._qimage is not None:
-            iw, ih = self._qimage.width(), self._qimage.height()
-            scale = max(min(area.width() / iw, area.height() / ih), 0.01)
-            if scale >= 1:
-                scale = float(int(scale))  # whole pixels: every source pixel the same size
-            w, h = int(iw * scale), int(ih * scale)
-            target = QtCore.QRect(area.x() + (area.width() - w) // 2, area.y() + (area.height() - h) // 2, w, h)
+        caption_h = self._caption_height()
+        target = self.image_rect()
+        if target is not None:
             # enlarged: whole crisp pixels; shrunk (a long strip in a small view): smooth, not aliased
-            p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, scale < 1)
+            p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, target.width() < self._qimage.width())
             p.drawImage(target, self._qimage)
         if self._caption:
             p.setPen(self.palette().color(QtGui.QPalette.ColorRole.Text))

@@ -29,6 +29,17 @@ VECTOR_PEN = pg.mkPen(255, 255, 255, 170, width=1.5)
 _NO_PEN = pg.mkPen(None)
 
 
+class _Marks(pg.ScatterPlotItem):
+    """A few marks drawn over the map (the ring on the nearest point, the pin, keyframes...).
+
+    pyqtgraph offers a click first to the topmost item near it, and a scatter takes any click
+    on one of its symbols: the ring drawn around the point under the cursor would swallow
+    every click meant for the map. Marks only show; the map beneath handles the mouse."""
+
+    def mouseClickEvent(self, ev) -> None:
+        ev.ignore()
+
+
 class _MapViewBox(pg.ViewBox):
     """Left click pins, left drag walks (or draws a selection box in select mode);
     Ctrl/middle drag pans as usual."""
@@ -90,23 +101,23 @@ class LatentMap(pg.PlotWidget):
         self.setAntialiasing(False)
 
         # overlays: a few points each, so pyqtgraph's ScatterPlotItem (sizes in pixels) is fine
-        self._neighbours = pg.ScatterPlotItem(symbol="o", size=9, pen=pg.mkPen(0, 220, 255, 220, width=1.5),
+        self._neighbours = _Marks(symbol="o", size=9, pen=pg.mkPen(0, 220, 255, 220, width=1.5),
                                               brush=None)
-        self._nearest = pg.ScatterPlotItem(symbol="o", size=14, pen=pg.mkPen(255, 230, 0, width=2), brush=None)
+        self._nearest = _Marks(symbol="o", size=14, pen=pg.mkPen(255, 230, 0, width=2), brush=None)
         self._ellipse = pg.PlotCurveItem(pen=pg.mkPen(255, 230, 0, 200, width=1.5))
-        self._prior = pg.ScatterPlotItem(symbol="x", size=10, pen=pg.mkPen(255, 90, 90, width=2))
-        self._pin = pg.ScatterPlotItem(symbol="star", size=20, pen=pg.mkPen("w", width=1.2),
+        self._prior = _Marks(symbol="x", size=10, pen=pg.mkPen(255, 90, 90, width=2))
+        self._pin = _Marks(symbol="star", size=20, pen=pg.mkPen("w", width=1.2),
                                        brush=pg.mkBrush(255, 140, 0))
         # attribute sliders: the moved latent, the path to it, each vector's direction
-        self._moved = pg.ScatterPlotItem(symbol="d", size=14, pen=pg.mkPen("k", width=1), brush=pg.mkBrush("w"))
+        self._moved = _Marks(symbol="d", size=14, pen=pg.mkPen("k", width=1), brush=pg.mkBrush("w"))
         self._moved_path = pg.PlotCurveItem(pen=pg.mkPen(255, 255, 255, width=2))
         self._vector_lines = pg.PlotCurveItem(pen=VECTOR_PEN, connect="pairs")
-        self._vector_tips = pg.ScatterPlotItem(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 255, 255, 200))
+        self._vector_tips = _Marks(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 255, 255, 200))
         self._vector_names: list[pg.TextItem] = []
         # strip keyframes, numbered, and the figure's path through the projection
         self._strip_path = pg.PlotCurveItem(pen=pg.mkPen(255, 200, 60, 230, width=2))
-        self._strip_steps = pg.ScatterPlotItem(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 200, 60, 230))
-        self._keyframes = pg.ScatterPlotItem(symbol="s", size=13, pen=pg.mkPen("k", width=1),
+        self._strip_steps = _Marks(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 200, 60, 230))
+        self._keyframes = _Marks(symbol="s", size=13, pen=pg.mkPen("k", width=1),
                                              brush=pg.mkBrush(255, 200, 60))
         self._keyframe_numbers: list[pg.TextItem] = []
         self._selection = PointCloudItem(self._point_size + 3)

@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtTest
 
 
 @pytest.fixture(autouse=True)
@@ -36,3 +36,51 @@ def open_window(qtbot, settings):
     yield make
     for w in windows:
         w.close()
+
+
+class MapMouse:
+    """Drives the latent map with real mouse events on its viewport, as a user's mouse does
+    (QTest sends QMouseEvents through Qt, the scene and pyqtgraph's own dispatch)."""
+
+    def __init__(self, window):
+        self.window = window
+        self.viewport = window.map.viewport()
+
+    def pixel(self, xy) -> QtCore.QPoint:
+        """The viewport pixel under map point xy."""
+        m = self.window.map
+        return m.mapFromScene(m.scene_point(xy))
+
+    def at(self, pixel: QtCore.QPoint):
+        """The map point at the centre of a viewport pixel, (2,)."""
+        import numpy as np
+
+        p = self.window.map.plotItem.vb.mapSceneToView(self.window.map.mapToScene(pixel))
+        return np.array([p.x(), p.y()])
+
+    def move(self, xy) -> QtCore.QPoint:
+        pixel = self.pixel(xy)
+        QtTest.QTest.mouseMove(self.viewport, pixel)
+        return pixel
+
+    def click(self, xy, modifiers=QtCore.Qt.KeyboardModifier.NoModifier) -> QtCore.QPoint:
+        """Move onto xy (a little beside it first, as a hand does), then click there."""
+        pixel = self.pixel(xy)
+        QtTest.QTest.mouseMove(self.viewport, pixel + QtCore.QPoint(4, 3))
+        QtTest.QTest.mouseMove(self.viewport, pixel)
+        QtTest.QTest.mouseClick(self.viewport, QtCore.Qt.MouseButton.LeftButton, modifiers, pixel)
+        return pixel
+
+    def hover(self, n: int, seed: int = 0) -> None:
+        """n moves to random places over the data."""
+        import numpy as np
+
+        coords = self.window.state.coords
+        lo, hi = coords.min(0), coords.max(0)
+        for xy in lo + np.random.default_rng(seed).random((n, 2)) * (hi - lo):
+            self.move(xy)
+
+
+@pytest.fixture
+def map_mouse():
+    return MapMouse

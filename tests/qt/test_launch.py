@@ -1,11 +1,13 @@
 import threading
 
+import numpy as np
 import pytest
 from PIL import Image
 from PySide6 import QtCore, QtWidgets
 
 from explorer.cli import main
 from explorer.qt import main_window
+from models import decode_images, load_model
 
 
 @pytest.fixture(autouse=True)
@@ -33,3 +35,50 @@ def test_screenshot_mode_fails_with_1_on_a_bad_model(qapp, tmp_path, capsys):
     assert code == 1
     assert "missing.safetensors: no such file" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+def _crop(png: Image.Image, widget, window, rect) -> np.ndarray:
+    """The pixels of `rect` (widget coordinates) in a PNG of the whole window."""
+    top_left = widget.mapTo(window, rect.topLeft())
+    box = (top_left.x(), top_left.y(), top_left.x() + rect.width(), top_left.y() + rect.height())
+    return np.asarray(png.convert("RGB").crop(box))
+
+
+def _enlarged(image: np.ndarray, size: int) -> np.ndarray:
+    k = size // image.shape[1]
+    return image.repeat(k, 0).repeat(k, 1)
+
+
+def test_the_screenshot_of_a_session_shows_the_session_as_saved(qapp, qtbot, open_window, tmp_path, monkeypatch,
+                                                                 capsys):
+    from explorer.qt import app
+
+    w = open_window()
+    qtbot.waitUntil(lambda: len(w.state.sliders.vectors) == 4, timeout=30_000)
+    w.state.pin_data_point(40)
+    w.state.set_slider(0, 1.5)  # a session whose first slider is not at 0
+    w.state.strip.add_data_point(7)
+    w.state.strip.add_data_point(300)
+    w.state.strip.set_spec(steps=5)
+    session = tmp_path / "mine.vaesession"
+    assert w.sessions.save(str(session))
+    saved = {"pinned": w.state.pinned.latent.copy(), "moved": w.state.moved_latent.copy()}
+    w.close()
+
+    shown = []
+    monkeypatch.setattr(app, "MainWindow", lambda *a, **k: shown.append(main_window.MainWindow(*a, **k)) or shown[-1])
+    png = tmp_path / "session.png"
+    assert main([str(session), "--device", "cpu", "--screenshot", str(png)]) == 0
+    assert f"saved {png}" in capsys.readouterr().out
+    s = shown[0].state
+    assert s.sliders.values == [1.5, 0.0, 0.0, 0.0]  # the session's, not the screenshot's own staging
+    assert [k.index for k in s.strip.keyframes] == [7, 300] and s.strip.spec.steps == 5
+    assert np.array_equal(s.pinned.latent, saved["pinned"]) and "prior" not in s.decoded
+    # the picture shows the decode of the session's moved point, pixel for pixel
+    model = load_model("builtin:faces")
+    expected = decode_images(model, saved["moved"][None])[0]
+    view = shown[0].decoder_panel.decoded
+    rect = view.image_rect()
+    with Image.open(png) as image:
+        assert np.array_equal(_crop(image, view, shown[0], rect), _enlarged(expected, rect.width()))
+    assert shown[0].strip_panel.composite is not None and len(s.decoded["strip"].images) == 5

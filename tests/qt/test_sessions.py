@@ -33,7 +33,7 @@ def test_a_saved_session_reopens_as_it_was(open_window, qtbot, tmp_path, isolate
     with qtbot.waitSignal(again.sessions.restored, timeout=60_000):
         pass
     s = again.state
-    qtbot.wait(300)  # no label vectors arrive on top of the session's own
+    qtbot.waitUntil(lambda: again.controller.idle, timeout=30_000)  # no label vectors arrive on top of its own
     assert [v.name for v in s.sliders.vectors] == [v.name for v in before.sliders.vectors]
     assert s.sliders.values == [1.5, 0.0, 0.0, 0.0]
     assert s.projection_source == ("vector", 1) and again.controls.projection.currentText().startswith("along")

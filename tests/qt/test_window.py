@@ -13,10 +13,6 @@ def _decode(model, latent) -> np.ndarray:
         return tensor_to_images(model.decode(torch.from_numpy(np.asarray(latent, np.float32)[None])))[0]
 
 
-def _move(window, xy):
-    window.map.scene().sigMouseMoved.emit(window.map.scene_point(xy))
-
-
 def test_window_opens_with_the_bundled_pair(open_window):
     w = open_window("builtin:faces", "builtin:faces")
     for name, kind in (("latentMap", QtWidgets.QWidget), ("decodedView", QtWidgets.QWidget),
@@ -31,16 +27,16 @@ def test_window_opens_with_the_bundled_pair(open_window):
     assert w.active_units.order.shape == (16,)
 
 
-def test_mouse_moves_show_exactly_the_decode_of_the_last_positions_latent(open_window, qtbot):
+def test_mouse_moves_show_exactly_the_decode_of_the_last_positions_latent(open_window, qtbot, map_mouse):
     w = open_window()
-    state = w.state
+    state, mouse = w.state, map_mouse(w)
     model = load_model("builtin:faces")
     rng = np.random.default_rng(0)
     lo, hi = state.coords.min(0), state.coords.max(0)
     positions = lo + rng.random((25, 2)) * (hi - lo)
     for xy in positions:
-        _move(w, xy)
-    last = positions[-1]
+        pixel = mouse.move(xy)
+    last = mouse.at(pixel)  # where the pointer stopped, to the pixel
     # the latent under the last position, computed here without the app's code paths:
     nearest = int(np.argmin(((state.coords - last) ** 2).sum(1)))
     p = state.projection
@@ -57,12 +53,11 @@ def test_mouse_moves_show_exactly_the_decode_of_the_last_positions_latent(open_w
     assert f"#{nearest}" in w.decoder_panel.labels.text()
 
 
-def test_click_pins_and_the_pin_survives_a_projection_change(open_window, qtbot):
+def test_click_pins_and_the_pin_survives_a_projection_change(open_window, qtbot, map_mouse):
     w = open_window()
     state = w.state
-    xy = state.coords[5]
-    w.map._on_clicked(QtCore.QPointF(*xy), QtCore.Qt.KeyboardModifier.NoModifier)
-    assert state.pinned is not None and state.pinned.nearest == 5
+    map_mouse(w).click(state.coords[np.argmin(state.coords[:, 0])])  # the leftmost point, alone under the cursor
+    assert state.pinned is not None and state.pinned.nearest == np.argmin(state.coords[:, 0])
     pinned = state.pinned.latent.copy()
     w.active_units.choose(0)
     w.active_units.choose(1)
@@ -108,16 +103,16 @@ def test_prior_samples_are_decoded_and_placed_on_the_map(open_window, qtbot):
 
 
 def test_fifty_rapid_cursor_moves_against_a_slow_model_show_only_newer_results(
-        open_window, qtbot, monkeypatch, fake_vae):
+        open_window, qtbot, monkeypatch, fake_vae, map_mouse):
     model = fake_vae(latent_dim=4, image_shape=(3, 64, 64))
     monkeypatch.setattr(controller_module, "load_model", lambda spec: model)
     w = open_window("fake", "builtin:faces:test")
     model.delay = 0.02  # slow from now on
     shown = []
     w.state.decoded_changed.connect(lambda slot, d: shown.append(d.request_id) if slot == "cursor" else None)
-    sent = []
+    sent, mouse = [], map_mouse(w)
     for xy in np.linspace(w.state.coords.min(0), w.state.coords.max(0), 50):
-        _move(w, xy)
+        mouse.move(xy)
         sent.append(w.state.cursor.latent.copy())
     qtbot.waitUntil(lambda: bool(shown) and np.array_equal(w.state.decoded["cursor"].latents[0], sent[-1]), timeout=20_000)
     assert shown == sorted(shown) and len(shown) < 50
@@ -130,19 +125,21 @@ def test_fifty_rapid_cursor_moves_against_a_slow_model_show_only_newer_results(
     assert np.array_equal(w.findChild(QtWidgets.QWidget, "decodedView").image(), expected)
 
 
-def test_a_failing_model_reports_its_error_and_the_window_stays_usable(open_window, qtbot, monkeypatch, fake_vae):
+def test_a_failing_model_reports_its_error_and_the_window_stays_usable(open_window, qtbot, monkeypatch, fake_vae,
+                                                                      map_mouse):
     model = fake_vae(latent_dim=4, image_shape=(3, 64, 64))
     monkeypatch.setattr(controller_module, "load_model", lambda spec: model)
     w = open_window("fake", "builtin:faces:test")
     errors = []
     w.controller.failed.connect(lambda what, message: errors.append((what, message)))
     model.fail_with = RuntimeError("the decoder exploded")
-    _move(w, w.state.coords[3])
+    mouse = map_mouse(w)
+    mouse.move(w.state.coords[3])
     qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
     assert errors[0] == ("cursor", "RuntimeError: the decoder exploded")
     assert "the decoder exploded" in w.statusBar().currentMessage()
     model.fail_with = None
-    _move(w, w.state.coords[4])
+    mouse.move(w.state.coords[4])
     qtbot.waitUntil(lambda: w.state.decoded.get("cursor") is not None, timeout=10_000)
     assert w.controller.worker.alive
 
