@@ -103,6 +103,30 @@ def scale_tiles(tiles: np.ndarray, scale: int) -> np.ndarray:
     return tiles.repeat(scale, axis=1).repeat(scale, axis=2) if scale > 1 else tiles
 
 
+def _caption_line(layout: Layout) -> int:
+    """The height of a caption line (0 without captions)."""
+    return _font().getbbox("Ag0.")[3] + 3 if layout.captions else 0
+
+
+def _grid_size(n: int, cols: int, tile_h: int, tile_w: int, layout: Layout, title_h: int) -> tuple[int, int]:
+    """(height, width) of n tiles of tile_h x tile_w (already scaled) in rows of `cols`."""
+    pad, rows = layout.padding, -(-n // cols)
+    return title_h + pad + rows * (tile_h + _caption_line(layout) + pad), pad + cols * (tile_w + pad)
+
+
+def best_columns(n: int, tile_h: int, tile_w: int, layout: Layout, area: tuple[int, int]) -> int:
+    """The number of columns that shows n tiles largest in an area (width, height), as a
+    preview wraps a long strip to fit its panel (a title line is counted when captioned).
+    Enlargements count in whole pixels, as they are shown; of equal sizes, fewest rows win."""
+    title_h = _caption_line(layout) + layout.padding if layout.captions else 0
+    shown = np.zeros(n)
+    for cols in range(1, n + 1):
+        h, w = _grid_size(n, cols, tile_h, tile_w, layout, title_h)
+        scale = min(area[0] / w, area[1] / h)
+        shown[cols - 1] = np.floor(scale) if scale >= 1 else scale
+    return int(np.flatnonzero(shown == shown.max())[-1]) + 1
+
+
 def compose(tiles: np.ndarray, layout: Layout = Layout(), captions: list[str] | None = None,
             title: str = "") -> Composite:
     layout = layout.check()
@@ -111,15 +135,14 @@ def compose(tiles: np.ndarray, layout: Layout = Layout(), captions: list[str] | 
     if n == 0:
         raise LayoutError("nothing to lay out")
     cols = min(layout.columns or n, n)
-    rows = -(-n // cols)
     pad = layout.padding
     font = _font()
-    line = font.getbbox("Ag0.")[3] + 3 if layout.captions else 0
+    line = _caption_line(layout)
     width = pad + cols * (tw + pad)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     title_lines = _wrap(measure, title, width - 2 * pad, font) if layout.captions and title else []
     title_h = len(title_lines) * line + pad if title_lines else 0
-    height = title_h + pad + rows * (th + line + pad)
+    height, width = _grid_size(n, cols, th, tw, layout, title_h)
     canvas = np.empty((height, width, 3), np.uint8)
     canvas[:] = layout.background
     boxes = np.zeros((n, 4), int)

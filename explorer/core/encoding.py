@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from explorer.core import cache
+from explorer.core.steps import Progress, run_steps
 from models.evaluation import per_image_terms
 from models.vae import VAE, images_to_tensor, kl_to_standard_normal
 
@@ -55,12 +56,6 @@ class Encodings:
                                      torch.from_numpy(np.array(self.logvar, np.float32))).mean(0).numpy()
 
 
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
-
-
 def encode_steps(model: VAE, images: np.ndarray, device: torch.device | str = "cpu",
                  target_seconds: float = 0.04, first_chunk: int = 32,
                  max_chunk: int = 4096) -> Generator[Progress, None, Encodings]:
@@ -86,12 +81,7 @@ def encode_steps(model: VAE, images: np.ndarray, device: torch.device | str = "c
 
 def encode_all(model: VAE, images: np.ndarray, device: torch.device | str = "cpu", **kwargs) -> Encodings:
     """encode_steps run to the end (for scripts and tests)."""
-    steps = encode_steps(model, images, device, **kwargs)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+    return run_steps(encode_steps(model, images, device, **kwargs))
 
 
 def cache_key(model_hash: str, data_fingerprint: str) -> str | None:
@@ -146,12 +136,6 @@ def encode_with_cache(model: VAE, dataset, device: torch.device | str = "cpu",
     cached = load_cached(key, len(dataset))
     if cached is not None:
         return cached
-    steps = encode_steps(model, dataset.images, device)
-    while True:
-        try:
-            progress = next(steps)
-        except StopIteration as done:
-            save_cached(key, done.value)
-            return done.value
-        if on_progress is not None:
-            on_progress(progress)
+    encodings = run_steps(encode_steps(model, dataset.images, device), on_progress)
+    save_cached(key, encodings)
+    return encodings

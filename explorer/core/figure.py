@@ -150,9 +150,12 @@ def tiles(figure: Figure, decoded: np.ndarray, images: np.ndarray | None = None)
     return np.concatenate(parts), names
 
 
-def render(figure: Figure, decoded: np.ndarray, images: np.ndarray | None = None) -> Composite:
+def render(figure: Figure, decoded: np.ndarray, images: np.ndarray | None = None,
+           layout: Layout | None = None) -> Composite:
+    """The figure as one image; `layout` overrides the spec's (the window's preview wraps and
+    scales its own way, to fit its panel)."""
     all_tiles, captions = tiles(figure, decoded, images)
-    layout = replace(figure.spec.layout, columns=figure.columns)
+    layout = replace(figure.spec.layout, columns=figure.columns) if layout is None else layout
     return compose(all_tiles, layout, captions, figure.title())
 
 

@@ -23,6 +23,7 @@ from models.vae import ModelInfo
 
 FILL_NEAREST, FILL_MEAN = "nearest", "mean"
 COLOUR_NONE, COLOUR_RECON, COLOUR_KL = "none", "reconstruction error", "KL"
+RECON_TITLE, KL_TITLE = "recon. RMS error (0-255)", "KL (nats)"
 
 
 @dataclass(frozen=True)
@@ -142,9 +143,12 @@ class ExplorerState:
     def set_colour(self, key: str) -> None:
         n = len(self.encodings)  # colours need the encodings (recon, KL), not the projection
         if key == COLOUR_RECON:
-            colouring = colour_by(self.encodings.recon, COLOUR_RECON)
+            # RMS error in grey levels (0..255) reads at a glance and does not depend on the
+            # decoder's likelihood; -log p(x|z) runs to tens of thousands of nats, negative for
+            # a sharp Gaussian decoder (the posterior panel shows it)
+            colouring = colour_by(255 * np.sqrt(np.asarray(self.encodings.mse, np.float64)), RECON_TITLE)
         elif key == COLOUR_KL:
-            colouring = colour_by(self.encodings.kl, COLOUR_KL)
+            colouring = colour_by(self.encodings.kl, KL_TITLE)
         elif self.dataset is not None and key in self.dataset.label_names:
             colouring = colour_by(self.dataset.label(key), key)
         else:

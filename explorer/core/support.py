@@ -15,6 +15,7 @@ import numpy as np
 from explorer.core.neighbours import PointIndex
 
 REFERENCE_PERCENTILE = 95
+OFF_DATA_MEANING = f"farther from any data point than {REFERENCE_PERCENTILE}% of data points are from theirs"
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,13 @@ class Support:
     def off_data(self) -> np.ndarray:
         return self.level > 1
 
-    def describe(self) -> str:
+    def describe(self, short: bool = False) -> str:
+        """What lies off the data, in a sentence (`short`: without saying what "off" means)."""
         off = np.flatnonzero(self.off_data)
         if len(off) == 0:
             return "every step lies within the data"
-        return (f"{len(off)} of {len(self.distance)} steps are off the data (farther from any data point than "
-                f"{REFERENCE_PERCENTILE}% of data points are from theirs): {_ranges(off + 1)}")
+        meaning = "" if short else f" ({OFF_DATA_MEANING})"
+        return f"{len(off)} of {len(self.distance)} steps are off the data{meaning}: {_ranges(off + 1)}"
 
 
 def _ranges(steps: np.ndarray) -> str:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
-from superqt import QLabeledDoubleSlider
+from PySide6 import QtCore, QtGui, QtWidgets
+from superqt import QElidingLabel, QLabeledDoubleSlider
 
 from explorer.core import vectors as V
 from explorer.core.state import ExplorerState
 from explorer.qt.controller import Controller
+from explorer.qt.latent_map import SELECTION_COLOURS
 
 SLIDER_RANGE = 3.0  # standard deviations either way
 SLIDER_STEP = 0.05
+
+
+def swatch(rgb: tuple[int, int, int], size: int = 12) -> QtGui.QIcon:
+    """A square of colour, for buttons that stand for something drawn in that colour."""
+    pixmap = QtGui.QPixmap(size, size)
+    pixmap.fill(QtGui.QColor(*rgb))
+    return QtGui.QIcon(pixmap)
 
 
 class VectorRow(QtWidgets.QFrame):
@@ -26,8 +34,15 @@ class VectorRow(QtWidgets.QFrame):
         grid = QtWidgets.QGridLayout(self)
         grid.setContentsMargins(6, 3, 6, 3)
         grid.setVerticalSpacing(1)
-        self.name = QtWidgets.QLabel(f"<b>{vector.name}</b>")
-        self.name.setToolTip(f"method: {vector.method}; one slider unit = {vector.std:.3f} along the vector")
+        # a long name is shortened with "…" (whole in the tooltip) rather than widen the panel
+        # past its buttons
+        self.name = QElidingLabel(vector.name)
+        bold = self.name.font()
+        bold.setBold(True)
+        self.name.setFont(bold)
+        self.name.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.name.setToolTip(f"{vector.name}\nmethod: {vector.method}; one slider unit = {vector.std:.3f} "
+                             f"along the vector")
         self.quality = QtWidgets.QLabel(vector.describe())
         self.quality.setToolTip("AUC: how well <mu, v> separates the label; d: Cohen's d of that projection; "
                                 "n: samples on each side")
@@ -43,6 +58,7 @@ class VectorRow(QtWidgets.QFrame):
         remove.setToolTip("remove this vector")
         grid.addWidget(self.name, 0, 0)
         grid.addWidget(self.quality, 0, 1, 1, 3, QtCore.Qt.AlignmentFlag.AlignRight)
+        grid.setColumnStretch(0, 1)
         grid.addWidget(self.slider, 1, 0, 1, 2)
         grid.addWidget(reset, 1, 2)
         grid.addWidget(remove, 1, 3)
@@ -77,6 +93,9 @@ class AttributePanel(QtWidgets.QWidget):
         self.balance.setMenu(QtWidgets.QMenu(self.balance))
         self.balance.setToolTip("confounding labels to balance (for the balanced method)")
         self.add_button = QtWidgets.QPushButton("Add")
+        for combo in (self.label, self.method):  # narrow on a small screen; the list shows names whole
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(7)
         for w in (self.label, self.method, self.balance, self.add_button):
             add.addWidget(w)
         layout.addLayout(add)
@@ -86,8 +105,9 @@ class AttributePanel(QtWidgets.QWidget):
         self.principal_button.setToolTip("add the top 3 principal directions of the encoded data")
         self.select_a = QtWidgets.QPushButton("Select A", checkable=True)
         self.select_b = QtWidgets.QPushButton("Select B", checkable=True)
-        for b in (self.select_a, self.select_b):
-            b.setToolTip("drag a box on the map to select this group")
+        for group, b in (("A", self.select_a), ("B", self.select_b)):
+            b.setIcon(swatch(SELECTION_COLOURS[group]))  # the colour the group has on the map
+            b.setToolTip(f"drag a box on the map to select group {group} (drawn in this colour)")
         self.add_selection = QtWidgets.QPushButton("Add A − B")
         for w in (self.principal_button, self.select_a, self.select_b, self.add_selection):
             more.addWidget(w)
@@ -102,12 +122,14 @@ class AttributePanel(QtWidgets.QWidget):
         holder_layout.addStretch(1)
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(holder)
         layout.addWidget(scroll, stretch=1)
 
         bottom = QtWidgets.QHBoxLayout()
-        self.orthogonalise = QtWidgets.QCheckBox("Orthogonalise (in list order)")
-        self.orthogonalise.setToolTip("Gram-Schmidt: each vector loses its components along the ones above it")
+        self.orthogonalise = QtWidgets.QCheckBox("Orthogonalise")
+        self.orthogonalise.setToolTip("Gram-Schmidt in list order: each vector loses its components along the ones "
+                                      "above it")
         reset_all = QtWidgets.QPushButton("Reset all")
         self.save_button = QtWidgets.QPushButton("Save…")
         self.load_button = QtWidgets.QPushButton("Load…")
@@ -115,6 +137,7 @@ class AttributePanel(QtWidgets.QWidget):
             bottom.addWidget(w)
         layout.addLayout(bottom)
         self.selection_text = QtWidgets.QLabel("")
+        self.selection_text.setTextFormat(QtCore.Qt.TextFormat.RichText)
         layout.addWidget(self.selection_text)
 
         self.save_button.clicked.connect(self._ask_save)
@@ -162,7 +185,9 @@ class AttributePanel(QtWidgets.QWidget):
 
     def _sync_selection(self) -> None:
         a, b = (len(self.state.selection[g]) for g in "AB")
-        self.selection_text.setText(f"selected: A {a:,} points, B {b:,} points" if a or b else "")
+        dot = {g: f"<span style='color: rgb{SELECTION_COLOURS[g]}'>■</span>" for g in "AB"}
+        self.selection_text.setText(f"selected: {dot['A']} A {a:,} points, {dot['B']} B {b:,} points"
+                                    if a or b else "")
 
     # -- actions ----------------------------------------------------------------------------
     def balance_by(self) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from PySide6 import QtCore
 
 from explorer.core import encoding
 from explorer.core import vectors as V
-from explorer.core.datasets import load_for_model
+from explorer.core.datasets import for_model_steps
 from explorer.core.state import Decoded, ExplorerState
 from explorer.worker import CANCELLED, DECODED, DONE, ERROR, PROGRESS, READY, ModelWorker, Result
 from models import load_model
@@ -24,13 +24,13 @@ FOCUS_DECODE_DELAY_MS = 40
 
 
 def _open_dataset_job(spec: str):
-    """Worker job: load the dataset at the model's image size, and any cached encodings."""
+    """Worker job: load the dataset at the model's image size (rendering or reading images in
+    steps, with progress), and any cached encodings."""
 
     def start(model, device):
-        dataset = load_for_model(spec, model.image_shape)
+        dataset = yield from for_model_steps(spec, model.image_shape)
         key = encoding.cache_key(model.info.content_hash, dataset.fingerprint)
         return dataset, key, encoding.load_cached(key, len(dataset))
-        yield  # a generator: the worker runs it as a (one-step) job
 
     return start
 
@@ -45,7 +45,8 @@ def _encode_job(images: np.ndarray, key: str | None):
 
 
 class Controller(QtCore.QObject):
-    progress = QtCore.Signal(int, int, str)  # done, total, what; total 0 = finished
+    # done, total, what ("rendering faces"); total 0: busy, no count yet; what "": finished
+    progress = QtCore.Signal(int, int, str)
     failed = QtCore.Signal(str, str)  # what failed, message (the window shows it)
     _delivered = QtCore.Signal(object)  # worker thread -> GUI thread
 
@@ -81,7 +82,7 @@ class Controller(QtCore.QObject):
         self.open_model(model_spec)
 
     def open_model(self, spec: str) -> None:
-        self.cancel_encoding()
+        self.cancel()
         self.state.say(f"loading model {spec} …")
         self._unanswered.add(self.worker.load_model(lambda: load_model(spec)))
 
@@ -89,14 +90,16 @@ class Controller(QtCore.QObject):
         self._data_spec = spec
         if self.state.model_info is None:
             return  # opened once the model is ready
-        self.cancel_encoding()
+        self.cancel()
         self.state.say(f"loading dataset {spec} …")
-        self.progress.emit(0, 1, f"loading {spec}")
+        self.progress.emit(0, 0, f"loading {spec}")
         self._dataset_id = self._run_job(_open_dataset_job(spec), slot="dataset")
 
-    def cancel_encoding(self) -> None:
-        if self._encode_id is not None:
-            self.worker.cancel(self._encode_id)
+    def cancel(self) -> None:
+        """Stop opening or encoding the dataset (between two steps)."""
+        for request_id in (self._dataset_id, self._encode_id):
+            if request_id is not None:
+                self.worker.cancel(request_id)
 
     def sample_prior(self) -> None:
         if self.state.latent_dim:
@@ -129,7 +132,7 @@ class Controller(QtCore.QObject):
                              what="label vectors")
 
     def stop(self) -> bool:
-        self.cancel_encoding()
+        self.cancel()
         self._focus_timer.stop()
         return self.worker.stop()
 
@@ -216,11 +219,13 @@ class Controller(QtCore.QObject):
 
     def _on_job_result(self, r: Result) -> None:
         if r.kind == PROGRESS:
-            self.progress.emit(r.value.done, r.value.total, "encoding")
+            self.progress.emit(r.value.done, r.value.total, r.value.what)
             return
         self.progress.emit(0, 0, "")
         if r.slot == "encode":
             self._encode_id = None
+        else:
+            self._dataset_id = None
         if r.kind == DONE and r.slot == "dataset":
             self._on_dataset(*r.value)
         elif r.kind == DONE:
@@ -228,7 +233,7 @@ class Controller(QtCore.QObject):
             self.state.set_encodings(r.value)
             self.state.say(f"encoded {len(r.value):,} points")
         elif r.kind == CANCELLED:
-            self.state.say("encoding cancelled")
+            self.state.say("encoding cancelled" if r.slot == "encode" else "opening the dataset cancelled")
         elif r.kind == ERROR:
             self.state.say(f"error: {r.error}")
             self.failed.emit(r.slot, r.error)

@@ -12,6 +12,8 @@ zooms; Ctrl+left-drag or middle-drag pans; right-drag zooms.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -20,11 +22,13 @@ from explorer.core import figure as F
 from explorer.core.colouring import viridis
 from explorer.core.state import Cursor, ExplorerState
 from explorer.core.vectors import combined_offset
+from explorer.qt.label_placement import place_labels
 from explorer.qt.point_cloud import PointCloudItem
 
 DIMMED = (90, 90, 90)
 SELECTION_COLOURS = {"A": (80, 230, 120), "B": (235, 80, 210)}
 SLIDER_REACH = 3.0  # vectors are drawn as far as a slider goes (standard deviations)
+NAME_CHARS = 28  # longer vector names are shortened on the map (the attribute panel has them whole)
 VECTOR_PEN = pg.mkPen(255, 255, 255, 170, width=1.5)
 _NO_PEN = pg.mkPen(None)
 
@@ -98,6 +102,8 @@ class LatentMap(pg.PlotWidget):
         self._colour_bar: pg.ColorBarItem | None = None
         self.plotItem.showGrid(x=False, y=False)
         self.plotItem.setMenuEnabled(False)
+        for axis in ("bottom", "left"):  # latents are O(1): ticks of +-500 "(x0.001)" read as nonsense
+            self.getAxis(axis).enableAutoSIPrefix(False)
         self.setAntialiasing(False)
 
         # overlays: a few points each, so pyqtgraph's ScatterPlotItem (sizes in pixels) is fine
@@ -114,6 +120,7 @@ class LatentMap(pg.PlotWidget):
         self._vector_lines = pg.PlotCurveItem(pen=VECTOR_PEN, connect="pairs")
         self._vector_tips = _Marks(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 255, 255, 200))
         self._vector_names: list[pg.TextItem] = []
+        self._vector_tips_xy = np.zeros((0, 2))  # view coordinates; the names are placed in pixels
         # strip keyframes, numbered, and the figure's path through the projection
         self._strip_path = pg.PlotCurveItem(pen=pg.mkPen(255, 200, 60, 230, width=2))
         self._strip_steps = _Marks(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 200, 60, 230))
@@ -128,6 +135,12 @@ class LatentMap(pg.PlotWidget):
                                   self._moved_path, self._pin, self._moved)):
             item.setZValue(10 + z)
             self.addItem(item)
+
+        # what the map waits for, in its middle, while it has nothing to show
+        self._busy = QtWidgets.QLabel(self)
+        self._busy.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self._busy.setStyleSheet("color: rgb(200, 200, 200); background: transparent; font-size: 13pt")
+        self._busy.hide()
 
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._vb.clicked.connect(self._on_clicked)
@@ -146,6 +159,7 @@ class LatentMap(pg.PlotWidget):
         state.selection_changed.connect(self._show_selection)
         state.strip.figure_changed.connect(self._show_strip)
         self._vb.boxed.connect(self._on_boxed)
+        self._vb.sigTransformChanged.connect(self._place_vector_names)  # pan, zoom, resize
         self._selecting_group = ""
 
     # -- public -----------------------------------------------------------------------------
@@ -161,6 +175,17 @@ class LatentMap(pg.PlotWidget):
         """"A" or "B": a left drag selects that group with a box; "": left drag walks again."""
         self._selecting_group = group
         self._vb.selecting = bool(group)
+
+    def show_busy(self, text: str) -> None:
+        """A line in the middle of the map while there is no map yet ("" hides it)."""
+        self._busy.setText(text)
+        self._busy.setVisible(bool(text) and not self.state.ready)
+        self._busy.setGeometry(self.rect())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)  # pyqtgraph calls this from its own __init__, before _busy exists
+        if "_busy" in self.__dict__:
+            self._busy.setGeometry(self.rect())
 
     def scene_point(self, xy) -> QtCore.QPointF:
         """Where the view point xy is in scene coordinates (to drive the map in tests)."""
@@ -185,8 +210,9 @@ class LatentMap(pg.PlotWidget):
     def _on_projection(self) -> None:
         p = self.state.projection
         suffix = [f" ({100 * e:.0f}% var.)" for e in p.explained] if p.explained else ["", ""]
-        self.setLabel("bottom", p.axis_labels[0] + suffix[0])
-        self.setLabel("left", p.axis_labels[1] + suffix[1])
+        # axis labels are HTML: "<mu, smiling>" must show as text, not vanish as a tag
+        self.setLabel("bottom", html.escape(p.axis_labels[0] + suffix[0]))
+        self.setLabel("left", html.escape(p.axis_labels[1] + suffix[1]))
         self._redraw_points()
         self._show_focus()
         self._show_pin(self.state.pinned)
@@ -224,7 +250,9 @@ class LatentMap(pg.PlotWidget):
             stops = np.linspace(0, 1, 9)
             cmap = pg.ColorMap(stops, viridis(stops).astype(np.ubyte))
             self._colour_bar = pg.ColorBarItem(values=c.value_range, colorMap=cmap, interactive=False,
-                                               label=c.title, width=14)
+                                               label=html.escape(c.title), width=14)
+            self._colour_bar.axis.enableAutoSIPrefix(False)
+            self._colour_bar.axis.setWidth(None)  # as wide as its tick labels (it is 45 px otherwise)
             self.plotItem.layout.addItem(self._colour_bar, 2, 5)
         elif len(c.colours) > 1:
             self._legend = pg.LegendItem(offset=(-10, 10), labelTextColor=(230, 230, 230),
@@ -232,7 +260,7 @@ class LatentMap(pg.PlotWidget):
             self._legend.setParentItem(self.plotItem.vb)
             for rgb, name in zip(c.colours, c.names):  # legend samples drawn like scatter symbols
                 sample = pg.ScatterPlotItem(symbol="o", size=8, pen=_NO_PEN, brush=pg.mkBrush(*rgb))
-                self._legend.addItem(sample, name)
+                self._legend.addItem(sample, html.escape(name))
 
     def _show_focus(self, *_) -> None:
         s = self.state
@@ -252,8 +280,10 @@ class LatentMap(pg.PlotWidget):
     def _show_vectors(self, *_) -> None:
         s = self.state
         vectors = s.effective_vectors() if s.pinned is not None and s.projection is not None else []
-        _resize_labels(self, self._vector_names, len(vectors), color=(230, 230, 230), anchor=(0, 1))
+        _resize_labels(self, self._vector_names, len(vectors), color=(235, 235, 235), anchor=(0, 0),
+                       fill=(0, 0, 0, 150))
         if not vectors:
+            self._vector_tips_xy = np.zeros((0, 2))
             for item in (self._moved, self._vector_tips, self._moved_path, self._vector_lines):
                 item.setData([], [])
             return
@@ -265,12 +295,36 @@ class LatentMap(pg.PlotWidget):
         segments[1::2] = tips
         self._vector_lines.setData(*segments.T)
         self._vector_tips.setData(pos=tips)
-        for text, tip, v in zip(self._vector_names, tips, vectors):
-            text.setText(v.label or v.name)
-            text.setPos(*tip)
+        for text, v in zip(self._vector_names, vectors):
+            name = v.label or v.name
+            text.setText(name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…")
         moved = s.projection.transform(start + combined_offset(vectors, s.sliders.values, s.latent_dim))
         self._moved.setData(pos=[moved])
         self._moved_path.setData(*np.stack([origin, moved]).T)
+        self._vector_tips_xy, self._vector_origin_xy, self._moved_xy = tips, origin, moved
+        self._place_vector_names()
+
+    def _place_vector_names(self, *_) -> None:
+        """Each name beside its vector's tip, none on another or on the pin (in pixels)."""
+        if not len(self._vector_tips_xy):
+            return
+        vb = self._vb
+
+        def pixels(xy):
+            p = vb.mapViewToScene(QtCore.QPointF(*xy))
+            return np.array([p.x(), p.y()])
+
+        tips = np.array([pixels(xy) for xy in self._vector_tips_xy])
+        origin, moved = pixels(self._vector_origin_xy), pixels(self._moved_xy)
+        sizes = np.array([[t.boundingRect().width(), t.boundingRect().height()] for t in self._vector_names])
+        clear = [np.concatenate([p - r, p + r]) for p, r in ((origin, 11), (moved, 8))]
+        order = np.argsort(-np.hypot(*(tips - origin).T))  # far tips first: they have room
+        corners = np.zeros_like(tips)
+        view = vb.sceneBoundingRect()
+        bounds = (view.left(), view.top(), view.right(), view.bottom())
+        corners[order] = place_labels(tips[order], sizes[order], origin, clear, bounds)
+        for text, corner in zip(self._vector_names, corners):
+            text.setPos(vb.mapSceneToView(QtCore.QPointF(*corner)))
 
     def _show_strip(self) -> None:
         s = self.state
@@ -334,12 +388,12 @@ class LatentMap(pg.PlotWidget):
             self.state.pin(cursor)
 
 
-def _resize_labels(plot: pg.PlotWidget, labels: list[pg.TextItem], n: int, color, anchor) -> None:
+def _resize_labels(plot: pg.PlotWidget, labels: list[pg.TextItem], n: int, color, anchor, fill=None) -> None:
     """Keep exactly n text items in `labels` (reused between updates, not rebuilt)."""
     while len(labels) > n:
         plot.removeItem(labels.pop())
     while len(labels) < n:
-        text = pg.TextItem(color=color, anchor=anchor)
+        text = pg.TextItem(color=color, anchor=anchor, fill=fill)
         text.setZValue(25)
         plot.addItem(text)
         labels.append(text)

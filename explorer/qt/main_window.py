@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.core.state import ExplorerState
 from explorer.qt.attribute_panel import AttributePanel
 from explorer.qt.controller import Controller
+from explorer.qt.fit_scroll import FitScrollArea
 from explorer.qt.latent_map import LatentMap
 from explorer.qt.map_controls import MapControls
 from explorer.qt.panels import ActiveUnits, DecoderPanel, PosteriorPanel
@@ -14,6 +16,7 @@ from explorer.qt.sessions import SessionKeeper
 from explorer.qt.strip_panel import StripPanel
 
 SETTINGS_ORG = "vae-explorer"
+PREFERRED_SIZE = (1500, 920)  # the window's first size, where the screen has room for it
 
 
 def default_settings() -> QtCore.QSettings:
@@ -41,31 +44,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self.active_units = ActiveUnits(self.state)
         self.attribute_panel = AttributePanel(self.state, self.controller)
         self.attribute_panel.selection_mode_requested.connect(self.map.set_selection_mode)
-        self.docks = {}
-        for title, widget in (("Decoder", self.decoder_panel), ("Attributes", self.attribute_panel),
-                              ("Posterior", self.posterior_panel), ("Active units", self.active_units)):
-            dock = QtWidgets.QDockWidget(title, self)
-            dock.setObjectName(f"dock {title}")  # saveState needs names
-            dock.setWidget(widget)
-            self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            self.docks[title] = dock
+        self.strip_panel = StripPanel(self.state)
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        right, bottom = QtCore.Qt.DockWidgetArea.RightDockWidgetArea, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
+        # panels of text and images scroll when the screen is too small for them, rather than
+        # squeeze their contents on top of each other
+        for title, widget, area, scrolled in (
+                ("Decoder", self.decoder_panel, right, True), ("Attributes", self.attribute_panel, right, False),
+                ("Posterior", self.posterior_panel, right, True), ("Active units", self.active_units, right, False),
+                ("Strip", self.strip_panel, bottom, True)):
+            self._add_dock(title, widget, area, scrolled)
         # the map keeps the full height; attribute sliders and the VAE's own view share a
         # tabbed dock under the decoder
         self.tabifyDockWidget(self.docks["Attributes"], self.docks["Posterior"])
         self.tabifyDockWidget(self.docks["Posterior"], self.docks["Active units"])
         self.docks["Attributes"].raise_()
-        self.resizeDocks([self.docks["Decoder"]], [440], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["Decoder"], self.docks["Attributes"]], [520, 350], QtCore.Qt.Orientation.Vertical)
         # strips are wide: under the map, with the right-hand docks keeping the full height
-        self.setCorner(QtCore.Qt.Corner.BottomRightCorner, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self.strip_panel = StripPanel(self.state)
-        self.docks["Strip"] = dock = QtWidgets.QDockWidget("Strip", self)
-        dock.setObjectName("dock Strip")
-        scroll = QtWidgets.QScrollArea(widgetResizable=True)  # scrolls rather than widen a small window
-        scroll.setWidget(self.strip_panel)
-        dock.setWidget(scroll)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        self.resizeDocks([dock], [330], QtCore.Qt.Orientation.Vertical)
+        self.setCorner(QtCore.Qt.Corner.BottomRightCorner, right)
 
         self.sessions = SessionKeeper(self.state, self.controller, self)
         self._build_status_bar()
@@ -87,10 +82,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.progress = QtWidgets.QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setFormat("%p%  %v / %m")
+        self.progress.setFixedWidth(280)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.controller.cancel_encoding)
+        self.cancel_button.clicked.connect(self.controller.cancel)
         self.cursor_label = QtWidgets.QLabel()
         self.data_label = QtWidgets.QLabel()
         self.device_label = QtWidgets.QLabel("starting …")
@@ -122,6 +116,23 @@ class MainWindow(QtWidgets.QMainWindow):
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
 
+    def _add_dock(self, title: str, widget: QtWidgets.QWidget, area, scrolled: bool) -> None:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"dock {title}")  # saveState needs names
+        if scrolled:
+            widget = FitScrollArea(widget)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[title] = dock
+
+    def _size_docks(self) -> None:
+        """Dock sizes in proportion to the window, so a small screen keeps room for the map."""
+        w, h = self.width(), self.height()
+        vertical, horizontal = QtCore.Qt.Orientation.Vertical, QtCore.Qt.Orientation.Horizontal
+        self.resizeDocks([self.docks["Decoder"]], [int(np.clip(0.3 * w, 330, 440))], horizontal)
+        self.resizeDocks([self.docks["Decoder"], self.docks["Attributes"]], [int(0.62 * h), int(0.38 * h)], vertical)
+        self.resizeDocks([self.docks["Strip"]], [int(np.clip(0.3 * h, 240, 300))], vertical)
+
     def _action(self, menu, text, shortcut, slot) -> QtGui.QAction:
         action = QtGui.QAction(text, self)
         action.setShortcut(QtGui.QKeySequence(shortcut))
@@ -131,13 +142,16 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- reactions -------------------------------------------------------------------------
     def _on_progress(self, done: int, total: int, what: str) -> None:
-        busy = total > 0
+        busy = bool(what)
         self.progress.setVisible(busy)
-        self.cancel_button.setVisible(busy and what == "encoding")
+        self.cancel_button.setVisible(busy)
+        count = f" {done:,} / {total:,}" if total else ""
+        first = " (the first time only)" if what == "rendering faces" else ""
+        self.map.show_busy(f"{what}{count} …{first}" if busy else "")
         if busy:
-            self.progress.setRange(0, total)
+            self.progress.setRange(0, total)  # (0, 0): a busy bar, before the count is known
             self.progress.setValue(done)
-            self.progress.setFormat(f"{what} %v / %m")
+            self.progress.setFormat(f"{what}{count}")
 
     def _on_failed(self, what: str, message: str) -> None:
         if what in ("model", "dataset", "encode"):
@@ -176,10 +190,23 @@ class MainWindow(QtWidgets.QMainWindow):
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1500, 920)
+            self._fit_to_screen()
+        self._size_docks()
         state = self.settings.value("window/state")
         if state is not None:
             self.restoreState(state)
+
+    def _fit_to_screen(self) -> None:
+        """The preferred size where the screen has room; else the whole screen (maximised, and
+        sized to it too, for a screen with no window manager to maximise it)."""
+        screen = self.screen() or QtGui.QGuiApplication.primaryScreen()
+        room = screen.availableGeometry()
+        if room.width() >= PREFERRED_SIZE[0] and room.height() >= PREFERRED_SIZE[1]:
+            self.resize(*PREFERRED_SIZE)
+            self.move(room.center() - self.rect().center())
+        else:
+            self.setGeometry(room)
+            self.setWindowState(QtCore.Qt.WindowState.WindowMaximized)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

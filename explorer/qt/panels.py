@@ -173,6 +173,11 @@ class ActiveUnits(pg.PlotWidget):
         self.setLabel("left", "mean KL (nats)")
         self.plotItem.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
+        # say that the bars are buttons: nothing else on a bar chart suggests it
+        self.setTitle("click two bars to map those two dimensions", size="9pt", color="#9a9a9a")
+        self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("mean KL of each latent dimension over the data: near 0 = a dimension the model "
+                        "does not use. Click two bars to view those two dimensions on the map.")
         self._bars: pg.BarGraphItem | None = None
         self.order = np.zeros(0, int)  # dimension shown at each bar position
         self.chosen: list[int] = []

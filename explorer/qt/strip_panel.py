@@ -6,6 +6,7 @@ batch; steps that leave the data are framed in red in the preview only.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.core import figure as F
 from explorer.core import paths
+from explorer.core.compose import best_columns
 from explorer.core.export import SUFFIXES
 from explorer.core.state import ExplorerState
 from explorer.qt.image_view import ImageView
@@ -22,6 +24,7 @@ KIND_NAMES = {F.PATH: "Path through keyframes", F.SWEEP: "Sweep along a vector",
               F.ANALOGY: "Analogy (A : B :: C : ?)"}
 FILTERS = {".png": "PNG image (*.png)", ".gif": "Animated GIF (*.gif)", ".apng": "Animated PNG (*.apng)"}
 OFF_DATA_RGB = (230, 40, 40)
+MIN_PREVIEW_TILE = 48  # pixels: smaller tiles are a line of noise, not a preview
 
 
 def mark_off_data(image: np.ndarray, boxes: np.ndarray, off: np.ndarray, first_tile: int) -> np.ndarray:
@@ -46,7 +49,9 @@ class StripPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.setObjectName("stripPanel")
         self.state, self.strip = state, state.strip
-        self.composite = None  # the figure the preview shows (Composite), for tests and export
+        self.composite = None  # the figure as exported (Composite)
+        self.preview_composite = None  # the figure as the preview shows it (wrapped to fit)
+        self._preview_columns = 0
         self._pending_export: str | None = None
         self._build()
         self._connect()
@@ -73,7 +78,7 @@ class StripPanel(QtWidgets.QWidget):
             box.setToolTip("standard deviations along the vector (slider units)")
 
         self.keyframe_list = QtWidgets.QListWidget()
-        self.keyframe_list.setMaximumHeight(92)
+        self.keyframe_list.setMaximumHeight(66)
         self.keyframe_list.setToolTip("shift-click points on the map to add keyframes")
         self.add_pinned = QtWidgets.QPushButton("Add pinned")
         self.add_moved = QtWidgets.QPushButton("Add moved")
@@ -94,48 +99,65 @@ class StripPanel(QtWidgets.QWidget):
         self.export_button = QtWidgets.QPushButton("Export…")
         self.export_button.setToolTip("PNG, GIF or APNG, with a JSON sidecar (Ctrl+E)")
 
-        self.preview = ImageView(min_size=64, preferred=160)
+        # the preview scrolls rather than shrink tiles below MIN_PREVIEW_TILE pixels
+        self.preview = ImageView(min_size=32, preferred=160)
+        self.preview_scroll = QtWidgets.QScrollArea(widgetResizable=True)
+        self.preview_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.preview_scroll.setWidget(self.preview)
+        self.preview_scroll.viewport().installEventFilter(self)  # re-wrap the preview when resized
         self.support_text = QtWidgets.QLabel()
         self.support_text.setWordWrap(True)
 
-        controls = QtWidgets.QGridLayout()
-        controls.setVerticalSpacing(3)
-        controls.addWidget(self.kind, 0, 0, 1, 3)
-        controls.addWidget(self.method, 0, 3)
-        controls.addWidget(QtWidgets.QLabel("steps"), 1, 0)
-        controls.addWidget(self.steps, 1, 1)
-        controls.addWidget(QtWidgets.QLabel("grid"), 1, 2)
+        figure = QtWidgets.QGridLayout()
+        figure.setVerticalSpacing(3)
+        figure.addWidget(self.kind, 0, 0, 1, 3)
+        figure.addWidget(self.method, 0, 3)
+        figure.addWidget(QtWidgets.QLabel("steps"), 1, 0)
+        figure.addWidget(self.steps, 1, 1)
+        figure.addWidget(QtWidgets.QLabel("grid"), 1, 2)
         grid_size = QtWidgets.QHBoxLayout()
         grid_size.addWidget(self.rows)
         grid_size.addWidget(QtWidgets.QLabel("x"))
         grid_size.addWidget(self.cols)
-        controls.addLayout(grid_size, 1, 3)
-        controls.addWidget(self.vector, 2, 0, 1, 2)
-        controls.addWidget(self.sweep_from, 2, 2)
-        controls.addWidget(self.sweep_to, 2, 3)
-        controls.addWidget(self.keyframe_list, 3, 0, 4, 3)
-        for i, button in enumerate((self.add_pinned, self.add_moved, self.remove, self.clear)):
-            controls.addWidget(button, 3 + i, 3)
-        controls.addWidget(self.originals, 7, 0, 1, 2)
-        controls.addWidget(self.captions, 7, 2)
-        controls.addWidget(self.background, 7, 3)
+        figure.addLayout(grid_size, 1, 3)
+        figure.addWidget(self.vector, 2, 0, 1, 2)
+        figure.addWidget(self.sweep_from, 2, 2)
+        figure.addWidget(self.sweep_to, 2, 3)
+        figure.addWidget(self.keyframe_list, 3, 0, 1, 4)
+        buttons = QtWidgets.QHBoxLayout()
+        for button in (self.add_pinned, self.add_moved, self.remove, self.clear):
+            buttons.addWidget(button)
+        figure.addLayout(buttons, 4, 0, 1, 4)
+        figure.setRowStretch(5, 1)
+
+        look = QtWidgets.QGridLayout()
+        look.setVerticalSpacing(3)
+        look.addWidget(self.originals, 0, 0, 1, 2)
+        look.addWidget(self.captions, 0, 2)
+        look.addWidget(self.background, 0, 3)
         labelled = (("wrap", self.columns), ("padding", self.padding), ("scale", self.scale),
                     ("frame", self.duration))
         for i, (name, box) in enumerate(labelled):
-            controls.addWidget(QtWidgets.QLabel(name), 8 + i // 2, 2 * (i % 2))
-            controls.addWidget(box, 8 + i // 2, 2 * (i % 2) + 1)
-        controls.addWidget(self.pingpong, 10, 3)
-        controls.addWidget(self.export_button, 10, 0, 1, 3)
-        left = QtWidgets.QWidget()
-        left.setLayout(controls)
-        left.setMaximumWidth(430)
+            look.addWidget(QtWidgets.QLabel(name), 1 + i // 2, 2 * (i % 2))
+            look.addWidget(box, 1 + i // 2, 2 * (i % 2) + 1)
+        look.addWidget(self.pingpong, 3, 0, 1, 2)
+        look.setRowStretch(4, 1)
+
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for title, grid in (("Path", figure), ("Layout and animation", look)):
+            page = QtWidgets.QWidget()
+            page.setLayout(grid)
+            self.tabs.addTab(page, title)
+        self.tabs.setCornerWidget(self.export_button)  # always in sight, and no row of its own
+        self.tabs.setMaximumWidth(430)
 
         right = QtWidgets.QVBoxLayout()
-        right.addWidget(self.preview, stretch=1)
+        right.addWidget(self.preview_scroll, stretch=1)
         right.addWidget(self.support_text)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        layout.addWidget(left)
+        layout.addWidget(self.tabs)
         layout.addLayout(right, stretch=1)
 
     def _connect(self) -> None:
@@ -212,10 +234,12 @@ class StripPanel(QtWidgets.QWidget):
             self.support_text.setText(self.strip.problem)
             self.support_text.setStyleSheet("")
             self.preview.set_image(None)
-            self.composite = None
+            self.preview.setMinimumSize(32, 32)
+            self.composite = self.preview_composite = None
+            self._preview_columns = 0
             return
-        text = f"{len(figure.latents)} images · data support: {support.describe()}"
-        self.support_text.setText(text)
+        self.support_text.setText(f"{len(figure.latents)} images · {support.describe(short=True)}")
+        self.support_text.setToolTip(f"data support: {support.describe()}; the preview frames those steps in red")
         self.support_text.setStyleSheet("color: rgb(230, 90, 90)" if support.off_data.any() else "")
         self._on_decoded("strip", self.state.decoded.get("strip"))
 
@@ -223,14 +247,46 @@ class StripPanel(QtWidgets.QWidget):
         figure = self.strip.figure
         if slot != "strip" or decoded is None or figure is None or not self._matches(decoded):
             return  # an older figure's images: keep showing the last preview until the new one comes
-        images = self.state.dataset.images
-        self.composite = F.render(figure, decoded.images, images)
-        first_tile = 1 if figure.end_indices()[0] is not None else 0
-        off = self.strip.support.off_data
-        self.preview.set_image(mark_off_data(self.composite.image, self.composite.boxes, off, first_tile))
+        self.composite = F.render(figure, decoded.images, self.state.dataset.images)
+        self._preview_columns = 0
+        self._show_preview()
         if self._pending_export is not None:
             path, self._pending_export = self._pending_export, None
             self.export_to(path)
+
+    def _show_preview(self) -> None:
+        """The figure as the preview shows it: at whole pixels, each tile at least
+        MIN_PREVIEW_TILE pixels wide (and captions at full size), a strip wrapped into the rows
+        that show it largest in the panel; what does not fit scrolls."""
+        figure, decoded = self.strip.figure, self.state.decoded.get("strip")
+        if figure is None or decoded is None or not self._matches(decoded):
+            return
+        n = len(decoded.images) + sum(i is not None for i in figure.end_indices())
+        th, tw = decoded.images.shape[1:3]
+        look = replace(figure.spec.layout, scale=1)
+        least = max(MIN_PREVIEW_TILE / tw, 1.0 if look.captions else 0.0)  # display scale
+        area = self.preview_scroll.maximumViewportSize()
+        columns = figure.columns
+        if figure.spec.kind in (F.PATH, F.SWEEP):
+            columns = best_columns(n, th, tw, look, (area.width(), area.height()))
+            if area.width() / (look.padding + columns * (tw + look.padding)) < least:  # scrolls: fill rows
+                columns = max(1, min(n, int((area.width() / least - look.padding) // (tw + look.padding))))
+        if columns == self._preview_columns:
+            return
+        self._preview_columns = columns
+        self.preview_composite = F.render(figure, decoded.images, self.state.dataset.images,
+                                          replace(look, columns=columns))
+        first_tile = 1 if figure.end_indices()[0] is not None else 0
+        image = mark_off_data(self.preview_composite.image, self.preview_composite.boxes, self.strip.support.off_data,
+                              first_tile)
+        h, w = image.shape[:2]
+        self.preview.setMinimumSize(int(np.ceil(w * least)), int(np.ceil(h * least)))
+        self.preview.set_image(image)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.preview_scroll.viewport() and event.type() == QtCore.QEvent.Type.Resize:
+            self._show_preview()
+        return super().eventFilter(watched, event)
 
     def _matches(self, decoded) -> bool:
         figure = self.strip.figure

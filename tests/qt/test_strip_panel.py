@@ -102,7 +102,8 @@ def test_the_preview_follows_the_settings_and_marks_steps_off_the_data(open_wind
     assert len(panel.composite.boxes) == 12
     tiles = np.stack([_tile(panel.composite, i) for i in range(12)])
     assert np.array_equal(tiles, w.state.decoded["strip"].images)
-    assert panel.support_text.text().startswith("12 images · data support: ")
+    assert panel.support_text.text().startswith("12 images · ")
+    assert "data support: " in panel.support_text.toolTip()
 
     # a sweep from a point far outside the data: every step is off it and framed in red
     panel.kind.setCurrentIndex(list(F.KINDS).index(F.SWEEP))

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from explorer.core.datasets.base import Dataset, DatasetError
 from explorer.core.datasets.builtin import PREFIX as BUILTIN_PREFIX
-from explorer.core.datasets.builtin import builtin_specs, load_builtin, load_faces
-from explorer.core.datasets.folder import load_folder
+from explorer.core.datasets.builtin import builtin_specs, builtin_steps, load_faces
+from explorer.core.datasets.folder import folder_steps
+from explorer.core.steps import Steps, run_steps
 
-__all__ = ["Dataset", "DatasetError", "check_spec", "load_dataset", "load_for_model", "load_faces", "builtin_specs"]
+__all__ = ["Dataset", "DatasetError", "check_spec", "load_dataset", "load_for_model", "load_faces", "builtin_specs",
+           "dataset_steps", "for_model_steps"]
 
 
 def check_spec(spec: str | os.PathLike) -> str | Path:
@@ -34,16 +36,26 @@ def check_spec(spec: str | os.PathLike) -> str | Path:
 
 def load_dataset(spec: str | os.PathLike, image_size: int = 64, channels: int = 3) -> Dataset:
     """Load the dataset a SPEC names. image_size and channels apply to image folders."""
+    return run_steps(dataset_steps(spec, image_size, channels))
+
+
+def dataset_steps(spec: str | os.PathLike, image_size: int = 64, channels: int = 3) -> Steps[Dataset]:
+    """load_dataset in steps (rendering or reading images reports progress)."""
     checked = check_spec(spec)
     if isinstance(checked, Path):
-        return load_folder(checked, image_size, channels)
-    return load_builtin(checked)
+        return (yield from folder_steps(checked, image_size, channels))
+    return (yield from builtin_steps(checked))
 
 
 def load_for_model(spec: str | os.PathLike, image_shape: tuple[int, int, int]) -> Dataset:
     """Load a dataset at a model's image size; DatasetError when its images cannot fit the model."""
+    return run_steps(for_model_steps(spec, image_shape))
+
+
+def for_model_steps(spec: str | os.PathLike, image_shape: tuple[int, int, int]) -> Steps[Dataset]:
+    """load_for_model in steps."""
     c, h, w = image_shape
-    dataset = load_dataset(spec, image_size=h, channels=c)
+    dataset = yield from dataset_steps(spec, image_size=h, channels=c)
     if dataset.image_shape != tuple(image_shape):
         raise DatasetError(f"{spec}: its images are {'x'.join(map(str, dataset.image_shape))} (channels x height "
                            f"x width), but the model takes {'x'.join(map(str, image_shape))}")

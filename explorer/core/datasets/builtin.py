@@ -9,6 +9,7 @@ import numpy as np
 from explorer.core import cache
 from explorer.core.datasets import faces
 from explorer.core.datasets.base import Dataset
+from explorer.core.steps import Steps, run_steps
 
 PREFIX = "builtin:"
 FACES_SIZES = {"train": 20_000, "test": 2_000}
@@ -21,17 +22,25 @@ def builtin_specs() -> list[str]:
     return [PREFIX + name for name in _SPLIT_OF_SPEC]
 
 
-def load_builtin(spec: str) -> Dataset:
+def builtin_steps(spec: str) -> Steps[Dataset]:
     """A spec from builtin_specs() (datasets.check_spec has vetted it)."""
-    return load_faces(_SPLIT_OF_SPEC[spec[len(PREFIX):]])
+    return faces_steps(_SPLIT_OF_SPEC[spec[len(PREFIX):]])
 
 
 def load_faces(split: str = "train", n: int | None = None, seed: int = 0) -> Dataset:
     """The generated faces; the first k images are the same for any n >= k."""
+    return run_steps(faces_steps(split, n, seed))
+
+
+def faces_steps(split: str = "train", n: int | None = None, seed: int = 0) -> Steps[Dataset]:
+    """load_faces in steps: rendering (the first time) reports progress."""
     n = FACES_SIZES[split] if n is None else n
     factors = faces.sample_factors(n, seed, split)
     key = f"faces-v{faces.GENERATOR_VERSION}-{split}-seed{seed}-n{n}"
-    images = _rendered(key, factors) if n >= _CACHE_FROM else faces.render(factors)
+    if n >= _CACHE_FROM:
+        images = yield from _rendered(key, factors)
+    else:
+        images = faces.render(factors)
     spec = PREFIX + ("faces" if split == "train" else f"faces:{split}")
     if (n, seed) != (FACES_SIZES[split], 0):
         spec += f"?n={n}&seed={seed}"
@@ -45,12 +54,12 @@ def load_faces(split: str = "train", n: int | None = None, seed: int = 0) -> Dat
     )
 
 
-def _rendered(key: str, factors: np.ndarray) -> np.ndarray:
+def _rendered(key: str, factors: np.ndarray) -> Steps[np.ndarray]:
     path = cache.cache_dir("datasets") / f"{key}.npy"
     shape = (len(factors), faces.IMAGE_SIZE, faces.IMAGE_SIZE, 3)
     images = cache.load_array(path, shape, np.uint8)
     if images is None:
-        images = faces.render(factors)
+        images = yield from faces.render_steps(factors)
         try:
             cache.save_array(path, images)
         except OSError:

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from explorer.core.datasets import shapes
+from explorer.core.steps import Progress, Steps, run_steps
 
 IMAGE_SIZE = 64
 # Bump when the pixels or the factor sampling change: it keys the on-disk cache.
@@ -119,8 +120,9 @@ def _layout(f: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def render(factors: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """Render factor rows to uint8 images (B, 64, 64, 3).
+def render_steps(factors: np.ndarray, chunk: int = 256) -> Steps[np.ndarray]:
+    """Render factor rows to uint8 images (B, 64, 64, 3), one chunk per thread per step
+    (a fraction of a second each; the window shows progress and can cancel between steps).
 
     Chunks render on a thread pool: numpy releases the GIL in its array loops.
     """
@@ -131,9 +133,18 @@ def render(factors: np.ndarray, chunk: int = 256) -> np.ndarray:
         img = _render_chunk(canvas, factors[start:start + chunk])
         out[start:start + chunk] = np.rint(np.clip(img, 0, 1) * 255)
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(fill, range(0, len(factors), chunk)))
+    threads = os.cpu_count() or 1
+    starts = range(0, len(factors), chunk)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for first in range(0, len(starts), threads):
+            list(pool.map(fill, starts[first:first + threads]))
+            yield Progress(min(starts[first] + threads * chunk, len(factors)), len(factors), "rendering faces")
     return out
+
+
+def render(factors: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """render_steps run to the end."""
+    return run_steps(render_steps(factors, chunk))
 
 
 def _render_chunk(c: shapes.Canvas, factors: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from explorer.core.datasets.base import Dataset, DatasetError
+from explorer.core.steps import Progress, Steps
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -33,12 +34,16 @@ def _try_read(path: Path, size: int, channels: int) -> np.ndarray | str:
         return f"{path}: cannot read this image ({e})"
 
 
-def load_folder(folder: Path, image_size: int = 64, channels: int = 3) -> Dataset:
+def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: int = 256) -> Steps[Dataset]:
+    """Read the folder's images `chunk` at a time, with progress between chunks."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DatasetError(f"{folder}: no image files found (looked for {', '.join(IMAGE_SUFFIXES)})")
+    results: list[np.ndarray | str] = []
     with ThreadPoolExecutor() as pool:  # PIL decodes with the GIL released
-        results = list(pool.map(lambda p: _try_read(p, image_size, channels), files))
+        for start in range(0, len(files), chunk):
+            results += pool.map(lambda p: _try_read(p, image_size, channels), files[start:start + chunk])
+            yield Progress(len(results), len(files), "reading images")
     kept = [(p, r) for p, r in zip(files, results) if not isinstance(r, str)]
     problems = tuple(r for r in results if isinstance(r, str))
     if not kept:
