@@ -21,27 +21,13 @@ from PySide6 import QtCore, QtWidgets
 from explorer.core import figure as F
 from explorer.core.colouring import viridis
 from explorer.core.state import Cursor, ExplorerState
-from explorer.core.vectors import combined_offset
-from explorer.qt.label_placement import place_labels
+from explorer.qt.map_marks import Marks, resize_labels
 from explorer.qt.point_cloud import PointCloudItem
+from explorer.qt.vector_arrows import VectorArrows
 
 DIMMED = (90, 90, 90)
 SELECTION_COLOURS = {"A": (80, 230, 120), "B": (235, 80, 210)}
-SLIDER_REACH = 3.0  # vectors are drawn as far as a slider goes (standard deviations)
-NAME_CHARS = 28  # longer vector names are shortened on the map (the attribute panel has them whole)
-VECTOR_PEN = pg.mkPen(255, 255, 255, 170, width=1.5)
 _NO_PEN = pg.mkPen(None)
-
-
-class _Marks(pg.ScatterPlotItem):
-    """A few marks drawn over the map (the ring on the nearest point, the pin, keyframes...).
-
-    pyqtgraph offers a click first to the topmost item near it, and a scatter takes any click
-    on one of its symbols: the ring drawn around the point under the cursor would swallow
-    every click meant for the map. Marks only show; the map beneath handles the mouse."""
-
-    def mouseClickEvent(self, ev) -> None:
-        ev.ignore()
 
 
 class _MapViewBox(pg.ViewBox):
@@ -107,38 +93,31 @@ class LatentMap(pg.PlotWidget):
         self.setAntialiasing(False)
 
         # overlays: a few points each, so pyqtgraph's ScatterPlotItem (sizes in pixels) is fine
-        self._neighbours = _Marks(symbol="o", size=9, pen=pg.mkPen(0, 220, 255, 220, width=1.5),
-                                              brush=None)
-        self._nearest = _Marks(symbol="o", size=14, pen=pg.mkPen(255, 230, 0, width=2), brush=None)
+        self._neighbours = Marks(symbol="o", size=9, pen=pg.mkPen(0, 220, 255, 220, width=1.5), brush=None)
+        self._nearest = Marks(symbol="o", size=14, pen=pg.mkPen(255, 230, 0, width=2), brush=None)
         self._ellipse = pg.PlotCurveItem(pen=pg.mkPen(255, 230, 0, 200, width=1.5))
-        self._prior = _Marks(symbol="x", size=10, pen=pg.mkPen(255, 90, 90, width=2))
-        self._pin = _Marks(symbol="star", size=20, pen=pg.mkPen("w", width=1.2),
-                                       brush=pg.mkBrush(255, 140, 0))
-        # attribute sliders: the moved latent, the path to it, each vector's direction
-        self._moved = _Marks(symbol="d", size=14, pen=pg.mkPen("k", width=1), brush=pg.mkBrush("w"))
-        self._moved_path = pg.PlotCurveItem(pen=pg.mkPen(255, 255, 255, width=2))
-        self._vector_lines = pg.PlotCurveItem(pen=VECTOR_PEN, connect="pairs")
-        self._vector_tips = _Marks(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 255, 255, 200))
-        self._vector_names: list[pg.TextItem] = []
-        self._vector_tips_xy = np.zeros((0, 2))  # view coordinates; the names are placed in pixels
+        self._prior = Marks(symbol="x", size=10, pen=pg.mkPen(255, 90, 90, width=2))
+        self._pin = Marks(symbol="star", size=20, pen=pg.mkPen("w", width=1.2), brush=pg.mkBrush(255, 140, 0))
         # strip keyframes, numbered, and the figure's path through the projection
         self._strip_path = pg.PlotCurveItem(pen=pg.mkPen(255, 200, 60, 230, width=2))
-        self._strip_steps = _Marks(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 200, 60, 230))
-        self._keyframes = _Marks(symbol="s", size=13, pen=pg.mkPen("k", width=1),
-                                             brush=pg.mkBrush(255, 200, 60))
+        self._strip_steps = Marks(symbol="o", size=5, pen=None, brush=pg.mkBrush(255, 200, 60, 230))
+        self._keyframes = Marks(symbol="s", size=13, pen=pg.mkPen("k", width=1), brush=pg.mkBrush(255, 200, 60))
         self._keyframe_numbers: list[pg.TextItem] = []
         self._selection = PointCloudItem(self._point_size + 3)
         self._selection.setZValue(5)
         self.addItem(self._selection)
         for z, item in enumerate((self._neighbours, self._ellipse, self._nearest, self._prior, self._strip_path,
-                                  self._strip_steps, self._keyframes, self._vector_lines, self._vector_tips,
-                                  self._moved_path, self._pin, self._moved)):
+                                  self._strip_steps, self._keyframes)):
             item.setZValue(10 + z)
             self.addItem(item)
+        self.arrows = VectorArrows(self, state, z=17)  # the moved point on top, the pin just under it
+        self._pin.setZValue(19.5)
+        self.addItem(self._pin)
 
         # what the map waits for, in its middle, while it has nothing to show
         self._busy = QtWidgets.QLabel(self)
         self._busy.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self._busy.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._busy.setStyleSheet("color: rgb(200, 200, 200); background: transparent; font-size: 13pt")
         self._busy.hide()
 
@@ -153,13 +132,9 @@ class LatentMap(pg.PlotWidget):
         state.pinned_changed.connect(self._show_pin)
         state.pinned_changed.connect(self._show_focus)
         state.decoded_changed.connect(self._on_decoded)
-        state.pinned_changed.connect(self._show_vectors)
-        state.vectors_changed.connect(self._show_vectors)
-        state.offsets_changed.connect(self._show_vectors)
         state.selection_changed.connect(self._show_selection)
         state.strip.figure_changed.connect(self._show_strip)
         self._vb.boxed.connect(self._on_boxed)
-        self._vb.sigTransformChanged.connect(self._place_vector_names)  # pan, zoom, resize
         self._selecting_group = ""
 
     # -- public -----------------------------------------------------------------------------
@@ -202,7 +177,7 @@ class LatentMap(pg.PlotWidget):
     def _clear(self) -> None:
         self._points.set_groups([])
         self._selection.set_groups([])
-        self._show_vectors()
+        self.arrows.show()
         for item in (self._neighbours, self._nearest, self._prior, self._pin):
             item.setData([], [])
         self._ellipse.setData([], [])
@@ -216,7 +191,7 @@ class LatentMap(pg.PlotWidget):
         self._redraw_points()
         self._show_focus()
         self._show_pin(self.state.pinned)
-        self._show_vectors()
+        self.arrows.show()
         self._show_selection()
         self._show_strip()
         prior = self.state.decoded.get("prior")
@@ -277,59 +252,10 @@ class LatentMap(pg.PlotWidget):
         else:
             self._pin.setData(pos=[pinned.map_xy])
 
-    def _show_vectors(self, *_) -> None:
-        s = self.state
-        vectors = s.effective_vectors() if s.pinned is not None and s.projection is not None else []
-        _resize_labels(self, self._vector_names, len(vectors), color=(235, 235, 235), anchor=(0, 0),
-                       fill=(0, 0, 0, 150))
-        if not vectors:
-            self._vector_tips_xy = np.zeros((0, 2))
-            for item in (self._moved, self._vector_tips, self._moved_path, self._vector_lines):
-                item.setData([], [])
-            return
-        start = s.pinned.latent
-        origin = s.projection.transform(start)
-        # each vector drawn to where its slider's far end (+3 sd) would take the current latent
-        tips = np.array([s.projection.transform(start + v.offset(SLIDER_REACH)) for v in vectors])
-        segments = np.repeat(origin[None], 2 * len(tips), 0)
-        segments[1::2] = tips
-        self._vector_lines.setData(*segments.T)
-        self._vector_tips.setData(pos=tips)
-        for text, v in zip(self._vector_names, vectors):
-            name = v.label or v.name
-            text.setText(name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…")
-        moved = s.projection.transform(start + combined_offset(vectors, s.sliders.values, s.latent_dim))
-        self._moved.setData(pos=[moved])
-        self._moved_path.setData(*np.stack([origin, moved]).T)
-        self._vector_tips_xy, self._vector_origin_xy, self._moved_xy = tips, origin, moved
-        self._place_vector_names()
-
-    def _place_vector_names(self, *_) -> None:
-        """Each name beside its vector's tip, none on another or on the pin (in pixels)."""
-        if not len(self._vector_tips_xy):
-            return
-        vb = self._vb
-
-        def pixels(xy):
-            p = vb.mapViewToScene(QtCore.QPointF(*xy))
-            return np.array([p.x(), p.y()])
-
-        tips = np.array([pixels(xy) for xy in self._vector_tips_xy])
-        origin, moved = pixels(self._vector_origin_xy), pixels(self._moved_xy)
-        sizes = np.array([[t.boundingRect().width(), t.boundingRect().height()] for t in self._vector_names])
-        clear = [np.concatenate([p - r, p + r]) for p, r in ((origin, 11), (moved, 8))]
-        order = np.argsort(-np.hypot(*(tips - origin).T))  # far tips first: they have room
-        corners = np.zeros_like(tips)
-        view = vb.sceneBoundingRect()
-        bounds = (view.left(), view.top(), view.right(), view.bottom())
-        corners[order] = place_labels(tips[order], sizes[order], origin, clear, bounds)
-        for text, corner in zip(self._vector_names, corners):
-            text.setPos(vb.mapSceneToView(QtCore.QPointF(*corner)))
-
     def _show_strip(self) -> None:
         s = self.state
         positions = s.strip.keyframe_positions()
-        _resize_labels(self, self._keyframe_numbers, len(positions), color=(255, 220, 120), anchor=(-0.3, 1.1))
+        resize_labels(self, self._keyframe_numbers, len(positions), color=(255, 220, 120), anchor=(-0.3, 1.1))
         for i, (text, xy) in enumerate(zip(self._keyframe_numbers, positions)):
             text.setText(str(i + 1))
             text.setPos(*xy)
@@ -387,13 +313,3 @@ class LatentMap(pg.PlotWidget):
         if cursor is not None:
             self.state.pin(cursor)
 
-
-def _resize_labels(plot: pg.PlotWidget, labels: list[pg.TextItem], n: int, color, anchor, fill=None) -> None:
-    """Keep exactly n text items in `labels` (reused between updates, not rebuilt)."""
-    while len(labels) > n:
-        plot.removeItem(labels.pop())
-    while len(labels) < n:
-        text = pg.TextItem(color=color, anchor=anchor, fill=fill)
-        text.setZValue(25)
-        plot.addItem(text)
-        labels.append(text)

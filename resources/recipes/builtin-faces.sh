@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the bundled model models/weights/faces.safetensors (see docs/bundled-model.md).
-# About 12 minutes on a 2-core CPU, including rendering the dataset; seconds on a GPU.
+# 9 min 34 s on a 2-core CPU (measured; docs/bundled-model.md), including about 13 s to render the
+# dataset; seconds on a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 vae-explorer train --data builtin:faces --arch conv --latent-dim 16 --beta 1 --likelihood gaussian \

@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from PySide6 import QtCore, QtTest
+from PySide6 import QtCore, QtTest, QtWidgets
 
 
 @pytest.fixture(autouse=True)
@@ -17,8 +17,33 @@ def settings(tmp_path):
     return QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
 
 
+def _map_settled(window) -> bool:
+    """True once pending layout left the map where it is: the map's axis labels and colour key
+    arrive with the first projection and shrink the plot a moment later, and a test that maps a
+    data point to a pixel before that aims at the wrong pixel."""
+    view = window.map.plotItem.vb
+    before = view.sceneBoundingRect()
+    QtWidgets.QApplication.sendPostedEvents()
+    QtWidgets.QApplication.processEvents()
+    return view.sceneBoundingRect() == before
+
+
+@pytest.fixture(scope="session")
+def bundled_pair_cached():
+    """The bundled faces rendered and encoded by the bundled model, in the user cache, once per
+    run: a window then opens them from the cache, and no window test waits on how fast this
+    machine renders 22,000 faces (a fresh machine's first run does it here, without a limit)."""
+    from explorer.core.datasets import load_dataset
+    from explorer.core.encoding import encode_with_cache
+    from models import load_model
+
+    model = load_model("builtin:faces")
+    for spec in ("builtin:faces", "builtin:faces:test"):
+        encode_with_cache(model, load_dataset(spec))
+
+
 @pytest.fixture
-def open_window(qtbot, settings):
+def open_window(qtbot, settings, bundled_pair_cached):
     """open_window(model_spec, data_spec) -> a shown MainWindow whose map is ready."""
     from explorer.qt.main_window import MainWindow
 
@@ -31,6 +56,7 @@ def open_window(qtbot, settings):
         windows.append(w)
         if wait_ready:
             qtbot.waitUntil(lambda: w.state.ready, timeout=180_000)
+            qtbot.waitUntil(lambda: _map_settled(w))
         return w
 
     yield make

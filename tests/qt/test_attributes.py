@@ -55,7 +55,7 @@ def test_moving_a_slider_shows_the_decode_of_z_plus_offset_and_removing_it_remov
     only_glasses = z + glasses.offset(-2.0)
     assert np.allclose(state.moved_latent, only_glasses, atol=1e-5)
     qtbot.waitUntil(lambda: np.array_equal(view.image(), _decode(model, only_glasses)), timeout=20_000)
-    moved_on_map = np.array(w.map._moved.getData()).T[0]
+    moved_on_map = np.array(w.map.arrows.moved.getData()).T[0]
     assert np.allclose(moved_on_map, state.projection.transform(only_glasses), atol=1e-5)
 
 

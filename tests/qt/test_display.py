@@ -73,7 +73,7 @@ def test_vector_names_at_the_pin_neither_overlap_nor_cover_the_pin(open_window, 
     state = w.state
     state.pin_data_point(10)
     state.set_slider(0, 2.0)
-    names = w.map._vector_names
+    names = w.map.arrows.names
     assert [t.toPlainText() for t in names] == ["smiling", "glasses", "eyes_open", "hat"]
     pin = w.map._pin
     pin_rect = QtCore.QRectF(pin.mapToScene(QtCore.QPointF(*state.pinned.map_xy)) - QtCore.QPointF(8, 8),

@@ -112,7 +112,7 @@ def test_the_preview_follows_the_settings_and_marks_steps_off_the_data(open_wind
     _wait_for_preview(w, qtbot)
     assert s.support.off_data.all() and "off the data" in panel.support_text.text()
     shown = panel.preview.image()
-    x, y, wd, h = panel.composite.boxes[0]
+    x, y, wd, _ = panel.preview_composite.boxes[0]
     assert tuple(shown[y, x + wd // 2]) == (230, 40, 40)
 
 

@@ -2,7 +2,7 @@ import threading
 
 import numpy as np
 import torch
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from explorer.qt import controller as controller_module
 from models import load_model, save_checkpoint, tensor_to_images
