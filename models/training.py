@@ -108,6 +108,9 @@ def train(model: VAE, images: np.ndarray, settings: TrainSettings, device: torch
 
 def _diverged(where: str, recon: float, kl: float, lr: float) -> TrainingError:
     bad = [f"{name} {value}" for name, value in (("recon", recon), ("KL", kl)) if not math.isfinite(value)]
-    what = f"the loss became non-finite ({', '.join(bad)})" if bad else "the beta-weighted loss overflowed"
-    return TrainingError(f"training diverged {where}: {what}; the learning rate {lr:g} is probably too large, "
-                         f"try a smaller one")
+    if bad:
+        cause = (f"the loss became non-finite ({', '.join(bad)}); the learning rate (lr {lr:g}) is probably too "
+                 f"large, try a smaller one")
+    else:  # both terms finite: their beta-weighted sum is what overflowed
+        cause = "the KL term times beta overflowed; beta is far too large"
+    return TrainingError(f"training diverged {where}: {cause}")

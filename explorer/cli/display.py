@@ -13,6 +13,7 @@ import ctypes
 import importlib.util
 import os
 import re
+import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -50,6 +51,29 @@ def _load_problem(plugin: Path) -> str | None:
     return None
 
 
+def x_server_reachable(display: str) -> bool | None:
+    """Whether an X server answers at DISPLAY ("[host]:N[.screen]"); None when DISPLAY is in a
+    form this does not know (then Qt decides). Local displays listen on a Unix socket (abstract
+    or in /tmp/.X11-unix), remote ones (ssh -X gives "localhost:10.0") on TCP port 6000 + N."""
+    match = re.fullmatch(r"(?P<host>[^:/]*)(?:/unix)?:(?P<n>\d+)(?:\.\d+)?", display.strip())
+    if match is None:
+        return None
+    host, n = match["host"], int(match["n"])
+    if host in ("", "unix"):
+        targets = [(socket.AF_UNIX, f"\0/tmp/.X11-unix/X{n}"), (socket.AF_UNIX, f"/tmp/.X11-unix/X{n}")]
+    else:
+        targets = [(socket.AF_INET, (host, 6000 + n))]
+    for family, address in targets:
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                s.settimeout(2.0)
+                s.connect(address)
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def window_problem(env: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
     """Why the window cannot open here (two lines for `vae-explorer: error: `), or None."""
     env = os.environ if env is None else env
@@ -64,11 +88,15 @@ def window_problem(env: Mapping[str, str] | None = None, platform: str | None = 
                 f"{HEADLESS} one, and `xvfb-run -a vae-explorer` opens the window on a virtual screen")
     wayland_session = env.get("WAYLAND_DISPLAY") and env.get("XDG_SESSION_TYPE") == "wayland"
     xcb = names[0] == "xcb" if names else not wayland_session  # as Qt 6 picks its platform
-    plugin = xcb_plugin() if xcb and env.get("DISPLAY") else None
-    if plugin is None:
+    if not (xcb and env.get("DISPLAY")):
         return None
-    problem = _load_problem(plugin)
-    if problem is None:
-        return None
-    return (f"Qt's X11 (xcb) platform plugin cannot load ({problem}), so the window cannot open\n"
-            f"install the libraries Qt needs: `{APT_COMMAND}` (Debian, Ubuntu); {HEADLESS} them")
+    plugin = xcb_plugin()
+    problem = _load_problem(plugin) if plugin is not None else None
+    if problem is not None:
+        return (f"Qt's X11 (xcb) platform plugin cannot load ({problem}), so the window cannot open\n"
+                f"install the libraries Qt needs: `{APT_COMMAND}` (Debian, Ubuntu); {HEADLESS} them")
+    if x_server_reachable(env["DISPLAY"]) is False:
+        return (f"no X server answers at DISPLAY={env['DISPLAY']} (closed, or not forwarded over ssh), so the "
+                f"window cannot open\n{HEADLESS} one, and `xvfb-run -a vae-explorer` opens the window on a "
+                f"virtual screen")
+    return None

@@ -119,7 +119,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         result = train(model, data.images, settings, device=device, on_progress=show)
     except TrainingError as e:
-        raise TrainingError(f"{e} (--lr); nothing was written") from e
+        raise TrainingError(f"{e}; nothing was written") from e
     finally:
         close()
 

@@ -117,14 +117,16 @@ def _grid_size(n: int, cols: int, tile_h: int, tile_w: int, layout: Layout, titl
 def best_columns(n: int, tile_h: int, tile_w: int, layout: Layout, area: tuple[int, int]) -> int:
     """The number of columns that shows n tiles largest in an area (width, height), as a
     preview wraps a long strip to fit its panel (a title line is counted when captioned).
-    Enlargements count in whole pixels, as they are shown; of equal sizes, fewest rows win."""
+    Enlargements count in whole pixels, as they are shown; of equal sizes, fewest rows win, and
+    the rows are filled evenly (10 tiles in two rows: 5 and 5, not 8 and 2)."""
     title_h = _caption_line(layout) + layout.padding if layout.captions else 0
     shown = np.zeros(n)
     for cols in range(1, n + 1):
         h, w = _grid_size(n, cols, tile_h, tile_w, layout, title_h)
         scale = min(area[0] / w, area[1] / h)
         shown[cols - 1] = np.floor(scale) if scale >= 1 else scale
-    return int(np.flatnonzero(shown == shown.max())[-1]) + 1
+    rows = -(-n // (int(np.flatnonzero(shown == shown.max())[-1]) + 1))
+    return -(-n // rows)
 
 
 def compose(tiles: np.ndarray, layout: Layout = Layout(), captions: list[str] | None = None,

@@ -44,8 +44,7 @@ class Screenshot(QtCore.QObject):
         else:
             window.state.projection_changed.connect(self._stage)
             window.state.vectors_changed.connect(self._move_slider)
-        window.state.decoded_changed.connect(self._check)
-        window.state.strip.figure_changed.connect(self._check)
+        window.controller.settled.connect(self._check)
         window.controller.failed.connect(self._fail)
         self._timeout = QtCore.QTimer(self, singleShot=True, interval=SCREENSHOT_TIMEOUT_S * 1000)
         self._timeout.timeout.connect(lambda: self._fail("screenshot", "timed out"))
@@ -88,11 +87,12 @@ class Screenshot(QtCore.QObject):
             return
         if self._staging and not self._staged_fully():
             return
-        QtCore.QTimer.singleShot(400, self._save)  # let the views paint
+        QtCore.QTimer.singleShot(0, self._save)  # after the events this round queued (repaints, layout)
 
     def _save(self) -> None:
         if self.exit_code is not None or not self.window.controller.idle:
-            return  # something changed meanwhile: the next answer checks again
+            return  # something changed meanwhile: the controller says when it settles again
+        QtWidgets.QApplication.sendPostedEvents()  # pending layout, so the picture is what a user sees
         ok = self.window.grab().save(str(self.path), "PNG")
         self._finish(0 if ok else 1, f"saved {self.path}" if ok else f"{self.path}: could not write the PNG")
 

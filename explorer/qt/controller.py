@@ -48,6 +48,7 @@ class Controller(QtCore.QObject):
     # done, total, what ("rendering faces"); total 0: busy, no count yet; what "": finished
     progress = QtCore.Signal(int, int, str)
     failed = QtCore.Signal(str, str)  # what failed, message (the window shows it)
+    settled = QtCore.Signal()  # every request has been answered (idle became true)
     _delivered = QtCore.Signal(object)  # worker thread -> GUI thread
 
     def __init__(self, state: ExplorerState, device: str = "auto", n_samples: int = 8, parent=None):
@@ -66,6 +67,7 @@ class Controller(QtCore.QObject):
         self.offer_label_vectors = True  # off while a session (which brings its own vectors) opens
         self._focus_timer = QtCore.QTimer(self, singleShot=True, interval=FOCUS_DECODE_DELAY_MS)
         self._focus_timer.timeout.connect(self._decode_focus)
+        self._focus_timer.timeout.connect(self._tell_if_settled, QtCore.Qt.ConnectionType.QueuedConnection)
         # what has been asked of the worker and not answered yet: the newest decode per slot
         # (a newer one replaces a pending one, which then never answers), and jobs and loads
         self._unanswered_decodes: dict[str, int] = {}
@@ -82,7 +84,7 @@ class Controller(QtCore.QObject):
         self.open_model(model_spec)
 
     def open_model(self, spec: str) -> None:
-        self.cancel()
+        self._drop_dataset_jobs()
         self.state.say(f"loading model {spec} …")
         self._unanswered.add(self.worker.load_model(lambda: load_model(spec)))
 
@@ -90,16 +92,22 @@ class Controller(QtCore.QObject):
         self._data_spec = spec
         if self.state.model_info is None:
             return  # opened once the model is ready
-        self.cancel()
+        self._drop_dataset_jobs()
         self.state.say(f"loading dataset {spec} …")
         self.progress.emit(0, 0, f"loading {spec}")
         self._dataset_id = self._run_job(_open_dataset_job(spec), slot="dataset")
 
     def cancel(self) -> None:
-        """Stop opening or encoding the dataset (between two steps)."""
+        """Stop opening or encoding the dataset (between two steps); the window says so."""
         for request_id in (self._dataset_id, self._encode_id):
             if request_id is not None:
                 self.worker.cancel(request_id)
+
+    def _drop_dataset_jobs(self) -> None:
+        """Cancel the dataset jobs a new model or dataset replaces, and forget them: their late
+        answers must not hide the progress of the jobs that follow."""
+        self.cancel()
+        self._dataset_id = self._encode_id = None
 
     def sample_prior(self) -> None:
         if self.state.latent_dim:
@@ -193,6 +201,14 @@ class Controller(QtCore.QObject):
     # -- worker -> state (GUI thread) ------------------------------------------------------
     def _on_result(self, r: Result) -> None:
         self._answered(r)
+        self._on_answer(r)
+        self._tell_if_settled()
+
+    def _tell_if_settled(self) -> None:
+        if self.idle:
+            self.settled.emit()
+
+    def _on_answer(self, r: Result) -> None:
         if r.kind == DECODED:
             latents, images = r.value
             self.state.set_decoded(r.slot, Decoded(r.request_id, images, latents))

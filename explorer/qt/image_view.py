@@ -96,20 +96,20 @@ class ImageRow(QtWidgets.QWidget):
 
     clicked = QtCore.Signal(int)
 
-    def __init__(self, count: int, size: int = 56, min_size: int = 24, parent=None):
+    def __init__(self, count: int, size: int = 56, min_size: int = 24, captions: bool = True, parent=None):
         super().__init__(parent)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(3)
         self.views = []
         for i in range(count):
-            view = ImageView(min_size=min_size, caption=" ", preferred=size)
+            view = ImageView(min_size=min_size, caption=" " if captions else "", preferred=size)
             view.clicked.connect(lambda i=i: self.clicked.emit(i))
             layout.addWidget(view)
             self.views.append(view)
         # as tall as the thumbnails are wide (plus a caption) when there is room; smaller on a
         # small screen rather than pushing the window's minimum height up
-        caption = self.fontMetrics().height() + 4
+        caption = self.fontMetrics().height() + 4 if captions else 0
         self._preferred_height = size + caption
         self.setMinimumHeight(min_size + caption)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred)

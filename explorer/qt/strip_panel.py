@@ -265,6 +265,8 @@ class StripPanel(QtWidgets.QWidget):
         th, tw = decoded.images.shape[1:3]
         look = replace(figure.spec.layout, scale=1)
         least = max(MIN_PREVIEW_TILE / tw, 1.0 if look.captions else 0.0)  # display scale
+        if least > 1:
+            least = float(np.ceil(least))  # enlargements are shown in whole pixels
         area = self.preview_scroll.maximumViewportSize()
         columns = figure.columns
         if figure.spec.kind in (F.PATH, F.SWEEP):

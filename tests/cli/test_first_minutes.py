@@ -68,9 +68,19 @@ def test_train_that_diverges_stops_with_where_and_why_and_writes_nothing(capsys,
     last = err.strip().splitlines()[-1]  # after the progress bar
     assert last.startswith("vae-explorer: error: training diverged at epoch 1, step 2 of 4: the loss became "
                            "non-finite (recon nan")
-    assert last.endswith("the learning rate 1e+30 is probably too large, try a smaller one (--lr); "
+    assert last.endswith("the learning rate (lr 1e+30) is probably too large, try a smaller one; "
                          "nothing was written")
     assert not out.exists() and list(tmp_path.iterdir()) == [pictures]
+
+
+def test_a_beta_so_large_the_loss_overflows_is_named_as_the_cause(capsys, tmp_path, pictures):
+    out = tmp_path / "m.safetensors"
+    code, _, err = run_cli(capsys, "train", "--data", pictures, "--out", out, "--arch", "mlp", "--image-size", "8",
+                           "--epochs", "2", "--batch-size", "4", "--beta", "1e300", "--device", "cpu")
+    assert code == 1
+    last = err.strip().splitlines()[-1]
+    assert "the KL term times beta overflowed; beta is far too large; nothing was written" in last
+    assert "learning rate" not in last and not out.exists()
 
 
 # -- 2. an --out that is a folder ------------------------------------------------------------------------
@@ -315,8 +325,34 @@ def test_an_explicit_xcb_platform_is_checked_and_a_loadable_plugin_passes(capsys
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     monkeypatch.setattr(display, "xcb_plugin", lambda: tmp_path / "libqxcb.so")
     monkeypatch.setattr(display.ctypes, "CDLL", lambda path: object())
+    monkeypatch.setattr(display, "x_server_reachable", lambda name: True)
     code, _, err = run_cli(capsys)
     assert code == 0 and err == "" and len(no_window) == 1
+
+
+def test_a_display_nobody_answers_at_is_said_plainly(capsys, no_window, monkeypatch, tmp_path):
+    """ssh without X forwarding, or an X server that has gone: Qt would abort (exit 134)."""
+    import socket
+
+    from explorer.cli import display
+
+    monkeypatch.setattr(display.ctypes, "CDLL", lambda path: object())  # the plugin loads
+    free = 64000 + os.getpid() % 1000  # a display number no X server has here
+    monkeypatch.setenv("DISPLAY", f":{free}")
+    code, stdout, err = run_cli(capsys)
+    assert code == 1 and stdout == "" and no_window == []
+    first, second = err.strip().splitlines()
+    assert first == (f"vae-explorer: error: no X server answers at DISPLAY=:{free} (closed, or not forwarded over "
+                     f"ssh), so the window cannot open")
+    assert "`xvfb-run -a vae-explorer`" in second
+
+    # a server listening there (an abstract Unix socket, as Xvfb makes): the window opens
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(f"\0/tmp/.X11-unix/X{free}")
+        server.listen(1)
+        code, _, err = run_cli(capsys)
+    assert code == 0 and err == "" and len(no_window) == 1
+    assert display.x_server_reachable("nonsense") is None  # a DISPLAY it cannot read is left to Qt
 
 
 # -- 9. pickle files -------------------------------------------------------------------------------------------------

@@ -178,3 +178,13 @@ def test_grey_tiles_become_rgb_and_captions_draw_text(tmp_path):
     assert captioned.image.shape[0] > plain.image.shape[0]
     x, y, w, h = captioned.boxes[0]
     assert captioned.image[y + h:, x:x + w].max() > 0  # light text on black under the tile
+
+
+def test_best_columns_shows_tiles_largest_in_whole_pixels_in_even_rows():
+    from explorer.core.compose import best_columns
+
+    look = Layout(padding=2)
+    assert best_columns(10, 64, 64, look, (700, 100)) == 10  # one row fits at full size
+    assert best_columns(10, 64, 64, look, (580, 300)) == 5  # two rows at full size: 5 and 5, not 8 and 2
+    assert best_columns(64, 64, 64, look, (200, 3000)) == 3  # a tall narrow panel: as many as fit a row
+    assert best_columns(1, 64, 64, look, (10, 10)) == 1

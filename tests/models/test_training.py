@@ -27,7 +27,7 @@ def test_a_nan_loss_stops_training_at_the_first_step_and_names_the_terms(tiny_im
         train(model, images, TrainSettings(epochs=2, batch_size=16, lr=1e-3))
     message = str(caught.value)
     assert message.startswith("training diverged at epoch 1, step 1 of 4: the loss became non-finite (recon nan)")
-    assert "the learning rate 0.001 is probably too large, try a smaller one" in message
+    assert "the learning rate (lr 0.001) is probably too large, try a smaller one" in message
 
 
 def test_weights_broken_by_the_last_step_are_caught_too(tiny_images):
@@ -35,7 +35,7 @@ def test_weights_broken_by_the_last_step_are_caught_too(tiny_images):
     model = _small_mlp()
     images = tiny_images[:16, :8, :8]
     with pytest.raises(TrainingError, match=r"training diverged in its last step \(epoch 1, step 1 of 1\): the loss "
-                                            r"became non-finite .*the learning rate 1e\+30"):
+                                            r"became non-finite .*the learning rate \(lr 1e\+30\)"):
         train(model, images, TrainSettings(epochs=1, batch_size=16, lr=1e30))
 
 

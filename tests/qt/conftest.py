@@ -78,7 +78,7 @@ class MapMouse:
         return m.mapFromScene(m.scene_point(xy))
 
     def at(self, pixel: QtCore.QPoint):
-        """The map point at the centre of a viewport pixel, (2,)."""
+        """The map point at a viewport pixel (its corner, where Qt puts an event's position), (2,)."""
         import numpy as np
 
         p = self.window.map.plotItem.vb.mapSceneToView(self.window.map.mapToScene(pixel))

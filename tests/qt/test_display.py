@@ -155,3 +155,28 @@ def test_on_a_small_screen_the_decoder_panel_draws_nothing_on_top_of_anything(op
     for upper, lower in zip(boxes, boxes[1:]):
         assert upper.bottom() < lower.top(), (upper, lower)
     assert p.labels.height() >= p.labels.heightForWidth(p.labels.width())  # every line of the labels shows
+    for panel in (p, w.posterior_panel):  # given their whole minimum height: what does not fit scrolls
+        assert panel.height() >= panel.layout().totalMinimumHeightForWidth(panel.width())
+
+
+def test_small_tiles_are_enlarged_to_48_pixels_in_the_preview(open_window, qtbot, monkeypatch, fake_vae,
+                                                               tiny_images, tmp_path):
+    """A 28-px model (the MLP's default size): its tiles are enlarged by whole pixels to >= 48."""
+    from PIL import Image
+
+    from explorer.qt import controller as controller_module
+
+    for i, image in enumerate(tiny_images[:40]):
+        Image.fromarray(image).save(tmp_path / f"{i:02d}.png")
+    model = fake_vae(latent_dim=4, image_shape=(3, 28, 28))
+    monkeypatch.setattr(controller_module, "load_model", lambda spec: model)
+    w = open_window("fake", str(tmp_path))  # the folder, read at the model's size: 28 x 28
+    panel, strip = w.strip_panel, w.state.strip
+    strip.add_data_point(3)
+    strip.add_data_point(17)
+    strip.set_spec(steps=64)
+    qtbot.waitUntil(lambda: panel.preview_composite is not None and len(panel.preview_composite.boxes) == 64,
+                    timeout=30_000)
+    shown = panel.preview.image_rect().width() / panel.preview_composite.image.shape[1]
+    assert shown == 2.0  # 28 px x 2 = 56 px: the smallest whole enlargement of at least 48
+    assert panel.preview_composite.boxes[:, 2].min() * shown >= MIN_PREVIEW_TILE

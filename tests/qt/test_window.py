@@ -231,13 +231,27 @@ def test_opening_a_dataset_shows_its_progress_and_can_be_cancelled(open_window, 
     assert w.controller.worker.alive and w.controller.idle
 
 
-def test_closing_the_window_while_the_faces_render_ends_the_worker(open_window, qtbot, isolated_cache):
+def test_closing_the_window_while_the_faces_render_ends_the_worker(open_window, qtbot, isolated_cache, monkeypatch):
+    from explorer.core.datasets import faces
+
+    real_steps, held = faces.render_steps, threading.Event()
+
+    def render_steps(factors, chunk=256):  # one real step, then steps that wait for the test (or the close)
+        steps = real_steps(factors, chunk)
+        first = next(steps)
+        while not held.is_set():
+            yield first
+            held.wait(0.01)
+        return (yield from steps)
+
+    monkeypatch.setattr(faces, "render_steps", render_steps)
     w = open_window("builtin:faces", "builtin:faces", wait_ready=False)  # 20,000 faces, not yet rendered
     qtbot.waitUntil(lambda: w.progress.isVisible() and w.progress.format().startswith("rendering faces")
                     and w.progress.value() > 0, timeout=120_000)
     worker = w.controller.worker
     w.close()  # stops between two steps of rendering
     assert not worker.alive
+    held.set()
     assert not list((isolated_cache / "datasets").glob("*.npy"))  # nothing half-rendered was cached
 
 
