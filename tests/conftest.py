@@ -21,6 +21,26 @@ def isolated_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def make_pictures(tmp_path):
+    """make_pictures(n, size, broken=False) -> a folder of n small RGB PNGs (size x size px) in
+    tmp_path/pics, plus a file that is no image when `broken`."""
+
+    def make(n: int, size: int, broken: bool = False):
+        from PIL import Image
+
+        folder = tmp_path / "pics"
+        folder.mkdir(exist_ok=True)
+        step = 255 // max(n, 1)
+        for i in range(n):
+            Image.new("RGB", (size, size), (step * i, 255 - step * i, 100)).save(folder / f"{i:02d}.png")
+        if broken:
+            (folder / "broken.png").write_bytes(b"not a png at all")
+        return folder
+
+    return make
+
+
+@pytest.fixture
 def tiny_images() -> np.ndarray:
     """64 small deterministic RGB images (32x32): blobs of varying position and colour."""
     rng = np.random.default_rng(7)

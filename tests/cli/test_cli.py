@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-from PIL import Image
 
 from explorer import __version__
 from explorer.cli import main
@@ -103,12 +102,8 @@ def test_usage_mistakes_are_one_line_and_exit_2(capsys, argv, message):
 
 
 @pytest.fixture
-def picture_folder(tmp_path):
-    folder = tmp_path / "pics"
-    folder.mkdir()
-    for i in range(24):
-        Image.new("RGB", (32, 32), (10 * i, 255 - 10 * i, 128)).save(folder / f"{i:02d}.png")
-    return folder
+def picture_folder(make_pictures):
+    return make_pictures(24, 32)
 
 
 def test_train_writes_a_model_that_info_reads(capsys, tmp_path, picture_folder):

@@ -7,7 +7,6 @@ import sys
 import types
 
 import pytest
-from PIL import Image
 
 from explorer.cli import main
 
@@ -32,14 +31,9 @@ def one_error_line(err: str) -> str:
 
 
 @pytest.fixture
-def pictures(tmp_path):
+def pictures(make_pictures):
     """16 small 64 px pictures (the bundled model's size) and one file that is no image."""
-    folder = tmp_path / "pics"
-    folder.mkdir()
-    for i in range(16):
-        Image.new("RGB", (64, 64), (15 * i, 255 - 15 * i, 90)).save(folder / f"{i:02d}.png")
-    (folder / "broken.png").write_bytes(b"not a png at all")
-    return folder
+    return make_pictures(16, 64, broken=True)
 
 
 # -- 1. learning rate and beta; a diverging run writes nothing ---------------------------------------

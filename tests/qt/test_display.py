@@ -87,14 +87,19 @@ def test_vector_names_at_the_pin_neither_overlap_nor_cover_the_pin(open_window, 
                 assert not a.intersects(b)
 
 
-def test_a_64_step_strip_preview_shows_tiles_at_least_48_pixels_wide(open_window, qtbot):
-    w = open_window()
+def _preview_of_64_steps(w, qtbot):
     panel, strip = w.strip_panel, w.state.strip
     strip.add_data_point(3)
     strip.add_data_point(17)
     strip.set_spec(steps=64)
     qtbot.waitUntil(lambda: panel.preview_composite is not None and len(panel.preview_composite.boxes) == 64,
                     timeout=30_000)
+    return panel
+
+
+def test_a_64_step_strip_preview_shows_tiles_at_least_48_pixels_wide(open_window, qtbot):
+    w = open_window()
+    panel = _preview_of_64_steps(w, qtbot)
     shown = panel.preview.image_rect().width() / panel.preview_composite.image.shape[1]
     assert panel.preview_composite.boxes[:, 2].min() * shown >= MIN_PREVIEW_TILE
     assert len(set(panel.preview_composite.boxes[:, 1])) > 1  # wrapped into rows, not one thin line
@@ -160,23 +165,14 @@ def test_on_a_small_screen_the_decoder_panel_draws_nothing_on_top_of_anything(op
 
 
 def test_small_tiles_are_enlarged_to_48_pixels_in_the_preview(open_window, qtbot, monkeypatch, fake_vae,
-                                                               tiny_images, tmp_path):
+                                                               make_pictures):
     """A 28-px model (the MLP's default size): its tiles are enlarged by whole pixels to >= 48."""
-    from PIL import Image
-
     from explorer.qt import controller as controller_module
 
-    for i, image in enumerate(tiny_images[:40]):
-        Image.fromarray(image).save(tmp_path / f"{i:02d}.png")
     model = fake_vae(latent_dim=4, image_shape=(3, 28, 28))
     monkeypatch.setattr(controller_module, "load_model", lambda spec: model)
-    w = open_window("fake", str(tmp_path))  # the folder, read at the model's size: 28 x 28
-    panel, strip = w.strip_panel, w.state.strip
-    strip.add_data_point(3)
-    strip.add_data_point(17)
-    strip.set_spec(steps=64)
-    qtbot.waitUntil(lambda: panel.preview_composite is not None and len(panel.preview_composite.boxes) == 64,
-                    timeout=30_000)
+    w = open_window("fake", str(make_pictures(40, 28)))
+    panel = _preview_of_64_steps(w, qtbot)
     shown = panel.preview.image_rect().width() / panel.preview_composite.image.shape[1]
     assert shown == 2.0  # 28 px x 2 = 56 px: the smallest whole enlargement of at least 48
     assert panel.preview_composite.boxes[:, 2].min() * shown >= MIN_PREVIEW_TILE
