@@ -114,11 +114,13 @@ def _grid_size(n: int, cols: int, tile_h: int, tile_w: int, layout: Layout, titl
     return title_h + pad + rows * (tile_h + _caption_line(layout) + pad), pad + cols * (tile_w + pad)
 
 
-def best_columns(n: int, tile_h: int, tile_w: int, layout: Layout, area: tuple[int, int]) -> int:
+def best_columns(n: int, tile_h: int, tile_w: int, layout: Layout, area: tuple[int, int], least: float = 0.0) -> int:
     """The number of columns that shows n tiles largest in an area (width, height), as a
     preview wraps a long strip to fit its panel (a title line is counted when captioned).
     Enlargements count in whole pixels, as they are shown; of equal sizes, fewest rows win, and
-    the rows are filled evenly (10 tiles in two rows: 5 and 5, not 8 and 2)."""
+    the rows are filled evenly (10 tiles in two rows: 5 and 5, not 8 and 2). Where even that
+    would show tiles at less than `least` times their size, the rows are as long as fit the
+    width at `least` (the rest scrolls)."""
     title_h = _caption_line(layout) + layout.padding if layout.captions else 0
     shown = np.zeros(n)
     for cols in range(1, n + 1):
@@ -126,7 +128,10 @@ def best_columns(n: int, tile_h: int, tile_w: int, layout: Layout, area: tuple[i
         scale = min(area[0] / w, area[1] / h)
         shown[cols - 1] = np.floor(scale) if scale >= 1 else scale
     rows = -(-n // (int(np.flatnonzero(shown == shown.max())[-1]) + 1))
-    return -(-n // rows)
+    cols, pad = -(-n // rows), layout.padding
+    if area[0] / _grid_size(n, cols, tile_h, tile_w, layout, title_h)[1] < least:
+        cols = max(1, min(n, int((area[0] / least - pad) // (tile_w + pad))))
+    return cols
 
 
 def compose(tiles: np.ndarray, layout: Layout = Layout(), captions: list[str] | None = None,

@@ -15,7 +15,6 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 
 from explorer.core import cache
-from explorer.core.steps import Progress, run_steps
+from explorer.core.steps import Progress, Steps, run_steps
 from models.evaluation import per_image_terms
 from models.vae import VAE, images_to_tensor, kl_to_standard_normal
 
@@ -58,7 +57,7 @@ class Encodings:
 
 def encode_steps(model: VAE, images: np.ndarray, device: torch.device | str = "cpu",
                  target_seconds: float = 0.04, first_chunk: int = 32,
-                 max_chunk: int = 4096) -> Generator[Progress, None, Encodings]:
+                 max_chunk: int = 4096) -> Steps[Encodings]:
     """Encode `images` chunk by chunk; yields Progress after each chunk, returns Encodings."""
     n, d = len(images), model.latent_dim
     out = {"mu": np.empty((n, d), np.float32), "logvar": np.empty((n, d), np.float32),

@@ -49,7 +49,7 @@ class StripPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.setObjectName("stripPanel")
         self.state, self.strip = state, state.strip
-        self.composite = None  # the figure as exported (Composite)
+        self._composite = None  # the figure as exported, rendered when first asked for
         self.preview_composite = None  # the figure as the preview shows it (wrapped to fit)
         self._preview_columns = 0
         self._pending_export: str | None = None
@@ -235,7 +235,7 @@ class StripPanel(QtWidgets.QWidget):
             self.support_text.setStyleSheet("")
             self.preview.set_image(None)
             self.preview.setMinimumSize(32, 32)
-            self.composite = self.preview_composite = None
+            self._composite = self.preview_composite = None
             self._preview_columns = 0
             return
         self.support_text.setText(f"{len(figure.latents)} images · {support.describe(short=True)}")
@@ -247,12 +247,21 @@ class StripPanel(QtWidgets.QWidget):
         figure = self.strip.figure
         if slot != "strip" or decoded is None or figure is None or not self._matches(decoded):
             return  # an older figure's images: keep showing the last preview until the new one comes
-        self.composite = F.render(figure, decoded.images, self.state.dataset.images)
+        self._composite = None
         self._preview_columns = 0
         self._show_preview()
         if self._pending_export is not None:
             path, self._pending_export = self._pending_export, None
             self.export_to(path)
+
+    @property
+    def composite(self):
+        """The figure laid out as it is exported (Composite), or None until it is decoded. Only
+        the preview is rendered on every change; this, at export scale, when asked for."""
+        decoded = self.state.decoded.get("strip")
+        if self._composite is None and decoded is not None and self._matches(decoded):
+            self._composite = F.render(self.strip.figure, decoded.images, self.state.dataset.images)
+        return self._composite
 
     def _show_preview(self) -> None:
         """The figure as the preview shows it: at whole pixels, each tile at least
@@ -270,9 +279,7 @@ class StripPanel(QtWidgets.QWidget):
         area = self.preview_scroll.maximumViewportSize()
         columns = figure.columns
         if figure.spec.kind in (F.PATH, F.SWEEP):
-            columns = best_columns(n, th, tw, look, (area.width(), area.height()))
-            if area.width() / (look.padding + columns * (tw + look.padding)) < least:  # scrolls: fill rows
-                columns = max(1, min(n, int((area.width() / least - look.padding) // (tw + look.padding))))
+            columns = best_columns(n, th, tw, look, (area.width(), area.height()), least)
         if columns == self._preview_columns:
             return
         self._preview_columns = columns
