@@ -13,9 +13,9 @@ import argparse
 
 import numpy as np
 
-from explorer.core import vectors as V
-from explorer.core.datasets import load_faces
-from explorer.core.judges import PixelJudge, sweep
+from explorer.core.data import load_faces
+from explorer.core.space import vectors as V
+from explorer.core.space.judges import PixelJudge, sweep
 from models import load_model
 from models.evaluation import iter_terms
 
@@ -30,7 +30,7 @@ def main() -> None:
     model = load_model(args.model)
     train, test = load_faces("train"), load_faces("test")
     mu = np.concatenate([t["mu"] for t in iter_terms(model, train.images)])
-    held = np.concatenate([t["mu"] for t in iter_terms(model, test.images[:args.faces])])
+    held = np.concatenate([t["mu"] for t in iter_terms(model, test.images[: args.faces])])
     judges = [PixelJudge.fit(train, name, heldout=test) for name in ("smiling", "glasses")]
     print("pixel judges, accuracy on held-out faces:", ", ".join(f"{j.label} {j.accuracy:.3f}" for j in judges))
     smile, glasses = train.label("smiling"), train.label("glasses")
@@ -44,8 +44,10 @@ def main() -> None:
     for v in vectors:
         r = sweep(model, held, v, STEPS, judges)
         print(f"{v.name:<36} {v.describe():<32} " + "  ".join(f"{x:5.1%}" for x in r["smiling"]) + "   smiling")
-        print(f"{'':<36} {'':<32} " + "  ".join(f"{x:5.2f}" for x in r["glasses p"]) + "   glasses p"
-              f"   (change {r['glasses p'][-1] - r['glasses p'][0]:+.3f})")
+        print(
+            f"{'':<36} {'':<32} " + "  ".join(f"{x:5.2f}" for x in r["glasses p"]) + "   glasses p"
+            f"   (change {r['glasses p'][-1] - r['glasses p'][0]:+.3f})"
+        )
 
 
 if __name__ == "__main__":

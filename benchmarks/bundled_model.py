@@ -16,8 +16,8 @@ import time
 import numpy as np
 import torch
 
-from explorer.core.datasets import faces, load_faces
-from explorer.core.probe import linear_probe_auc
+from explorer.core.data import faces, load_faces
+from explorer.core.space.probe import linear_probe_auc
 from models import describe_device, load_model, resolve_device
 from models.evaluation import evaluate, iter_terms
 
@@ -49,15 +49,17 @@ def main() -> None:
     print(f"machine {platform.processor() or platform.machine()}, {describe_device(device)}, torch {torch.__version__}")
 
     held = evaluate(model, test.images, device=device)
-    print(f"\nheld-out ({len(test):,} faces): ELBO {held['elbo']:.1f} nats/image "
-          f"(recon {held['recon']:.1f}, KL {held['kl']:.1f}), per-pixel MSE {held['mse']:.5f}")
+    print(
+        f"\nheld-out ({len(test):,} faces): ELBO {held['elbo']:.1f} nats/image "
+        f"(recon {held['recon']:.1f}, KL {held['kl']:.1f}), per-pixel MSE {held['mse']:.5f}"
+    )
 
-    train_mu = encode_mu(model, train.images[:args.probe_train], device)
+    train_mu = encode_mu(model, train.images[: args.probe_train], device)
     test_mu = encode_mu(model, test.images, device)
     print(f"\nlinear probe on mu (fit on {args.probe_train:,} training faces, AUC on held-out):")
     for label in faces.BINARY_FACTORS:
         col = faces.FACTOR_NAMES.index(label)
-        auc = linear_probe_auc(train_mu, train.labels[:args.probe_train, col], test_mu, test.labels[:, col])
+        auc = linear_probe_auc(train_mu, train.labels[: args.probe_train, col], test_mu, test.labels[:, col])
         print(f"  {label:<10} AUC {auc:.4f}")
 
     with torch.no_grad():
@@ -67,8 +69,10 @@ def main() -> None:
         one = timed(lambda: model.decode(z).cpu(), 200) * 1e3
         x = torch.rand(512, *model.image_shape, device=device)
         model.encode(x)
-        enc = 512 / timed(lambda: model.encode(x)[0].cpu(), 5).min()
-    print(f"\ndecode one latent (incl. copy to CPU): median {np.median(one):.2f} ms, p95 {np.percentile(one, 95):.2f} ms")
+        enc = 512 / timed(model.encode(x)[0].cpu, 5).min()
+    print(
+        f"\ndecode one latent (incl. copy to CPU): median {np.median(one):.2f} ms, p95 {np.percentile(one, 95):.2f} ms"
+    )
     print(f"encode, batch 512: {enc:,.0f} images/s")
 
 

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer.core import figure as F
-from explorer.core.datasets import load_faces
-from explorer.core.encoding import encode_with_cache
-from explorer.core.support import SupportMeter
+from explorer.core.data import load_faces
+from explorer.core.figures import figure as F
+from explorer.core.space.support import SupportMeter
+from explorer.core.store.encoding import encode_with_cache
 from models import decode_images, describe_device, load_model, resolve_device
 
 
@@ -58,23 +58,42 @@ def main() -> None:
     for name, spec, k in cases:
         figure = F.build(spec, k)
         decoded = decode_images(model, figure.latents, device)
-        build = median_ms(lambda: meter(F.build(spec, k).latents), args.repeats)
-        decode = median_ms(lambda: decode_images(model, figure.latents, device), args.repeats)
-        lay_out = median_ms(lambda: F.render(figure, decoded, dataset.images), args.repeats)
-        print(f"| {name} | {len(figure.latents)} | {build:.1f} ms | {decode:.1f} ms | {lay_out:.1f} ms | "
-              f"{build + decode + lay_out:.1f} ms |")
+        build = median_ms(lambda spec=spec, k=k: meter(F.build(spec, k).latents), args.repeats)
+        decode = median_ms(lambda figure=figure: decode_images(model, figure.latents, device), args.repeats)
+        lay_out = median_ms(lambda f=figure, d=decoded: F.render(f, d, dataset.images), args.repeats)
+        print(
+            f"| {name} | {len(figure.latents)} | {build:.1f} ms | {decode:.1f} ms | {lay_out:.1f} ms | "
+            f"{build + decode + lay_out:.1f} ms |"
+        )
 
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "explorer", "strip", "--model", "builtin:faces", "--data", "builtin:faces:test",
-               "--device", args.device, "--from", "3", "--to", "1999", "--steps", "16", "--force",
-               "--out", str(Path(tmp) / "s.png")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "explorer",
+            "strip",
+            "--model",
+            "builtin:faces",
+            "--data",
+            "builtin:faces:test",
+            "--device",
+            args.device,
+            "--from",
+            "3",
+            "--to",
+            "1999",
+            "--steps",
+            "16",
+            "--force",
+            "--out",
+            str(Path(tmp) / "s.png"),
+        ]
         walls = []
         for _ in range(3):
             t = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True)
             walls.append(time.perf_counter() - t)
-    print(f"vae-explorer strip (16 images, encodings cached), wall clock: median {np.median(walls):.2f} s "
-          f"of 3 runs")
+    print(f"vae-explorer strip (16 images, encodings cached), wall clock: median {np.median(walls):.2f} s of 3 runs")
 
 
 if __name__ == "__main__":

@@ -31,10 +31,10 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen: render offscreen
 os.environ["VAE_EXPLORER_CACHE_DIR"] = tempfile.mkdtemp(prefix="vae-explorer-bench-")
 
-from PySide6 import QtCore  # noqa: E402
+from PySide6 import QtCore
 
-from explorer.qt.app import application  # noqa: E402
-from explorer.qt.main_window import MainWindow  # noqa: E402
+from explorer.qt.app import application
+from explorer.qt.main_window import MainWindow
 
 
 def pct(values, q) -> float:
@@ -71,7 +71,7 @@ def raw_encode_rate(model_spec: str, data_spec: str, device: str, n: int = 5000)
     """Images/s of the same per-image terms computed in plain batches of 512, no app around."""
     import torch
 
-    from explorer.core.datasets import load_dataset
+    from explorer.core.data import load_dataset
     from models import load_model, resolve_device
     from models.evaluation import per_image_terms
     from models.vae import images_to_tensor
@@ -82,7 +82,7 @@ def raw_encode_rate(model_spec: str, data_spec: str, device: str, n: int = 5000)
     per_image_terms(model, images_to_tensor(images[:512]).to(dev), sample=False)  # warm up
     t0 = time.perf_counter()
     for start in range(0, len(images), 512):
-        terms = per_image_terms(model, images_to_tensor(images[start:start + 512]).to(dev), sample=False)
+        terms = per_image_terms(model, images_to_tensor(images[start : start + 512]).to(dev), sample=False)
         terms["mu"].cpu()
     if dev.type == "cuda":
         torch.cuda.synchronize()
@@ -116,8 +116,9 @@ def main() -> None:
     args = ap.parse_args()
 
     app = application()
-    settings = QtCore.QSettings(os.path.join(os.environ["VAE_EXPLORER_CACHE_DIR"], "s.ini"),
-                                QtCore.QSettings.Format.IniFormat)
+    settings = QtCore.QSettings(
+        os.path.join(os.environ["VAE_EXPLORER_CACHE_DIR"], "s.ini"), QtCore.QSettings.Format.IniFormat
+    )
     meter = StallMeter()
     encode_window = {}
     window = MainWindow(args.model, args.data, device=args.device, settings=settings)
@@ -202,19 +203,30 @@ def main() -> None:
     window.close()
     raw_rate = raw_encode_rate(args.model, args.data, args.device)
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_implementation()} "
-          f"{platform.python_version()}, Qt platform {app.platformName()}; model on {device}")
-    print(f"dataset {args.data}: encoded in {encode_s:.1f} s = {n_points / encode_s:,.0f} images/s in the app "
-          f"({stall_pass_s:.1f} s with the stall timer running); "
-          f"raw forward (batches of 512, same terms) {raw_rate:,.0f} images/s; ratio {n_points / encode_s / raw_rate:.2f} "
-          f"(window open to map ready {built.get('t', 0) - t_open:.1f} s, dataset rendering included)")
-    print(f"GUI-thread stall while encoding (1 ms timer, {len(encode_gaps)} ticks): longest "
-          f"{encode_gaps.max() if len(encode_gaps) else float('nan'):.1f} ms, p99 {pct(encode_gaps, 99):.1f} ms")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_implementation()} "
+        f"{platform.python_version()}, Qt platform {app.platformName()}; model on {device}"
+    )
+    print(
+        f"dataset {args.data}: encoded in {encode_s:.1f} s = {n_points / encode_s:,.0f} images/s in the app "
+        f"({stall_pass_s:.1f} s with the stall timer running); "
+        f"raw forward (batches of 512, same terms) {raw_rate:,.0f} images/s; "
+        f"ratio {n_points / encode_s / raw_rate:.2f} "
+        f"(window open to map ready {built.get('t', 0) - t_open:.1f} s, dataset rendering included)"
+    )
+    print(
+        f"GUI-thread stall while encoding (1 ms timer, {len(encode_gaps)} ticks): longest "
+        f"{encode_gaps.max() if len(encode_gaps) else float('nan'):.1f} ms, p99 {pct(encode_gaps, 99):.1f} ms"
+    )
     print(f"one-off map build after encoding (PCA, KD-trees, {len(state.coords):,} points drawn): {build_ms:.1f} ms")
-    print(f"hover: {args.gestures} gestures x {args.moves} moves at {np.median(achieved):.0f} moves/s "
-          f"(asked {args.rate:.0f}); {len(lat)} images shown")
-    print(f"latency mouse event -> image set on decodedView: p50 {pct(lat, 50):.2f} ms, p95 {pct(lat, 95):.2f} ms, "
-          f"p99 {pct(lat, 99):.2f} ms, max {lat.max():.2f} ms")
+    print(
+        f"hover: {args.gestures} gestures x {args.moves} moves at {np.median(achieved):.0f} moves/s "
+        f"(asked {args.rate:.0f}); {len(lat)} images shown"
+    )
+    print(
+        f"latency mouse event -> image set on decodedView: p50 {pct(lat, 50):.2f} ms, p95 {pct(lat, 95):.2f} ms, "
+        f"p99 {pct(lat, 99):.2f} ms, max {lat.max():.2f} ms"
+    )
     print(f"final position of a gesture shown after a 150 ms rest: {final_shown}/{args.gestures}")
 
 

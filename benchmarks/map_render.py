@@ -19,12 +19,12 @@ import numpy as np
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from explorer.core.datasets import Dataset  # noqa: E402
-from explorer.core.encoding import Encodings  # noqa: E402
-from explorer.core.state import ExplorerState  # noqa: E402
-from explorer.qt.app import application  # noqa: E402
-from explorer.qt.latent_map import LatentMap  # noqa: E402
-from models.vae import ModelInfo  # noqa: E402
+from explorer.core.data import Dataset
+from explorer.core.state.explorer_state import ExplorerState
+from explorer.core.store.encoding import Encodings
+from explorer.qt.app import application
+from explorer.qt.latent_map import LatentMap
+from models.vae import ModelInfo
 
 
 def synthetic_state(n: int, d: int = 16) -> ExplorerState:
@@ -36,8 +36,15 @@ def synthetic_state(n: int, d: int = 16) -> ExplorerState:
     state = ExplorerState()
     state.set_model(ModelInfo(name="synthetic"), d, "none")
     state.set_dataset(ds)
-    state.set_encodings(Encodings(mu=mu, logvar=np.full_like(mu, -4), recon=rng.random(n).astype(np.float32),
-                                  kl=rng.random(n).astype(np.float32), mse=rng.random(n).astype(np.float32)))
+    state.set_encodings(
+        Encodings(
+            mu=mu,
+            logvar=np.full_like(mu, -4),
+            recon=rng.random(n).astype(np.float32),
+            kl=rng.random(n).astype(np.float32),
+            mse=rng.random(n).astype(np.float32),
+        )
+    )
     return state
 
 
@@ -78,7 +85,8 @@ def main() -> None:
         "zoom step": timed(redraw(lambda: vb.scaleBy((0.98, 0.98))), args.frames),
         "hover move (overlays change)": timed(
             redraw(lambda: view.scene().sigMouseMoved.emit(view.scene_point(lo + rng.random(2) * (hi - lo)))),
-            args.frames),
+            args.frames,
+        ),
     }
     print(f"{args.points:,} points, map 1000x750, Qt platform {app.platformName()}, {os.cpu_count()} CPUs")
     for name, ms in rows.items():

@@ -23,11 +23,11 @@ import numpy as np
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pyqtgraph as pg  # noqa: E402
-from PySide6 import QtCore, QtTest  # noqa: E402
+import pyqtgraph as pg
+from PySide6 import QtCore, QtTest
 
-from explorer.qt.app import application  # noqa: E402
-from explorer.qt.main_window import MainWindow  # noqa: E402
+from explorer.qt.app import application
+from explorer.qt.main_window import MainWindow
 
 
 def measure(window: MainWindow, moves: int, seed: int) -> tuple[np.ndarray, int]:
@@ -64,8 +64,11 @@ def main() -> None:
         for limit in (-1, 100):
             pg.setConfigOptions(mouseRateLimit=limit)
             ms, handled = measure(window, args.moves, seed=round_)
-            print(f"mouseRateLimit {'off' if limit < 0 else limit:>3}: per QMouseEvent p50 {np.percentile(ms, 50):.2f} ms, "
-                  f"p95 {np.percentile(ms, 95):.2f} ms; moves acted on {handled}/{args.moves}")
+            print(
+                f"mouseRateLimit {'off' if limit < 0 else limit:>3}: "
+                f"per QMouseEvent p50 {np.percentile(ms, 50):.2f} ms, "
+                f"p95 {np.percentile(ms, 95):.2f} ms; moves acted on {handled}/{args.moves}"
+            )
     pg.setConfigOptions(mouseRateLimit=-1)
     window.close()
 

@@ -29,7 +29,7 @@ class ConvVAE(VAE):
         self.encoder = nn.Sequential(*enc)
 
         dec: list[nn.Module] = [nn.Linear(d, widths[-1] * 16), nn.Unflatten(1, (widths[-1], 4, 4))]
-        outs = list(reversed(widths[:-1])) + [channels]
+        outs = [*list(reversed(widths[:-1])), channels]
         c_in = widths[-1]
         for c_out in outs:
             dec += [nn.SiLU(), nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from models.errors import UserInputError
 
@@ -42,8 +43,9 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
         f.write(data)
 
 
-def check_writable(path: str | os.PathLike, force: bool, label: str = "",
-                   error: type[UserInputError] = UserInputError) -> Path:
+def check_writable(
+    path: str | os.PathLike, force: bool, label: str = "", error: type[UserInputError] = UserInputError
+) -> Path:
     """`path`, if a file may be written there: it is no folder, its folder exists, and it is new
     unless `force` (the CLI's --force; the window asks the user first). `label` (e.g. "--out ")
     starts each message; `error` is the UserInputError subclass to raise."""

@@ -68,8 +68,7 @@ def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
             metadata = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (safetensors.SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: not a readable .safetensors file, it may be truncated or "
-                              f"damaged ({e})") from e
+        raise CheckpointError(f"{path}: not a readable .safetensors file, it may be truncated or damaged ({e})") from e
     return metadata, tensors
 
 
@@ -100,11 +99,14 @@ def load_checkpoint(path: str | os.PathLike, source: str | None = None) -> VAE:
     path = Path(path)
     metadata, tensors = _read(path)
     if FORMAT_KEY not in metadata:
-        raise CheckpointError(f"{path}: a .safetensors file, but not a vae-explorer checkpoint "
-                              f"(its header has no {FORMAT_KEY!r} entry)")
+        raise CheckpointError(
+            f"{path}: a .safetensors file, but not a vae-explorer checkpoint (its header has no {FORMAT_KEY!r} entry)"
+        )
     if metadata[FORMAT_KEY] != str(FORMAT_VERSION):
-        raise CheckpointError(f"{path}: checkpoint format {metadata[FORMAT_KEY]!r} is not supported "
-                              f"(this vae-explorer reads format {FORMAT_VERSION})")
+        raise CheckpointError(
+            f"{path}: checkpoint format {metadata[FORMAT_KEY]!r} is not supported "
+            f"(this vae-explorer reads format {FORMAT_VERSION})"
+        )
     try:
         config = VAEConfig.from_dict(_json_field(path, metadata, "config", {}))
     except (TypeError, ValueError) as e:
@@ -120,8 +122,7 @@ def load_checkpoint(path: str | os.PathLike, source: str | None = None) -> VAE:
     _check_fit(path, model, tensors)
     digest = content_hash(config, tensors)
     if metadata.get("content_sha256") != digest:
-        raise CheckpointError(f"{path}: the weights do not match their recorded checksum; "
-                              f"the file is damaged")
+        raise CheckpointError(f"{path}: the weights do not match their recorded checksum; the file is damaged")
     info.content_hash = digest
     model.load_state_dict(tensors, strict=True)
     return model.eval()

@@ -49,8 +49,10 @@ class VAEConfig:
         c, h, w = self.image_shape
         if self.arch == "conv":
             if c not in (1, 3) or h != w or h not in CONV_SIZES:
-                raise ValueError(f"the conv VAE takes square 1- or 3-channel images of "
-                                 f"{', '.join(map(str, CONV_SIZES))} px, not {self.image_shape}")
+                raise ValueError(
+                    f"the conv VAE takes square 1- or 3-channel images of "
+                    f"{', '.join(map(str, CONV_SIZES))} px, not {self.image_shape}"
+                )
             if len(self.widths) != self.conv_stages:
                 raise ValueError(f"a {h} px conv VAE needs {self.conv_stages} widths, got {self.widths}")
         if not 1 <= self.latent_dim <= 4096:
@@ -69,7 +71,7 @@ class VAEConfig:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "VAEConfig":
+    def from_dict(cls, data: dict) -> VAEConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:

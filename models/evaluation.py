@@ -14,8 +14,9 @@ from models.vae import VAE, images_to_tensor, kl_to_standard_normal
 
 
 @torch.no_grad()
-def per_image_terms(model: VAE, x: torch.Tensor, generator: torch.Generator | None = None,
-                    sample: bool = True) -> dict[str, torch.Tensor]:
+def per_image_terms(
+    model: VAE, x: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True
+) -> dict[str, torch.Tensor]:
     """mu, logvar (B, D); recon = -log p(x|z), kl, and mse of decode(mu) vs x, each (B,).
 
     sample=True takes one z ~ q(z|x) (the usual ELBO estimate); sample=False takes z = mu,
@@ -37,17 +38,19 @@ def per_image_terms(model: VAE, x: torch.Tensor, generator: torch.Generator | No
     }
 
 
-def iter_terms(model: VAE, images: np.ndarray, batch_size: int = 512, device: str | torch.device = "cpu",
-               seed: int = 0) -> Iterator[dict[str, np.ndarray]]:
+def iter_terms(
+    model: VAE, images: np.ndarray, batch_size: int = 512, device: str | torch.device = "cpu", seed: int = 0
+) -> Iterator[dict[str, np.ndarray]]:
     """per_image_terms over uint8 (N, H, W, C) images in batches, as numpy arrays."""
     generator = torch.Generator(device=device).manual_seed(seed)
     for start in range(0, len(images), batch_size):
-        x = images_to_tensor(images[start:start + batch_size]).to(device)
+        x = images_to_tensor(images[start : start + batch_size]).to(device)
         yield {k: v.cpu().numpy() for k, v in per_image_terms(model, x, generator).items()}
 
 
-def evaluate(model: VAE, images: np.ndarray, batch_size: int = 512, device: str | torch.device = "cpu",
-             seed: int = 0) -> dict[str, float]:
+def evaluate(
+    model: VAE, images: np.ndarray, batch_size: int = 512, device: str | torch.device = "cpu", seed: int = 0
+) -> dict[str, float]:
     """Mean per-image ELBO, recon, KL (nats) and per-pixel MSE of the mean reconstruction."""
     sums = {"recon": 0.0, "kl": 0.0, "mse": 0.0}
     for terms in iter_terms(model, images, batch_size, device, seed):

@@ -28,7 +28,7 @@ def load_model(spec: str | os.PathLike) -> VAE:
     """Load the model a SPEC names, in eval mode on the CPU (the worker moves it)."""
     spec_str = str(spec)
     if spec_str.startswith(BUILTIN_PREFIX):
-        name = spec_str[len(BUILTIN_PREFIX):]
+        name = spec_str[len(BUILTIN_PREFIX) :]
         if name not in BUILTIN_MODELS:
             raise ModelSpecError(f"unknown built-in model {spec_str!r}; available: {', '.join(builtin_specs())}")
         weights = resources.files("models") / "weights" / BUILTIN_MODELS[name]
@@ -42,8 +42,10 @@ def load_model(spec: str | os.PathLike) -> VAE:
             f"vae-explorer does not open them; if the weights fit our conv or mlp VAE, load them into "
             f"models.build_model(models.VAEConfig(...)) and write a .safetensors with models.save_checkpoint, "
             f"or train one of ours on your images with `vae-explorer train --data FOLDER` "
-            f"(opening your own model classes is planned)")
+            f"(opening your own model classes is planned)"
+        )
     if not path.exists():
-        raise ModelSpecError(f"{path}: no such file (a model SPEC is {' or '.join(builtin_specs())} "
-                             f"or a .safetensors path)")
+        raise ModelSpecError(
+            f"{path}: no such file (a model SPEC is {' or '.join(builtin_specs())} or a .safetensors path)"
+        )
     return load_checkpoint(path, source=spec_str)

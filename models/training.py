@@ -47,9 +47,14 @@ class TrainResult:
     stopped_early: bool = False
 
 
-def train(model: VAE, images: np.ndarray, settings: TrainSettings, device: torch.device | str = "cpu",
-          on_progress: Callable[[Progress], None] | None = None,
-          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+def train(
+    model: VAE,
+    images: np.ndarray,
+    settings: TrainSettings,
+    device: torch.device | str = "cpu",
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
     """Maximise the (beta-weighted) ELBO with Adam and a cosine learning-rate decay."""
     torch.manual_seed(settings.seed)
     device = torch.device(device)
@@ -70,7 +75,7 @@ def train(model: VAE, images: np.ndarray, settings: TrainSettings, device: torch
         perm = torch.randperm(n, generator=order_gen).to(device)
         sums = np.zeros(2)
         for step in range(1, steps + 1):
-            idx = perm[(step - 1) * settings.batch_size: step * settings.batch_size]
+            idx = perm[(step - 1) * settings.batch_size : step * settings.batch_size]
             x = data[idx].permute(0, 3, 1, 2).float().div_(255)
             terms = model.elbo_terms(x, noise_gen)
             beta = model.config.beta * min(global_step / warmup, 1.0)
@@ -101,16 +106,17 @@ def train(model: VAE, images: np.ndarray, settings: TrainSettings, device: torch
             terms = model.elbo_terms(x, torch.Generator(device=device).manual_seed(settings.seed))
         recon_sum, kl_sum = terms.recon.sum().item(), terms.kl.sum().item()
         if not (math.isfinite(recon_sum) and math.isfinite(kl_sum)):
-            raise _diverged(f"in its last step (epoch {epoch}, step {step} of {steps})", recon_sum, kl_sum,
-                            settings.lr)
+            raise _diverged(f"in its last step (epoch {epoch}, step {step} of {steps})", recon_sum, kl_sum, settings.lr)
     return result
 
 
 def _diverged(where: str, recon: float, kl: float, lr: float) -> TrainingError:
     bad = [f"{name} {value}" for name, value in (("recon", recon), ("KL", kl)) if not math.isfinite(value)]
     if bad:
-        cause = (f"the loss became non-finite ({', '.join(bad)}); the learning rate (lr {lr:g}) is probably too "
-                 f"large, try a smaller one")
+        cause = (
+            f"the loss became non-finite ({', '.join(bad)}); the learning rate (lr {lr:g}) is probably too "
+            f"large, try a smaller one"
+        )
     else:  # both terms finite: their beta-weighted sum is what overflowed
         cause = "the KL term times beta overflowed; beta is far too large"
     return TrainingError(f"training diverged {where}: {cause}")

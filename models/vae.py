@@ -79,7 +79,7 @@ def tensor_to_images(x: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def decode_images(model: "LatentModel", latents: np.ndarray, device: torch.device | str = "cpu") -> np.ndarray:
+def decode_images(model: LatentModel, latents: np.ndarray, device: torch.device | str = "cpu") -> np.ndarray:
     """(B, D) latents -> (B, H, W, C) uint8 images, in one batch: the window's worker and the
     CLI decode the same way, so a figure has the same pixels from either."""
     z = torch.from_numpy(np.ascontiguousarray(np.atleast_2d(latents), np.float32)).to(device)
@@ -126,8 +126,9 @@ class VAE(nn.Module):
         mu, logvar = self.encode(x)
         noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + noise * torch.exp(0.5 * logvar)
-        return ElboTerms(recon=self.neg_log_likelihood(x, self.decode_logits(z)),
-                         kl=kl_to_standard_normal(mu, logvar).sum(1))
+        return ElboTerms(
+            recon=self.neg_log_likelihood(x, self.decode_logits(z)), kl=kl_to_standard_normal(mu, logvar).sum(1)
+        )
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 @pytest.fixture
 def isolated_cache(tmp_path, monkeypatch):
     """A fresh, empty vae-explorer cache folder for this test only."""
-    from explorer.core import cache
+    from explorer.core.store import cache
 
     path = tmp_path / "cache"
     monkeypatch.setenv(cache.ENV_VAR, str(path))
@@ -116,9 +116,9 @@ def fake_vae():
 
 def _make_state(n=50, d=4, labels=None, model_hash="", spec="x", file_names=None):
     """An ExplorerState with a model, a small labelled dataset and its encodings (no model runs)."""
-    from explorer.core.datasets import Dataset
-    from explorer.core.encoding import Encodings
-    from explorer.core.state import ExplorerState
+    from explorer.core.data import Dataset
+    from explorer.core.state.explorer_state import ExplorerState
+    from explorer.core.store.encoding import Encodings
     from models.vae import ModelInfo
 
     rng = np.random.default_rng(0)

@@ -16,7 +16,7 @@ import sys
 from explorer import __version__
 
 PROG = "vae-explorer"
-SESSION_SUFFIX = ".vaesession"  # explorer.core.session.SUFFIX (not imported here: it pulls in torch)
+SESSION_SUFFIX = ".vaesession"  # explorer.core.io.session.SUFFIX (not imported here: it pulls in torch)
 # subcommand -> (module in explorer.cli, one-line help)
 SUBCOMMANDS = {
     "train": ("train", "train a VAE on a dataset and save it as one .safetensors file"),
@@ -38,20 +38,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog=PROG,
         description="Explore the latent space of a trained Variational Autoencoder. "
-                    "With no subcommand, opens the explorer window.",
+        "With no subcommand, opens the explorer window.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     window = parser.add_argument_group("the window (no COMMAND)")
-    window.add_argument("--model", default="builtin:faces", metavar="SPEC",
-                        help="builtin:faces or a .safetensors file (default builtin:faces)")
-    window.add_argument("--data", default="builtin:faces", metavar="SPEC",
-                        help="builtin:faces, builtin:faces:test or a folder of images (default builtin:faces)")
-    window.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
-                        help="where the model runs; auto: CUDA, then MPS, then CPU")
-    window.add_argument("--screenshot", metavar="PATH",
-                        help="open the window, wait until the map is drawn, save a PNG of it and exit")
-    window.add_argument("--session", metavar="FILE",
-                        help="open a saved session (also: vae-explorer FILE.vaesession)")
+    window.add_argument(
+        "--model",
+        default="builtin:faces",
+        metavar="SPEC",
+        help="builtin:faces or a .safetensors file (default builtin:faces)",
+    )
+    window.add_argument(
+        "--data",
+        default="builtin:faces",
+        metavar="SPEC",
+        help="builtin:faces, builtin:faces:test or a folder of images (default builtin:faces)",
+    )
+    window.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda", "mps"),
+        default="auto",
+        help="where the model runs; auto: CUDA, then MPS, then CPU",
+    )
+    window.add_argument(
+        "--screenshot", metavar="PATH", help="open the window, wait until the map is drawn, save a PNG of it and exit"
+    )
+    window.add_argument("--session", metavar="FILE", help="open a saved session (also: vae-explorer FILE.vaesession)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -84,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{PROG}: error: {problem}", file=sys.stderr)
             return 1
         if args.session is not None:
-            from explorer.core.session import SessionError, load
+            from explorer.core.io.session import SessionError, load
 
             try:
                 load(args.session)  # a bad file is a one-line error, before any window opens
@@ -93,8 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
         from explorer.qt.app import run_window
 
-        return run_window(args.model, args.data, device=args.device, screenshot=args.screenshot,
-                          session=args.session)
+        return run_window(args.model, args.data, device=args.device, screenshot=args.screenshot, session=args.session)
 
     from models.errors import UserInputError  # imports torch: only once a command runs
 

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-# explorer.core.paths.METHODS, not imported: it pulls in numpy, scipy and torch, and --help needs
+# explorer.core.space.paths.METHODS, not imported: it pulls in numpy, scipy and torch, and --help needs
 # only these names (tests/cli keeps the two equal)
 METHODS = ("lerp", "slerp", "gauss")
 
 
-def add_model_and_data(p: argparse.ArgumentParser, data_help: str = "builtin:faces, builtin:faces:test or "
-                                                                    "a folder of images") -> None:
+def add_model_and_data(
+    p: argparse.ArgumentParser, data_help: str = "builtin:faces, builtin:faces:test or a folder of images"
+) -> None:
     p.add_argument("--model", required=True, metavar="SPEC", help="builtin:faces or a .safetensors path")
     p.add_argument("--data", required=True, metavar="SPEC", help=data_help)
     p.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default auto)")
@@ -47,8 +48,8 @@ def open_encoded(args: argparse.Namespace) -> Opened:
     window shares, or encoded now with a progress bar on stderr and cached)."""
     from tqdm import tqdm
 
-    from explorer.core.datasets import check_spec, load_for_model
-    from explorer.core.encoding import encode_with_cache
+    from explorer.core.data import check_spec, load_for_model
+    from explorer.core.store.encoding import encode_with_cache
     from models import load_model, resolve_device
 
     check_spec(args.data)  # a typo fails before the model loads
@@ -72,18 +73,25 @@ def data_index(option: str, value: int, dataset) -> int:
 
     n = len(dataset)
     if not 0 <= value < n:
-        raise UserInputError(f"{option} {value}: no such data point; {dataset.spec} has {n:,} points "
-                             f"(0 to {n - 1:,})")
+        raise UserInputError(f"{option} {value}: no such data point; {dataset.spec} has {n:,} points (0 to {n - 1:,})")
     return value
 
 
 # -- figures (strip, grid) --------------------------------------------------------------------
 def add_figure_options(p: argparse.ArgumentParser, originals: bool) -> None:
-    p.add_argument("--method", choices=METHODS, default="slerp",
-                   help="lerp, slerp (along the sphere, White 2017; default) or gauss (Gaussian-CDF lerp)")
-    p.add_argument("--out", required=True, metavar="FILE",
-                   help="FILE.png (the figure), FILE.gif or FILE.apng (an animation, one frame per image); "
-                        "a sidecar FILE.json records how to rebuild it")
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default="slerp",
+        help="lerp, slerp (along the sphere, White 2017; default) or gauss (Gaussian-CDF lerp)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="FILE.png (the figure), FILE.gif or FILE.apng (an animation, one frame per image); "
+        "a sidecar FILE.json records how to rebuild it",
+    )
     p.add_argument("--force", action="store_true", help="replace FILE (and its sidecar) if they exist")
     look = p.add_argument_group("layout")
     look.add_argument("--scale", type=int, default=1, help="each image pixel as SCALE x SCALE pixels (default 1)")
@@ -92,28 +100,39 @@ def add_figure_options(p: argparse.ArgumentParser, originals: bool) -> None:
     look.add_argument("--captions", action="store_true", help="a title line and each image's step value")
     if originals:
         look.add_argument("--columns", type=int, default=0, help="wrap the strip into rows of this many")
-        look.add_argument("--originals", action="store_true",
-                          help="put the data images of the end points beside the decoded ends")
+        look.add_argument(
+            "--originals", action="store_true", help="put the data images of the end points beside the decoded ends"
+        )
     anim = p.add_argument_group("animation (.gif, .apng)")
     anim.add_argument("--duration", type=int, default=150, metavar="MS", help="per frame (default 150)")
     anim.add_argument("--pingpong", action="store_true", help="play forward, then back")
 
 
 def figure_spec(args: argparse.Namespace, **kind):
-    from explorer.core.compose import Layout, parse_colour
-    from explorer.core.export import Animation
-    from explorer.core.figure import FigureSpec
+    from explorer.core.figures.compose import Layout, parse_colour
+    from explorer.core.figures.export import Animation
+    from explorer.core.figures.figure import FigureSpec
 
-    layout = Layout(columns=getattr(args, "columns", 0), padding=args.padding, scale=args.scale,
-                    background=parse_colour(args.background), captions=args.captions)
-    return FigureSpec(method=args.method, originals=getattr(args, "originals", False), layout=layout,
-                      animation=Animation(args.duration, args.pingpong), **kind).check()
+    layout = Layout(
+        columns=getattr(args, "columns", 0),
+        padding=args.padding,
+        scale=args.scale,
+        background=parse_colour(args.background),
+        captions=args.captions,
+    )
+    return FigureSpec(
+        method=args.method,
+        originals=getattr(args, "originals", False),
+        layout=layout,
+        animation=Animation(args.duration, args.pingpong),
+        **kind,
+    ).check()
 
 
 def write_figure(args: argparse.Namespace, opened: Opened, figure) -> int:
     """Decode the figure's latents in one batch, write the file and its sidecar, report."""
-    from explorer.core import figure as F
-    from explorer.core.support import SupportMeter
+    from explorer.core.figures import figure as F
+    from explorer.core.space.support import SupportMeter
     from models import decode_images
 
     decoded = decode_images(opened.model, figure.latents, opened.device)

@@ -20,9 +20,11 @@ from pathlib import Path
 
 DISPLAY_PLATFORMS = ("xcb", "wayland")  # wayland-egl and the like count as wayland
 # The libraries PySide6's xcb plugin loads that a minimal or server install lacks (Debian/Ubuntu).
-APT_COMMAND = ("sudo apt-get install libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 "
-               "libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libegl1 libgl1 libfontconfig1 "
-               "libdbus-1-3")
+APT_COMMAND = (
+    "sudo apt-get install libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 "
+    "libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libegl1 libgl1 libfontconfig1 "
+    "libdbus-1-3"
+)
 HEADLESS = "the headless commands (train, info, vector, strip, grid; see vae-explorer --help) work without"
 
 
@@ -84,8 +86,10 @@ def window_problem(env: Mapping[str, str] | None = None, platform: str | None = 
     if any(not n.startswith(DISPLAY_PLATFORMS) for n in names):
         return None  # offscreen, minimal, vnc, eglfs, ... (as a choice or a fallback): Qt's business
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
-        return (f"no display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window cannot open\n"
-                f"{HEADLESS} one, and `xvfb-run -a vae-explorer` opens the window on a virtual screen")
+        return (
+            f"no display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window cannot open\n"
+            f"{HEADLESS} one, and `xvfb-run -a vae-explorer` opens the window on a virtual screen"
+        )
     wayland_session = env.get("WAYLAND_DISPLAY") and env.get("XDG_SESSION_TYPE") == "wayland"
     xcb = names[0] == "xcb" if names else not wayland_session  # as Qt 6 picks its platform
     if not (xcb and env.get("DISPLAY")):
@@ -93,10 +97,14 @@ def window_problem(env: Mapping[str, str] | None = None, platform: str | None = 
     plugin = xcb_plugin()
     problem = _load_problem(plugin) if plugin is not None else None
     if problem is not None:
-        return (f"Qt's X11 (xcb) platform plugin cannot load ({problem}), so the window cannot open\n"
-                f"install the libraries Qt needs: `{APT_COMMAND}` (Debian, Ubuntu); {HEADLESS} them")
+        return (
+            f"Qt's X11 (xcb) platform plugin cannot load ({problem}), so the window cannot open\n"
+            f"install the libraries Qt needs: `{APT_COMMAND}` (Debian, Ubuntu); {HEADLESS} them"
+        )
     if x_server_reachable(env["DISPLAY"]) is False:
-        return (f"no X server answers at DISPLAY={env['DISPLAY']} (closed, or not forwarded over ssh), so the "
-                f"window cannot open\n{HEADLESS} one, and `xvfb-run -a vae-explorer` opens the window on a "
-                f"virtual screen")
+        return (
+            f"no X server answers at DISPLAY={env['DISPLAY']} (closed, or not forwarded over ssh), so the "
+            f"window cannot open\n{HEADLESS} one, and `xvfb-run -a vae-explorer` opens the window on a "
+            f"virtual screen"
+        )
     return None

@@ -21,8 +21,7 @@ def model_facts(model) -> dict:
     return {
         "spec": model.info.source,
         "name": model.info.name,
-        "architecture": {"arch": cfg.arch, "likelihood": cfg.likelihood, "beta": cfg.beta,
-                         "widths": list(cfg.widths)},
+        "architecture": {"arch": cfg.arch, "likelihood": cfg.likelihood, "beta": cfg.beta, "widths": list(cfg.widths)},
         "latent_dim": model.latent_dim,
         "image_shape": list(model.image_shape),
         "parameters": model.parameter_count(),
@@ -46,8 +45,10 @@ def format_facts(f: dict) -> str:
         f"  labels        {', '.join(f['label_names']) or '(none)'}",
     ]
     if tr:
-        lines.append(f"  trained on    {tr.get('dataset', '?')} ({tr.get('images', 0):,} images), "
-                     f"{tr.get('epochs', '?')} epochs, {tr.get('seconds', 0):.0f} s on {tr.get('device', '?')}")
+        lines.append(
+            f"  trained on    {tr.get('dataset', '?')} ({tr.get('images', 0):,} images), "
+            f"{tr.get('epochs', '?')} epochs, {tr.get('seconds', 0):.0f} s on {tr.get('device', '?')}"
+        )
         if "final_train" in tr:
             lines.append(f"  last epoch    {_terms(tr['final_train'])}")
         if "heldout" in tr:

@@ -15,21 +15,35 @@ from explorer.cli import common
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, metavar="SPEC", help="builtin:faces or a folder of images")
     p.add_argument("--out", required=True, metavar="MODEL.safetensors", help="where to write the model")
-    p.add_argument("--arch", choices=("conv", "mlp"), default="conv",
-                   help="conv: square 32/64/128 px images; mlp: small images such as 28x28 (default conv)")
+    p.add_argument(
+        "--arch",
+        choices=("conv", "mlp"),
+        default="conv",
+        help="conv: square 32/64/128 px images; mlp: small images such as 28x28 (default conv)",
+    )
     p.add_argument("--latent-dim", type=int, default=16, metavar="D", help="latent size (default 16)")
     p.add_argument("--beta", type=float, default=1.0, metavar="B", help="weight of the KL term (default 1)")
-    p.add_argument("--likelihood", choices=("gaussian", "bernoulli"), default="gaussian",
-                   help="decoder likelihood p(x|z): gaussian (learned sigma; sharp on photos and drawings) "
-                        "or bernoulli (for near-binary images such as digits); default gaussian")
+    p.add_argument(
+        "--likelihood",
+        choices=("gaussian", "bernoulli"),
+        default="gaussian",
+        help="decoder likelihood p(x|z): gaussian (learned sigma; sharp on photos and drawings) "
+        "or bernoulli (for near-binary images such as digits); default gaussian",
+    )
     p.add_argument("--epochs", type=int, default=10, metavar="N", help="passes over the data (default 10)")
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="default 32")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, cosine-decayed (default 1e-3)")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and batches (default 0)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
-                   help="auto: CUDA, then MPS, then CPU")
-    p.add_argument("--image-size", type=int, default=None, metavar="PX",
-                   help="image folders: resize to this square size (default 64 conv, 28 mlp)")
+    p.add_argument(
+        "--device", choices=("auto", "cpu", "cuda", "mps"), default="auto", help="auto: CUDA, then MPS, then CPU"
+    )
+    p.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="image folders: resize to this square size (default 64 conv, 28 mlp)",
+    )
     p.add_argument("--channels", type=int, choices=(1, 3), default=3, help="image folders: 1 grey or 3 RGB")
     p.add_argument("--name", default=None, help="display name stored in the model (default: file name)")
     p.add_argument("--force", action="store_true", help="replace MODEL if it exists")
@@ -62,8 +76,10 @@ def _check_numbers(args: argparse.Namespace) -> int:
     words = {"conv": ", ".join(map(str, CONV_SIZES)), "mlp": f"{MLP_SIZES[0]} to {MLP_SIZES[-1]}"}
     if args.image_size not in sizes[args.arch]:
         other = "mlp" if args.arch == "conv" else "conv"
-        raise UserInputError(f"--image-size {args.image_size}: the {args.arch} VAE takes square images of "
-                             f"{words[args.arch]} px (--arch {other} takes {words[other]} px)")
+        raise UserInputError(
+            f"--image-size {args.image_size}: the {args.arch} VAE takes square images of "
+            f"{words[args.arch]} px (--arch {other} takes {words[other]} px)"
+        )
     return args.image_size
 
 
@@ -91,7 +107,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     import torch
 
     from explorer.cli.info import format_facts, model_facts
-    from explorer.core.datasets import check_spec, load_dataset
+    from explorer.core.data import check_spec, load_dataset
     from models import ModelInfo, VAEConfig, build_model, describe_device, resolve_device, save_checkpoint
     from models.errors import TrainingError, UserInputError
     from models.evaluation import evaluate
@@ -105,16 +121,24 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     data = load_dataset(args.data, image_size=size, channels=args.channels)
     common.warn_skipped(data)
     try:
-        config = VAEConfig(arch=args.arch, image_shape=data.image_shape, latent_dim=args.latent_dim,
-                           beta=args.beta, likelihood=args.likelihood)
+        config = VAEConfig(
+            arch=args.arch,
+            image_shape=data.image_shape,
+            latent_dim=args.latent_dim,
+            beta=args.beta,
+            likelihood=args.likelihood,
+        )
     except ValueError as e:
         raise UserInputError(f"cannot build a {args.arch} VAE for {args.data}: {e}") from e
 
     torch.manual_seed(args.seed)
     model = build_model(config)
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
-    print(f"training a {args.arch} VAE ({model.parameter_count():,} parameters, latent {args.latent_dim}) "
-          f"on {len(data):,} images, {describe_device(device)}", file=sys.stderr)
+    print(
+        f"training a {args.arch} VAE ({model.parameter_count():,} parameters, latent {args.latent_dim}) "
+        f"on {len(data):,} images, {describe_device(device)}",
+        file=sys.stderr,
+    )
     show, close = _progress_bar(args.epochs)
     try:
         result = train(model, data.images, settings, device=device, on_progress=show)
@@ -124,11 +148,18 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         close()
 
     facts = {
-        "dataset": data.spec, "dataset_fingerprint": data.fingerprint, "images": len(data),
-        "epochs": len(result.history), "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-        "device": describe_device(device), "seconds": round(result.seconds, 1),
+        "dataset": data.spec,
+        "dataset_fingerprint": data.fingerprint,
+        "images": len(data),
+        "epochs": len(result.history),
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "device": describe_device(device),
+        "seconds": round(result.seconds, 1),
         "final_train": {k: result.history[-1][k] for k in ("elbo", "recon", "kl")},
-        "vae_explorer": __version__, "torch": torch.__version__,
+        "vae_explorer": __version__,
+        "torch": torch.__version__,
         "command": "vae-explorer " + shlex.join(argv),
     }
     if data.heldout_spec:
@@ -136,8 +167,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         facts["heldout"] = evaluate(model.to(device), heldout.images, device=device)
         facts["heldout_dataset"] = f"{heldout.spec}, {len(heldout):,} images"
     model.to("cpu")
-    model.info = ModelInfo(name=args.name or out.stem, label_names=data.label_names, training=facts,
-                           source=str(out))
+    model.info = ModelInfo(name=args.name or out.stem, label_names=data.label_names, training=facts, source=str(out))
     save_checkpoint(model, out)
     print(format_facts(model_facts(model)))
     return 0

@@ -107,8 +107,9 @@ class Screenshot(QtCore.QObject):
         self.window.close()
 
 
-def run_window(model: str, data: str, device: str = "auto", screenshot: str | None = None,
-               session: str | None = None) -> int:
+def run_window(
+    model: str, data: str, device: str = "auto", screenshot: str | None = None, session: str | None = None
+) -> int:
     """Show the window and return when it closes.
 
     A local event loop rather than app.exec(): main() may run inside a QApplication that

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt import QElidingLabel, QLabeledDoubleSlider
 
-from explorer.core import vectors as V
-from explorer.core.state import ExplorerState
+from explorer.core.space import vectors as V
+from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.controller import Controller
 from explorer.qt.latent_map import SELECTION_COLOURS
 
@@ -41,11 +41,13 @@ class VectorRow(QtWidgets.QFrame):
         bold.setBold(True)
         self.name.setFont(bold)
         self.name.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
-        self.name.setToolTip(f"{vector.name}\nmethod: {vector.method}; one slider unit = {vector.std:.3f} "
-                             f"along the vector")
+        self.name.setToolTip(
+            f"{vector.name}\nmethod: {vector.method}; one slider unit = {vector.std:.3f} along the vector"
+        )
         self.quality = QtWidgets.QLabel(vector.describe())
-        self.quality.setToolTip("AUC: how well <mu, v> separates the label; d: Cohen's d of that projection; "
-                                "n: samples on each side")
+        self.quality.setToolTip(
+            "AUC: how well <mu, v> separates the label; d: Cohen's d of that projection; n: samples on each side"
+        )
         self.slider = QLabeledDoubleSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(-SLIDER_RANGE, SLIDER_RANGE)
         self.slider.setSingleStep(SLIDER_STEP)
@@ -86,8 +88,9 @@ class AttributePanel(QtWidgets.QWidget):
         self.label.setToolTip("the label to make a vector from")
         self.method = QtWidgets.QComboBox()
         self.method.addItems(V.LABEL_METHODS)
-        self.method.setToolTip("mean difference; balanced (White 2017); logistic-regression normal; "
-                               "ridge (continuous labels)")
+        self.method.setToolTip(
+            "mean difference; balanced (White 2017); logistic-regression normal; ridge (continuous labels)"
+        )
         self.balance = QtWidgets.QToolButton(text="balance by ▾")
         self.balance.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
         self.balance.setMenu(QtWidgets.QMenu(self.balance))
@@ -128,8 +131,9 @@ class AttributePanel(QtWidgets.QWidget):
 
         bottom = QtWidgets.QHBoxLayout()
         self.orthogonalise = QtWidgets.QCheckBox("Orthogonalise")
-        self.orthogonalise.setToolTip("Gram-Schmidt in list order: each vector loses its components along the ones "
-                                      "above it")
+        self.orthogonalise.setToolTip(
+            "Gram-Schmidt in list order: each vector loses its components along the ones above it"
+        )
         reset_all = QtWidgets.QPushButton("Reset all")
         self.save_button = QtWidgets.QPushButton("Save…")
         self.load_button = QtWidgets.QPushButton("Load…")
@@ -163,7 +167,7 @@ class AttributePanel(QtWidgets.QWidget):
             self.label.addItems(list(names))
         menu = self.balance.menu()
         menu.clear()
-        for name in (ds.binary_label_names() if ds is not None else ()):
+        for name in ds.binary_label_names() if ds is not None else ():
             menu.addAction(name).setCheckable(True)
         self._rebuild_rows()
 
@@ -186,8 +190,7 @@ class AttributePanel(QtWidgets.QWidget):
     def _sync_selection(self) -> None:
         a, b = (len(self.state.selection[g]) for g in "AB")
         dot = {g: f"<span style='color: rgb{SELECTION_COLOURS[g]}'>■</span>" for g in "AB"}
-        self.selection_text.setText(f"selected: {dot['A']} A {a:,} points, {dot['B']} B {b:,} points"
-                                    if a or b else "")
+        self.selection_text.setText(f"selected: {dot['A']} A {a:,} points, {dot['B']} B {b:,} points" if a or b else "")
 
     # -- actions ----------------------------------------------------------------------------
     def balance_by(self) -> tuple[str, ...]:
@@ -199,8 +202,9 @@ class AttributePanel(QtWidgets.QWidget):
             return
         label, method, balance = self.label.currentText(), self.method.currentText(), self.balance_by()
         labels, names = ds.labels, ds.label_names
-        self.controller.compute_vectors(lambda mu: V.from_label(method, mu, labels, names, label, balance),
-                                        what=f"{label} ({method})")
+        self.controller.compute_vectors(
+            lambda mu: V.from_label(method, mu, labels, names, label, balance), what=f"{label} ({method})"
+        )
 
     def _add_principal(self) -> None:
         if self.state.ready:
@@ -210,8 +214,9 @@ class AttributePanel(QtWidgets.QWidget):
         if not self.state.ready:
             return
         a, b = self.state.selection["A"], self.state.selection["B"]
-        self.controller.compute_vectors(lambda mu: V.selection_difference(mu, a, b, name=f"A − B ({len(a)}/{len(b)})"),
-                                        what="A − B")
+        self.controller.compute_vectors(
+            lambda mu: V.selection_difference(mu, a, b, name=f"A − B ({len(a)}/{len(b)})"), what="A − B"
+        )
 
     def save_to(self, path: str) -> None:
         V.save_vectors(path, self.state.sliders.vectors, self.state.model_info.content_hash)

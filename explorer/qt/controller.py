@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore
 
-from explorer.core import encoding
-from explorer.core import vectors as V
-from explorer.core.datasets import for_model_steps
-from explorer.core.state import Decoded, ExplorerState
-from explorer.worker import CANCELLED, DECODED, DONE, ERROR, PROGRESS, READY, ModelWorker, Result
+from explorer.core.data import for_model_steps
+from explorer.core.space import vectors as V
+from explorer.core.state.explorer_state import Decoded, ExplorerState
+from explorer.core.store import encoding
+from explorer.worker.model_thread import CANCELLED, DECODED, DONE, ERROR, PROGRESS, READY, ModelWorker, Result
 from models import load_model
 
 PRIOR_SEED = 0
@@ -136,8 +136,9 @@ class Controller(QtCore.QObject):
         if not self.offer_label_vectors or s.encodings is None or s.sliders.vectors or not names:
             return
         labels, all_names = np.asarray(s.dataset.labels), s.dataset.label_names
-        self.compute_vectors(lambda mu: [V.from_label(V.MEAN, mu, labels, all_names, n) for n in names],
-                             what="label vectors")
+        self.compute_vectors(
+            lambda mu: [V.from_label(V.MEAN, mu, labels, all_names, n) for n in names], what="label vectors"
+        )
 
     def stop(self) -> bool:
         self.cancel()

@@ -17,7 +17,7 @@ def to_qimage(image: np.ndarray) -> QtGui.QImage:
     fmt = QtGui.QImage.Format.Format_RGB888 if c == 3 else QtGui.QImage.Format.Format_Grayscale8
     qimage = QtGui.QImage(w, h, fmt)
     rows = np.frombuffer(qimage.bits(), np.uint8).reshape(h, qimage.bytesPerLine())
-    rows[:, :w * c] = np.asarray(image, np.uint8).reshape(h, w * c)
+    rows[:, : w * c] = np.asarray(image, np.uint8).reshape(h, w * c)
     return qimage
 
 
@@ -82,8 +82,11 @@ class ImageView(QtWidgets.QWidget):
             p.drawImage(target, self._qimage)
         if self._caption:
             p.setPen(self.palette().color(QtGui.QPalette.ColorRole.Text))
-            p.drawText(self.rect().adjusted(0, self.height() - caption_h, 0, 0),
-                       QtCore.Qt.AlignmentFlag.AlignCenter, self._caption)
+            p.drawText(
+                self.rect().adjusted(0, self.height() - caption_h, 0, 0),
+                QtCore.Qt.AlignmentFlag.AlignCenter,
+                self._caption,
+            )
         p.end()
 
     def mouseReleaseEvent(self, event) -> None:

@@ -39,8 +39,9 @@ def _overlap(box: np.ndarray, others: list[np.ndarray], bounds: np.ndarray | Non
     return area
 
 
-def place_labels(anchors: np.ndarray, sizes: np.ndarray, origin: np.ndarray,
-                 keep_clear: list[np.ndarray] = (), bounds=None) -> np.ndarray:
+def place_labels(
+    anchors: np.ndarray, sizes: np.ndarray, origin: np.ndarray, keep_clear: list[np.ndarray] = (), bounds=None
+) -> np.ndarray:
     """Top-left corners (n, 2) for labels of `sizes` (n, 2) at `anchors` (n, 2), pushed away
     from `origin` (2,). Labels are placed in the given order; the first free spot wins, and
     when none is free, the one that overlaps least. Boxes (x0, y0, x1, y1) in `keep_clear` are

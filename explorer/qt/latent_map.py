@@ -18,9 +18,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from explorer.core import figure as F
-from explorer.core.colouring import viridis
-from explorer.core.state import Cursor, ExplorerState
+from explorer.core.figures import figure as F
+from explorer.core.maps.colouring import viridis
+from explorer.core.state.explorer_state import Cursor, ExplorerState
 from explorer.qt.map_marks import Marks, resize_labels
 from explorer.qt.point_cloud import PointCloudItem
 from explorer.qt.vector_arrows import VectorArrows
@@ -56,8 +56,9 @@ class _MapViewBox(pg.ViewBox):
             super().mouseClickEvent(ev)
 
     def mouseDragEvent(self, ev, axis=None) -> None:
-        plain_left = (ev.button() == QtCore.Qt.MouseButton.LeftButton
-                      and ev.modifiers() == QtCore.Qt.KeyboardModifier.NoModifier)
+        plain_left = (
+            ev.button() == QtCore.Qt.MouseButton.LeftButton and ev.modifiers() == QtCore.Qt.KeyboardModifier.NoModifier
+        )
         if plain_left and self.selecting:
             ev.accept()
             a, b = self.mapSceneToView(ev.buttonDownScenePos()), self.mapSceneToView(ev.scenePos())
@@ -106,8 +107,17 @@ class LatentMap(pg.PlotWidget):
         self._selection = PointCloudItem(self._point_size + 3)
         self._selection.setZValue(5)
         self.addItem(self._selection)
-        for z, item in enumerate((self._neighbours, self._ellipse, self._nearest, self._prior, self._strip_path,
-                                  self._strip_steps, self._keyframes)):
+        for z, item in enumerate(
+            (
+                self._neighbours,
+                self._ellipse,
+                self._nearest,
+                self._prior,
+                self._strip_path,
+                self._strip_steps,
+                self._keyframes,
+            )
+        ):
             item.setZValue(10 + z)
             self.addItem(item)
         self.arrows = VectorArrows(self, state, z=17)  # the moved point on top, the pin just under it
@@ -147,7 +157,7 @@ class LatentMap(pg.PlotWidget):
         self._points.setOpacity(opacity)
 
     def set_selection_mode(self, group: str) -> None:
-        """"A" or "B": a left drag selects that group with a box; "": left drag walks again."""
+        """ "A" or "B": a left drag selects that group with a box; "": left drag walks again."""
         self._selecting_group = group
         self._vb.selecting = bool(group)
 
@@ -209,7 +219,7 @@ class LatentMap(pg.PlotWidget):
         bounds = np.searchsorted(c.groups[order], np.arange(len(c.colours) + 1))
         groups = [(s.coords[~shown], DIMMED)]  # greyed-out points first, underneath
         for g, rgb in enumerate(c.colours):
-            idx = order[bounds[g]:bounds[g + 1]]
+            idx = order[bounds[g] : bounds[g + 1]]
             groups.append((s.coords[idx[shown[idx]]], rgb))
         self._points.set_groups(groups)
         self._update_key(c)
@@ -224,14 +234,16 @@ class LatentMap(pg.PlotWidget):
         if c.continuous:
             stops = np.linspace(0, 1, 9)
             cmap = pg.ColorMap(stops, viridis(stops).astype(np.ubyte))
-            self._colour_bar = pg.ColorBarItem(values=c.value_range, colorMap=cmap, interactive=False,
-                                               label=html.escape(c.title), width=14)
+            self._colour_bar = pg.ColorBarItem(
+                values=c.value_range, colorMap=cmap, interactive=False, label=html.escape(c.title), width=14
+            )
             self._colour_bar.axis.enableAutoSIPrefix(False)
             self._colour_bar.axis.setWidth(None)  # as wide as its tick labels (it is 45 px otherwise)
             self.plotItem.layout.addItem(self._colour_bar, 2, 5)
         elif len(c.colours) > 1:
-            self._legend = pg.LegendItem(offset=(-10, 10), labelTextColor=(230, 230, 230),
-                                         brush=pg.mkBrush(0, 0, 0, 150))
+            self._legend = pg.LegendItem(
+                offset=(-10, 10), labelTextColor=(230, 230, 230), brush=pg.mkBrush(0, 0, 0, 150)
+            )
             self._legend.setParentItem(self.plotItem.vb)
             for rgb, name in zip(c.colours, c.names):  # legend samples drawn like scatter symbols
                 sample = pg.ScatterPlotItem(symbol="o", size=8, pen=_NO_PEN, brush=pg.mkBrush(*rgb))
@@ -270,7 +282,7 @@ class LatentMap(pg.PlotWidget):
         # a strip is drawn as one line; a grid as its rows (a line per row, not joined)
         cols = figure.columns if figure.spec.kind in (F.GRID, F.ANALOGY) else len(xy)
         connect = np.ones(len(xy), bool)
-        connect[cols - 1::cols] = False
+        connect[cols - 1 :: cols] = False
         self._strip_path.setData(*xy.T, connect=connect)
 
     def _show_selection(self, *_) -> None:
@@ -312,4 +324,3 @@ class LatentMap(pg.PlotWidget):
         cursor = self.state.move_cursor(np.array([view_point.x(), view_point.y()]))
         if cursor is not None:
             self.state.pin(cursor)
-

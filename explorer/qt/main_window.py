@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from explorer.core.state import ExplorerState
+from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.attribute_panel import AttributePanel
 from explorer.qt.controller import Controller
 from explorer.qt.fit_scroll import FitScrollArea
@@ -26,8 +26,15 @@ def default_settings() -> QtCore.QSettings:
 class MainWindow(QtWidgets.QMainWindow):
     closed = QtCore.Signal()  # after the worker has stopped
 
-    def __init__(self, model_spec: str, data_spec: str, device: str = "auto",
-                 settings: QtCore.QSettings | None = None, session: str | None = None, parent=None):
+    def __init__(
+        self,
+        model_spec: str,
+        data_spec: str,
+        device: str = "auto",
+        settings: QtCore.QSettings | None = None,
+        session: str | None = None,
+        parent=None,
+    ):
         super().__init__(parent)
         self.setWindowTitle("vae-explorer")
         self.settings = settings if settings is not None else default_settings()
@@ -50,9 +57,12 @@ class MainWindow(QtWidgets.QMainWindow):
         # panels of text and images scroll when the screen is too small for them, rather than
         # squeeze their contents on top of each other
         for title, widget, area, scrolled in (
-                ("Decoder", self.decoder_panel, right, True), ("Attributes", self.attribute_panel, right, False),
-                ("Posterior", self.posterior_panel, right, True), ("Active units", self.active_units, right, False),
-                ("Strip", self.strip_panel, bottom, True)):
+            ("Decoder", self.decoder_panel, right, True),
+            ("Attributes", self.attribute_panel, right, False),
+            ("Posterior", self.posterior_panel, right, True),
+            ("Active units", self.active_units, right, False),
+            ("Strip", self.strip_panel, bottom, True),
+        ):
             self._add_dock(title, widget, area, scrolled)
         # the map keeps the full height; attribute sliders and the VAE's own view share a
         # tabbed dock under the decoder
@@ -110,7 +120,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(file_menu, "&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
         view = self.menuBar().addMenu("&View")
         self._action(view, "Sample from the &Prior", "Ctrl+P", self.controller.sample_prior)
-        self._action(view, "&Reset Zoom", "Ctrl+0", lambda: self.map.plotItem.enableAutoRange())
+        self._action(view, "&Reset Zoom", "Ctrl+0", self.map.plotItem.enableAutoRange)
         self._action(view, "&Unpin", "Esc", lambda: self.state.pin(None))
         view.addSeparator()
         for dock in self.docks.values():
@@ -155,9 +165,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_failed(self, what: str, message: str) -> None:
         if what in ("model", "dataset", "encode"):
-            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "vae-explorer",
-                                        f"Could not open the {what if what != 'encode' else 'dataset'}.",
-                                        parent=self)
+            box = QtWidgets.QMessageBox(
+                QtWidgets.QMessageBox.Icon.Warning,
+                "vae-explorer",
+                f"Could not open the {what if what != 'encode' else 'dataset'}.",
+                parent=self,
+            )
             box.setInformativeText(message)
             box.open()  # not exec(): the window stays live behind it
 

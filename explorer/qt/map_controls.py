@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 from superqt import QLabeledDoubleSlider, QLabeledSlider
 
-from explorer.core.search import SearchError
-from explorer.core.state import FILL_MEAN, FILL_NEAREST, ExplorerState
+from explorer.core.maps.search import SearchError
+from explorer.core.state.explorer_state import FILL_MEAN, FILL_NEAREST, ExplorerState
 from explorer.qt.latent_map import LatentMap
 
 PCA, RAW, ALONG = "PCA", "raw dimensions", "along a vector"
@@ -52,10 +52,17 @@ class MapControls(QtWidgets.QToolBar):
         self.size.setMaximumWidth(140)
         self.opacity.setMaximumWidth(160)
         self.search.setMinimumWidth(180)
-        for label, widget in (("Map ", self.projection), (None, self.dim_x), (None, self.dim_y), (None, self.vector),
-                              (None, self.fill),
-                              (" Colour ", self.colour), (" Size ", self.size), (" Opacity ", self.opacity),
-                              (" ", self.search)):
+        for label, widget in (
+            ("Map ", self.projection),
+            (None, self.dim_x),
+            (None, self.dim_y),
+            (None, self.vector),
+            (None, self.fill),
+            (" Colour ", self.colour),
+            (" Size ", self.size),
+            (" Opacity ", self.opacity),
+            (" ", self.search),
+        ):
             if label:
                 self.addWidget(QtWidgets.QLabel(label))
             self.addWidget(widget)

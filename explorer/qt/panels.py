@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from explorer.core.state import Cursor, Decoded, ExplorerState
+from explorer.core.state.explorer_state import Cursor, Decoded, ExplorerState
 from explorer.qt.image_view import ImageRow, ImageView
 
 N_NEIGHBOURS = 8
@@ -153,7 +153,8 @@ class PosteriorPanel(QtWidgets.QWidget):
         self.terms.setText(
             f"ELBO <b>{elbo:.1f}</b> = −(recon {float(enc.recon[index]):.1f} + KL {float(enc.kl[index]):.1f}) nats"
             f" &nbsp;·&nbsp; per-pixel MSE {float(enc.mse[index]):.5f}<br>"
-            f"posterior σ: mean {sigma.mean():.3f}, smallest {sigma.min():.3f}, largest {sigma.max():.3f}")
+            f"posterior σ: mean {sigma.mean():.3f}, smallest {sigma.min():.3f}, largest {sigma.max():.3f}"
+        )
 
     def _on_decoded(self, slot: str, decoded: Decoded) -> None:
         if slot == "posterior":
@@ -176,8 +177,10 @@ class ActiveUnits(pg.PlotWidget):
         # say that the bars are buttons: nothing else on a bar chart suggests it
         self.setTitle("click two bars to map those two dimensions", size="9pt", color="#9a9a9a")
         self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("mean KL of each latent dimension over the data: near 0 = a dimension the model "
-                        "does not use. Click two bars to view those two dimensions on the map.")
+        self.setToolTip(
+            "mean KL of each latent dimension over the data: near 0 = a dimension the model "
+            "does not use. Click two bars to view those two dimensions on the map."
+        )
         self._bars: pg.BarGraphItem | None = None
         self.order = np.zeros(0, int)  # dimension shown at each bar position
         self.chosen: list[int] = []
@@ -202,7 +205,7 @@ class ActiveUnits(pg.PlotWidget):
     def choose(self, position: int) -> None:
         """Select the bar at `position`; the second choice sets the map to those raw dims."""
         dim = int(self.order[position])
-        self.chosen = [d for d in self.chosen if d != dim][-1:] + [dim]
+        self.chosen = [*[d for d in self.chosen if d != dim][-1:], dim]
         if len(self.chosen) == 2:
             self.state.set_raw_dims(*self.chosen)
         self._recolour()
@@ -216,6 +219,6 @@ class ActiveUnits(pg.PlotWidget):
         if self._bars is None:
             return
         x = self.plotItem.vb.mapSceneToView(ev.scenePos()).x()
-        position = int(round(x))
+        position = round(x)
         if 0 <= position < len(self.order):
             self.choose(position)

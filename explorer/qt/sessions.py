@@ -11,9 +11,9 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from explorer.core import session as S
-from explorer.core.selection_export import export_selection
-from explorer.core.state import ExplorerState
+from explorer.core.io import session as S
+from explorer.core.io.selection_export import export_selection
+from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.controller import Controller
 from models.errors import UserInputError
 
@@ -49,8 +49,10 @@ class SessionKeeper(QtCore.QObject):
         problems = S.mismatches(doc, s.model_info.content_hash, s.dataset.fingerprint)
         try:
             if problems:
-                raise S.SessionError("; ".join(problems) + ". Its points, keyframes and vectors were not restored, "
-                                     "since they would show wrong pictures.")
+                raise S.SessionError(
+                    "; ".join(problems) + ". Its points, keyframes and vectors were not restored, "
+                    "since they would show wrong pictures."
+                )
             S.restore(s, doc, path)
         except UserInputError as e:
             self.controller.offer_label_vectors = True
@@ -85,14 +87,16 @@ class SessionKeeper(QtCore.QObject):
         return n
 
     def ask_open(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, "Open a session", "",
-                                                        f"Sessions (*{S.SUFFIX});;All files (*)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self.window, "Open a session", "", f"Sessions (*{S.SUFFIX});;All files (*)"
+        )
         if path:
             self.open(path)
 
     def ask_save(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Save the session", f"explorer{S.SUFFIX}",
-                                                        f"Sessions (*{S.SUFFIX})")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self.window, "Save the session", f"explorer{S.SUFFIX}", f"Sessions (*{S.SUFFIX})"
+        )
         if path:
             self.save(path if path.endswith(S.SUFFIX) else path + S.SUFFIX)
 
@@ -100,8 +104,9 @@ class SessionKeeper(QtCore.QObject):
         if not any(len(v) for v in self.state.selection.values()):
             self.state.say("nothing is selected: use Select A / Select B in the Attributes panel")
             return
-        path, chosen = QtWidgets.QFileDialog.getSaveFileName(self.window, "Export the selected points",
-                                                             "selection.csv", "CSV (*.csv);;NumPy (*.npz)")
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+            self.window, "Export the selected points", "selection.csv", "CSV (*.csv);;NumPy (*.npz)"
+        )
         if path:
             if Path(path).suffix.lower() not in (".csv", ".npz"):
                 path += ".npz" if "npz" in chosen else ".csv"

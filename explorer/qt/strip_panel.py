@@ -12,16 +12,20 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from explorer.core import figure as F
-from explorer.core import paths
-from explorer.core.compose import best_columns
-from explorer.core.export import SUFFIXES
-from explorer.core.state import ExplorerState
+from explorer.core.figures import figure as F
+from explorer.core.figures.compose import best_columns
+from explorer.core.figures.export import SUFFIXES
+from explorer.core.space import paths
+from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.image_view import ImageView
 from models.errors import UserInputError
 
-KIND_NAMES = {F.PATH: "Path through keyframes", F.SWEEP: "Sweep along a vector", F.GRID: "Grid (4 corners)",
-              F.ANALOGY: "Analogy (A : B :: C : ?)"}
+KIND_NAMES = {
+    F.PATH: "Path through keyframes",
+    F.SWEEP: "Sweep along a vector",
+    F.GRID: "Grid (4 corners)",
+    F.ANALOGY: "Analogy (A : B :: C : ?)",
+}
 FILTERS = {".png": "PNG image (*.png)", ".gif": "Animated GIF (*.gif)", ".apng": "Animated PNG (*.apng)"}
 OFF_DATA_RGB = (230, 40, 40)
 MIN_PREVIEW_TILE = 48  # pixels: smaller tiles are a line of noise, not a preview
@@ -32,8 +36,12 @@ def mark_off_data(image: np.ndarray, boxes: np.ndarray, off: np.ndarray, first_t
     marked = image.copy()
     for i in np.flatnonzero(off):
         x, y, w, h = boxes[first_tile + i]
-        for sl in ((slice(y, y + 2), slice(x, x + w)), (slice(y + h - 2, y + h), slice(x, x + w)),
-                   (slice(y, y + h), slice(x, x + 2)), (slice(y, y + h), slice(x + w - 2, x + w))):
+        for sl in (
+            (slice(y, y + 2), slice(x, x + w)),
+            (slice(y + h - 2, y + h), slice(x, x + w)),
+            (slice(y, y + h), slice(x, x + 2)),
+            (slice(y, y + h), slice(x + w - 2, x + w)),
+        ):
             marked[sl] = OFF_DATA_RGB
     return marked
 
@@ -65,8 +73,9 @@ class StripPanel(QtWidgets.QWidget):
             self.kind.addItem(name, kind)
         self.method = QtWidgets.QComboBox()
         self.method.addItems(paths.METHODS)
-        self.method.setToolTip("lerp: straight line; slerp: along the sphere (White 2017); gauss: lerp of the "
-                               "Gaussian CDF per coordinate")
+        self.method.setToolTip(
+            "lerp: straight line; slerp: along the sphere (White 2017); gauss: lerp of the Gaussian CDF per coordinate"
+        )
         self.steps = _spin(2, F.MAX_STEPS, spec.steps, "images per segment, both ends included")
         self.rows = _spin(2, F.MAX_SIDE, spec.rows, "grid rows")
         self.cols = _spin(2, F.MAX_SIDE, spec.cols, "grid columns")
@@ -135,8 +144,7 @@ class StripPanel(QtWidgets.QWidget):
         look.addWidget(self.originals, 0, 0, 1, 2)
         look.addWidget(self.captions, 0, 2)
         look.addWidget(self.background, 0, 3)
-        labelled = (("wrap", self.columns), ("padding", self.padding), ("scale", self.scale),
-                    ("frame", self.duration))
+        labelled = (("wrap", self.columns), ("padding", self.padding), ("scale", self.scale), ("frame", self.duration))
         for i, (name, box) in enumerate(labelled):
             look.addWidget(QtWidgets.QLabel(name), 1 + i // 2, 2 * (i % 2))
             look.addWidget(box, 1 + i // 2, 2 * (i % 2) + 1)
@@ -190,14 +198,22 @@ class StripPanel(QtWidgets.QWidget):
     # -- state -> widgets ------------------------------------------------------------------
     def _show_spec(self) -> None:
         spec = self.strip.spec
-        values = ((self.kind, "setCurrentIndex", list(KIND_NAMES).index(spec.kind)),
-                  (self.method, "setCurrentText", spec.method), (self.steps, "setValue", spec.steps),
-                  (self.rows, "setValue", spec.rows), (self.cols, "setValue", spec.cols),
-                  (self.sweep_from, "setValue", spec.sweep_from), (self.sweep_to, "setValue", spec.sweep_to),
-                  (self.originals, "setChecked", spec.originals), (self.captions, "setChecked", spec.layout.captions),
-                  (self.columns, "setValue", spec.layout.columns), (self.padding, "setValue", spec.layout.padding),
-                  (self.scale, "setValue", spec.layout.scale), (self.duration, "setValue", spec.animation.duration_ms),
-                  (self.pingpong, "setChecked", spec.animation.pingpong))
+        values = (
+            (self.kind, "setCurrentIndex", list(KIND_NAMES).index(spec.kind)),
+            (self.method, "setCurrentText", spec.method),
+            (self.steps, "setValue", spec.steps),
+            (self.rows, "setValue", spec.rows),
+            (self.cols, "setValue", spec.cols),
+            (self.sweep_from, "setValue", spec.sweep_from),
+            (self.sweep_to, "setValue", spec.sweep_to),
+            (self.originals, "setChecked", spec.originals),
+            (self.captions, "setChecked", spec.layout.captions),
+            (self.columns, "setValue", spec.layout.columns),
+            (self.padding, "setValue", spec.layout.padding),
+            (self.scale, "setValue", spec.layout.scale),
+            (self.duration, "setValue", spec.animation.duration_ms),
+            (self.pingpong, "setChecked", spec.animation.pingpong),
+        )
         for widget, setter, value in values:
             with QtCore.QSignalBlocker(widget):
                 getattr(widget, setter)(value)
@@ -210,8 +226,9 @@ class StripPanel(QtWidgets.QWidget):
             w.setEnabled(kind == F.SWEEP)
         self.method.setEnabled(kind != F.SWEEP)
         r, g, b = spec.layout.background
-        self.background.setStyleSheet(f"background-color: rgb({r},{g},{b}); color: "
-                                      f"{'black' if r + g + b > 380 else 'white'}")
+        self.background.setStyleSheet(
+            f"background-color: rgb({r},{g},{b}); color: {'black' if r + g + b > 380 else 'white'}"
+        )
 
     def _show_keyframes(self) -> None:
         self.keyframe_list.clear()
@@ -283,11 +300,13 @@ class StripPanel(QtWidgets.QWidget):
         if columns == self._preview_columns:
             return
         self._preview_columns = columns
-        self.preview_composite = F.render(figure, decoded.images, self.state.dataset.images,
-                                          replace(look, columns=columns))
+        self.preview_composite = F.render(
+            figure, decoded.images, self.state.dataset.images, replace(look, columns=columns)
+        )
         first_tile = 1 if figure.end_indices()[0] is not None else 0
-        image = mark_off_data(self.preview_composite.image, self.preview_composite.boxes, self.strip.support.off_data,
-                              first_tile)
+        image = mark_off_data(
+            self.preview_composite.image, self.preview_composite.boxes, self.strip.support.off_data, first_tile
+        )
         h, w = image.shape[:2]
         self.preview.setMinimumSize(int(np.ceil(w * least)), int(np.ceil(h * least)))
         self.preview.set_image(image)
@@ -308,8 +327,9 @@ class StripPanel(QtWidgets.QWidget):
             self.strip.remove(row)
 
     def _ask_background(self) -> None:
-        colour = QtWidgets.QColorDialog.getColor(QtGui.QColor(*self.strip.spec.layout.background), self,
-                                                 "Background colour")
+        colour = QtWidgets.QColorDialog.getColor(
+            QtGui.QColor(*self.strip.spec.layout.background), self, "Background colour"
+        )
         if colour.isValid():
             self.strip.set_layout(background=(colour.red(), colour.green(), colour.blue()))
 
@@ -318,8 +338,9 @@ class StripPanel(QtWidgets.QWidget):
             self.state.say(f"nothing to export: {self.strip.problem}")
             return
         # the dialog asks before replacing an existing file (Qt's default for save dialogs)
-        path, chosen = QtWidgets.QFileDialog.getSaveFileName(self, "Export figure", f"{self.strip.spec.kind}.png",
-                                                             ";;".join(FILTERS.values()))
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export figure", f"{self.strip.spec.kind}.png", ";;".join(FILTERS.values())
+        )
         if path:
             if Path(path).suffix.lower() not in SUFFIXES:
                 path += next(s for s, f in FILTERS.items() if f == chosen) if chosen in FILTERS.values() else ".png"
@@ -339,8 +360,9 @@ class StripPanel(QtWidgets.QWidget):
         s = self.state
         provenance = F.Provenance(s.model_info.source, s.model_info.content_hash, s.dataset.spec, s.dataset.fingerprint)
         try:
-            written = F.export(path, figure, decoded.images, provenance, s.dataset.images, self.strip.support,
-                               force=True)
+            written = F.export(
+                path, figure, decoded.images, provenance, s.dataset.images, self.strip.support, force=True
+            )
         except UserInputError as e:
             s.say(str(e))
             QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "vae-explorer", str(e), parent=self).open()

@@ -7,8 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from explorer.core.state import ExplorerState
-from explorer.core.vectors import combined_offset
+from explorer.core.space.vectors import combined_offset
+from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.label_placement import place_labels
 from explorer.qt.map_marks import Marks, resize_labels
 
@@ -52,7 +52,7 @@ class VectorArrows:
         self._tips.setData(pos=tips)
         for text, v in zip(self.names, vectors):
             name = v.label or v.name
-            text.setText(name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…")
+            text.setText(name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…")
         moved = s.projection.transform(start + combined_offset(vectors, s.sliders.values, s.latent_dim))
         self.moved.setData(pos=[moved])
         self._moved_path.setData(*np.stack([origin, moved]).T)
@@ -76,7 +76,8 @@ class VectorArrows:
         order = np.argsort(-np.hypot(*(tips - origin).T))  # far tips first: they have room
         view = vb.sceneBoundingRect()
         corners = np.zeros_like(tips)
-        corners[order] = place_labels(tips[order], sizes[order], origin, clear,
-                                      (view.left(), view.top(), view.right(), view.bottom()))
+        corners[order] = place_labels(
+            tips[order], sizes[order], origin, clear, (view.left(), view.top(), view.right(), view.bottom())
+        )
         for text, corner in zip(self.names, corners):
             text.setPos(vb.mapSceneToView(QtCore.QPointF(*corner)))

@@ -38,11 +38,14 @@ def test_installed_console_script_runs():
 
 def test_python_dash_m_reports_a_missing_file_in_one_line(tmp_path):
     missing = tmp_path / "nope.safetensors"
-    out = subprocess.run([sys.executable, "-m", "explorer", "info", "--model", str(missing)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "explorer", "info", "--model", str(missing)], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 1
-    assert out.stderr.strip() == f"vae-explorer: error: {missing}: no such file (a model SPEC is builtin:faces " \
-                                 f"or a .safetensors path)"
+    assert (
+        out.stderr.strip() == f"vae-explorer: error: {missing}: no such file (a model SPEC is builtin:faces "
+        f"or a .safetensors path)"
+    )
     assert "Traceback" not in out.stderr
 
 
@@ -67,20 +70,35 @@ def test_info_json(capsys):
     assert facts["training"]["dataset"] == "builtin:faces"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["info", "--model", "builtin:cats"], "vae-explorer: error: unknown built-in model 'builtin:cats'; available: "
-                                          "builtin:faces"),
-    (["info", "--model", "model.pt"], "vae-explorer: error: model.pt: PyTorch pickle files (.pt) can run arbitrary"),
-    (["train", "--data", "builtin:dogs", "--out", "{tmp}/m.safetensors"], "vae-explorer: error: unknown built-in "
-                                                                           "dataset 'builtin:dogs'"),
-    (["train", "--data", "{tmp}/none", "--out", "{tmp}/m.safetensors"], "vae-explorer: error: {tmp}/none: no such "
-                                                                         "file or folder"),
-    (["train", "--data", "builtin:faces", "--out", "{tmp}/m.pt"], "vae-explorer: error: --out {tmp}/m.pt: the file "
-                                                                  "name must end in .safetensors"),
-    (["train", "--data", "builtin:faces", "--out", "{tmp}/no/m.safetensors"], "vae-explorer: error: --out "
-                                                                             "{tmp}/no/m.safetensors: folder "
-                                                                             "{tmp}/no does not exist"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["info", "--model", "builtin:cats"],
+            "vae-explorer: error: unknown built-in model 'builtin:cats'; available: builtin:faces",
+        ),
+        (
+            ["info", "--model", "model.pt"],
+            "vae-explorer: error: model.pt: PyTorch pickle files (.pt) can run arbitrary",
+        ),
+        (
+            ["train", "--data", "builtin:dogs", "--out", "{tmp}/m.safetensors"],
+            "vae-explorer: error: unknown built-in dataset 'builtin:dogs'",
+        ),
+        (
+            ["train", "--data", "{tmp}/none", "--out", "{tmp}/m.safetensors"],
+            "vae-explorer: error: {tmp}/none: no such file or folder",
+        ),
+        (
+            ["train", "--data", "builtin:faces", "--out", "{tmp}/m.pt"],
+            "vae-explorer: error: --out {tmp}/m.pt: the file name must end in .safetensors",
+        ),
+        (
+            ["train", "--data", "builtin:faces", "--out", "{tmp}/no/m.safetensors"],
+            "vae-explorer: error: --out {tmp}/no/m.safetensors: folder {tmp}/no does not exist",
+        ),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_1(capsys, tmp_path, argv, message):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     code, out, err = run_cli(capsys, *argv)
@@ -89,12 +107,15 @@ def test_bad_input_is_one_line_and_exit_1(capsys, tmp_path, argv, message):
     assert len(err.strip().splitlines()) == 1 and out == ""
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["info"], "the following arguments are required: --model"),
-    (["frobnicate"], "invalid choice: 'frobnicate'"),
-    (["train", "--data", "x", "--out", "y", "--arch", "rnn"], "argument --arch: invalid choice: 'rnn'"),
-    (["train", "--data", "x", "--out", "y", "--epochs", "many"], "argument --epochs: invalid int value: 'many'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["info"], "the following arguments are required: --model"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["train", "--data", "x", "--out", "y", "--arch", "rnn"], "argument --arch: invalid choice: 'rnn'"),
+        (["train", "--data", "x", "--out", "y", "--epochs", "many"], "argument --epochs: invalid int value: 'many'"),
+    ],
+)
 def test_usage_mistakes_are_one_line_and_exit_2(capsys, argv, message):
     code, _, err = run_cli(capsys, *argv)
     assert code == 2
@@ -108,9 +129,24 @@ def picture_folder(make_pictures):
 
 def test_train_writes_a_model_that_info_reads(capsys, tmp_path, picture_folder):
     out_path = tmp_path / "mine.safetensors"
-    code, out, err = run_cli(capsys, "train", "--data", str(picture_folder), "--out", str(out_path),
-                             "--image-size", "32", "--latent-dim", "3", "--epochs", "2", "--batch-size", "8",
-                             "--device", "cpu")
+    code, out, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        str(picture_folder),
+        "--out",
+        str(out_path),
+        "--image-size",
+        "32",
+        "--latent-dim",
+        "3",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+    )
     assert code == 0, err
     assert out_path.exists()
     assert "ELBO" in err and "epoch 2/2" in err  # the progress bar shows the terms
@@ -128,18 +164,33 @@ def test_train_writes_a_model_that_info_reads(capsys, tmp_path, picture_folder):
 
 
 def test_train_refuses_an_image_size_the_conv_vae_cannot_take(capsys, tmp_path, picture_folder):
-    code, _, err = run_cli(capsys, "train", "--data", str(picture_folder), "--out", str(tmp_path / "m.safetensors"),
-                           "--image-size", "48")
+    code, _, err = run_cli(
+        capsys, "train", "--data", str(picture_folder), "--out", str(tmp_path / "m.safetensors"), "--image-size", "48"
+    )
     assert code == 1 and "--image-size 48: the conv VAE takes square images of 32, 64, 128 px" in err
 
 
 def test_vector_command_saves_a_vector_for_the_model_and_prints_its_quality(capsys, tmp_path):
-    from explorer.core.vectors import load_vectors
+    from explorer.core.space.vectors import load_vectors
     from models import load_model
 
     out = tmp_path / "smile.json"
-    code, stdout, err = run_cli(capsys, "vector", "--model", "builtin:faces", "--data", "builtin:faces:test",
-                                "--label", "smiling", "--balance-by", "glasses", "--out", str(out), "--device", "cpu")
+    code, stdout, err = run_cli(
+        capsys,
+        "vector",
+        "--model",
+        "builtin:faces",
+        "--data",
+        "builtin:faces:test",
+        "--label",
+        "smiling",
+        "--balance-by",
+        "glasses",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    )
     assert code == 0, err
     assert stdout.startswith("smiling (balanced by glasses): balanced on builtin:faces:test (2,000 points)")
     assert f"saved to {out}" in stdout
@@ -149,18 +200,40 @@ def test_vector_command_saves_a_vector_for_the_model_and_prints_its_quality(caps
     assert f"AUC {vector.quality.auc:.4f}   Cohen's d {vector.quality.cohens_d:.3f}" in stdout
     assert 0.5 < vector.quality.auc <= 1
 
-    code, _, err = run_cli(capsys, "vector", "--model", "builtin:faces", "--data", "builtin:faces:test",
-                           "--label", "smiling", "--out", str(out))
+    code, _, err = run_cli(
+        capsys,
+        "vector",
+        "--model",
+        "builtin:faces",
+        "--data",
+        "builtin:faces:test",
+        "--label",
+        "smiling",
+        "--out",
+        str(out),
+    )
     assert code == 1 and "the file exists; add --force" in err
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--label", "grin"], "no label called 'grin' (labels: smiling, glasses"),
-    (["--label", "smiling", "--balance-by", "moustache"], "no label called 'moustache'"),
-    (["--label", "head_x"], "label 'head_x' is not binary"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--label", "grin"], "no label called 'grin' (labels: smiling, glasses"),
+        (["--label", "smiling", "--balance-by", "moustache"], "no label called 'moustache'"),
+        (["--label", "head_x"], "label 'head_x' is not binary"),
+    ],
+)
 def test_vector_command_errors(capsys, tmp_path, extra, message):
-    code, out, err = run_cli(capsys, "vector", "--model", "builtin:faces", "--data", "builtin:faces:test",
-                             "--out", str(tmp_path / "v.json"), *extra)
+    code, _out, err = run_cli(
+        capsys,
+        "vector",
+        "--model",
+        "builtin:faces",
+        "--data",
+        "builtin:faces:test",
+        "--out",
+        str(tmp_path / "v.json"),
+        *extra,
+    )
     assert code == 1 and err.startswith("vae-explorer: error: ") and message in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "v.json").exists()

@@ -37,15 +37,18 @@ def pictures(make_pictures):
 
 
 # -- 1. learning rate and beta; a diverging run writes nothing ---------------------------------------
-@pytest.mark.parametrize("option, value, message", [
-    ("--lr", "-1", "--lr -1: the learning rate must be a finite number > 0"),
-    ("--lr", "0", "--lr 0: the learning rate must be a finite number > 0"),
-    ("--lr", "nan", "--lr nan: the learning rate must be a finite number > 0"),
-    ("--lr", "inf", "--lr inf: the learning rate must be a finite number > 0"),
-    ("--beta", "inf", "--beta inf: the KL weight must be a finite number >= 0"),
-    ("--beta", "nan", "--beta nan: the KL weight must be a finite number >= 0"),
-    ("--beta", "-1", "--beta -1: the KL weight must be a finite number >= 0"),
-])
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--lr", "-1", "--lr -1: the learning rate must be a finite number > 0"),
+        ("--lr", "0", "--lr 0: the learning rate must be a finite number > 0"),
+        ("--lr", "nan", "--lr nan: the learning rate must be a finite number > 0"),
+        ("--lr", "inf", "--lr inf: the learning rate must be a finite number > 0"),
+        ("--beta", "inf", "--beta inf: the KL weight must be a finite number >= 0"),
+        ("--beta", "nan", "--beta nan: the KL weight must be a finite number >= 0"),
+        ("--beta", "-1", "--beta -1: the KL weight must be a finite number >= 0"),
+    ],
+)
 def test_train_refuses_a_learning_rate_or_beta_that_cannot_train(capsys, tmp_path, pictures, option, value, message):
     out = tmp_path / "m.safetensors"
     code, stdout, err = run_cli(capsys, "train", "--data", pictures, "--out", out, option, value)
@@ -56,21 +59,57 @@ def test_train_refuses_a_learning_rate_or_beta_that_cannot_train(capsys, tmp_pat
 
 def test_train_that_diverges_stops_with_where_and_why_and_writes_nothing(capsys, tmp_path, pictures):
     out = tmp_path / "m.safetensors"
-    code, _, err = run_cli(capsys, "train", "--data", pictures, "--out", out, "--arch", "mlp", "--image-size", "8",
-                           "--epochs", "2", "--batch-size", "4", "--lr", "1e30", "--device", "cpu")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        pictures,
+        "--out",
+        out,
+        "--arch",
+        "mlp",
+        "--image-size",
+        "8",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--lr",
+        "1e30",
+        "--device",
+        "cpu",
+    )
     assert code == 1
     last = err.strip().splitlines()[-1]  # after the progress bar
-    assert last.startswith("vae-explorer: error: training diverged at epoch 1, step 2 of 4: the loss became "
-                           "non-finite (recon nan")
-    assert last.endswith("the learning rate (lr 1e+30) is probably too large, try a smaller one; "
-                         "nothing was written")
+    assert last.startswith(
+        "vae-explorer: error: training diverged at epoch 1, step 2 of 4: the loss became non-finite (recon nan"
+    )
+    assert last.endswith("the learning rate (lr 1e+30) is probably too large, try a smaller one; nothing was written")
     assert not out.exists() and list(tmp_path.iterdir()) == [pictures]
 
 
 def test_a_beta_so_large_the_loss_overflows_is_named_as_the_cause(capsys, tmp_path, pictures):
     out = tmp_path / "m.safetensors"
-    code, _, err = run_cli(capsys, "train", "--data", pictures, "--out", out, "--arch", "mlp", "--image-size", "8",
-                           "--epochs", "2", "--batch-size", "4", "--beta", "1e300", "--device", "cpu")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        pictures,
+        "--out",
+        out,
+        "--arch",
+        "mlp",
+        "--image-size",
+        "8",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--beta",
+        "1e300",
+        "--device",
+        "cpu",
+    )
     assert code == 1
     last = err.strip().splitlines()[-1]
     assert "the KL term times beta overflowed; beta is far too large; nothing was written" in last
@@ -79,12 +118,15 @@ def test_a_beta_so_large_the_loss_overflows_is_named_as_the_cause(capsys, tmp_pa
 
 # -- 2. an --out that is a folder ------------------------------------------------------------------------
 @pytest.mark.parametrize("force", [False, True])
-@pytest.mark.parametrize("command", [
-    ("train", "--data", "builtin:faces"),
-    ("vector", *FACES, "--data", "builtin:faces:test", "--label", "smiling"),
-    ("strip", *FACES, "--data", "builtin:faces:test", "--from", "1", "--to", "2"),
-    ("grid", *FACES, "--data", "builtin:faces:test", "--corners", "1", "2", "3", "4"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("train", "--data", "builtin:faces"),
+        ("vector", *FACES, "--data", "builtin:faces:test", "--label", "smiling"),
+        ("strip", *FACES, "--data", "builtin:faces:test", "--from", "1", "--to", "2"),
+        ("grid", *FACES, "--data", "builtin:faces:test", "--corners", "1", "2", "3", "4"),
+    ],
+)
 def test_an_out_that_is_a_folder_is_refused_as_a_folder(capsys, tmp_path, command, force):
     folder = tmp_path / "results"
     folder.mkdir()
@@ -99,21 +141,36 @@ def test_an_out_that_is_a_folder_is_refused_as_a_folder(capsys, tmp_path, comman
 def test_an_existing_file_is_still_kept_without_force(capsys, tmp_path):
     out = tmp_path / "v.json"
     out.write_bytes(b"keep me")
-    code, _, err = run_cli(capsys, "vector", *FACES, "--data", "builtin:faces:test", "--label", "smiling",
-                           "--out", out)
+    code, _, err = run_cli(capsys, "vector", *FACES, "--data", "builtin:faces:test", "--label", "smiling", "--out", out)
     assert code == 1
     assert one_error_line(err) == f"vae-explorer: error: --out {out}: the file exists; add --force to replace it"
     assert out.read_bytes() == b"keep me"
 
 
 # -- 3. skipped files are named by every command that loads a dataset ------------------------------------
-@pytest.mark.parametrize("command", [
-    ("strip", *FACES, "--from", "0", "--to", "3", "--steps", "3", "--out", "{tmp}/s.png"),
-    ("grid", *FACES, "--corners", "0", "1", "2", "3", "--size", "2", "2", "--out", "{tmp}/g.png"),
-    ("vector", *FACES, "--label", "smiling", "--out", "{tmp}/v.json"),
-    ("train", "--arch", "mlp", "--image-size", "8", "--epochs", "1", "--batch-size", "8", "--device", "cpu",
-     "--out", "{tmp}/m.safetensors"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("strip", *FACES, "--from", "0", "--to", "3", "--steps", "3", "--out", "{tmp}/s.png"),
+        ("grid", *FACES, "--corners", "0", "1", "2", "3", "--size", "2", "2", "--out", "{tmp}/g.png"),
+        ("vector", *FACES, "--label", "smiling", "--out", "{tmp}/v.json"),
+        (
+            "train",
+            "--arch",
+            "mlp",
+            "--image-size",
+            "8",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--device",
+            "cpu",
+            "--out",
+            "{tmp}/m.safetensors",
+        ),
+    ],
+)
 def test_every_command_names_the_files_it_skipped(capsys, tmp_path, pictures, isolated_cache, command):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
     code, _, err = run_cli(capsys, *argv, "--data", pictures)
@@ -121,23 +178,34 @@ def test_every_command_names_the_files_it_skipped(capsys, tmp_path, pictures, is
     assert len(warnings) == 1, err
     assert warnings[0].startswith(f"warning: skipped {pictures / 'broken.png'}: cannot read this image")
     if command[0] == "vector":  # an image folder has no labels: the warning comes before that error
-        assert code == 1 and err.strip().splitlines()[-1] == f"vae-explorer: error: {pictures}: has no labels to " \
-                                                              f"make a vector from"
+        assert (
+            code == 1
+            and err.strip().splitlines()[-1] == f"vae-explorer: error: {pictures}: has no labels to make a vector from"
+        )
     else:
         assert code == 0, err
 
 
 # -- 4. --image-size ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("arch, size, message", [
-    ("conv", "-5", ("--image-size -5: the conv VAE takes square images of 32, 64, 128 px (--arch mlp takes 8 to "
-                    "128 px)")),
-    ("conv", "0", "--image-size 0: the conv VAE takes square images of 32, 64, 128 px"),
-    ("conv", "48", "--image-size 48: the conv VAE takes square images of 32, 64, 128 px"),
-    ("mlp", "0", ("--image-size 0: the mlp VAE takes square images of 8 to 128 px (--arch conv takes 32, 64, "
-                  "128 px)")),
-    ("mlp", "4", "--image-size 4: the mlp VAE takes square images of 8 to 128 px"),
-    ("mlp", "256", "--image-size 256: the mlp VAE takes square images of 8 to 128 px"),
-])
+@pytest.mark.parametrize(
+    "arch, size, message",
+    [
+        (
+            "conv",
+            "-5",
+            ("--image-size -5: the conv VAE takes square images of 32, 64, 128 px (--arch mlp takes 8 to 128 px)"),
+        ),
+        ("conv", "0", "--image-size 0: the conv VAE takes square images of 32, 64, 128 px"),
+        ("conv", "48", "--image-size 48: the conv VAE takes square images of 32, 64, 128 px"),
+        (
+            "mlp",
+            "0",
+            ("--image-size 0: the mlp VAE takes square images of 8 to 128 px (--arch conv takes 32, 64, 128 px)"),
+        ),
+        ("mlp", "4", "--image-size 4: the mlp VAE takes square images of 8 to 128 px"),
+        ("mlp", "256", "--image-size 256: the mlp VAE takes square images of 8 to 128 px"),
+    ],
+)
 def test_train_refuses_an_image_size_the_architecture_cannot_take(capsys, tmp_path, pictures, arch, size, message):
     out = tmp_path / "m.safetensors"
     code, _, err = run_cli(capsys, "train", "--data", pictures, "--out", out, "--arch", arch, "--image-size", size)
@@ -148,24 +216,29 @@ def test_train_refuses_an_image_size_the_architecture_cannot_take(capsys, tmp_pa
 
 # -- 5. --duration --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("duration", ["0", "-5", "9", "60001"])
-@pytest.mark.parametrize("command", [
-    ("strip", "--from", "1", "--to", "2", "--out", "{tmp}/a.gif"),
-    ("grid", "--corners", "1", "2", "3", "4", "--out", "{tmp}/a.gif"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("strip", "--from", "1", "--to", "2", "--out", "{tmp}/a.gif"),
+        ("grid", "--corners", "1", "2", "3", "4", "--out", "{tmp}/a.gif"),
+    ],
+)
 def test_a_frame_duration_out_of_range_is_refused(capsys, tmp_path, command, duration):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
     code, _, err = run_cli(capsys, *argv, *FACES, "--data", "builtin:faces:test", "--duration", duration)
     assert code == 1
-    assert one_error_line(err) == (f"vae-explorer: error: frame duration {duration} ms: must be a whole number of "
-                                   f"milliseconds, 10 to 60,000")
+    assert one_error_line(err) == (
+        f"vae-explorer: error: frame duration {duration} ms: must be a whole number of milliseconds, 10 to 60,000"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("duration, ok", [(10, True), (60_000, True), (150, True), (150.0, False), (True, False),
-                                          (5, False)])
+@pytest.mark.parametrize(
+    "duration, ok", [(10, True), (60_000, True), (150, True), (150.0, False), (True, False), (5, False)]
+)
 def test_the_core_checks_the_duration_for_the_window_too(duration, ok):
-    from explorer.core.export import Animation, ExportError
-    from explorer.core.figure import FigureSpec
+    from explorer.core.figures.export import Animation, ExportError
+    from explorer.core.figures.figure import FigureSpec
 
     spec = FigureSpec(animation=Animation(duration_ms=duration))
     if ok:
@@ -179,25 +252,35 @@ def test_the_core_checks_the_duration_for_the_window_too(duration, ok):
 @pytest.fixture(scope="module")
 def faces_cache(tmp_path_factory):
     """One encodings cache for the tests that encode the held-out faces."""
-    from explorer.core import cache
+    from explorer.core.store import cache
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(cache.ENV_VAR, str(tmp_path_factory.mktemp("cache")))
         yield
 
 
-@pytest.mark.parametrize("command, message", [
-    (("vector", "--label", "smiling", "--balance-by", "smiling", "--out", "{tmp}/v.json"),
-     "cannot balance smiling by itself; balance it by other labels"),
-    (("vector", "--label", "smiling", "--balance-by", "glasses,smiling", "--out", "{tmp}/v.json"),
-     "cannot balance smiling by itself"),
-    (("strip", "--from", "1", "--vector", "smiling", "--balance-by", "smiling", "--out", "{tmp}/s.png"),
-     "cannot balance smiling by itself"),
-    (("strip", "--from", "1", "--vector", "smiling", "--balance-by", "moustache", "--out", "{tmp}/s.png"),
-     "no label called 'moustache' (labels: smiling, glasses, eyes_open, hat"),
-])
-def test_balancing_a_label_by_itself_or_an_unknown_label_is_an_error(capsys, tmp_path, faces_cache, command,
-                                                                      message):
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        (
+            ("vector", "--label", "smiling", "--balance-by", "smiling", "--out", "{tmp}/v.json"),
+            "cannot balance smiling by itself; balance it by other labels",
+        ),
+        (
+            ("vector", "--label", "smiling", "--balance-by", "glasses,smiling", "--out", "{tmp}/v.json"),
+            "cannot balance smiling by itself",
+        ),
+        (
+            ("strip", "--from", "1", "--vector", "smiling", "--balance-by", "smiling", "--out", "{tmp}/s.png"),
+            "cannot balance smiling by itself",
+        ),
+        (
+            ("strip", "--from", "1", "--vector", "smiling", "--balance-by", "moustache", "--out", "{tmp}/s.png"),
+            "no label called 'moustache' (labels: smiling, glasses, eyes_open, hat",
+        ),
+    ],
+)
+def test_balancing_a_label_by_itself_or_an_unknown_label_is_an_error(capsys, tmp_path, faces_cache, command, message):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
     code, stdout, err = run_cli(capsys, *argv, *FACES, "--data", "builtin:faces:test")
     assert code == 1 and stdout == ""
@@ -227,7 +310,7 @@ print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m.startsw
 
 def test_the_parser_offers_the_interpolation_methods_of_the_core():
     from explorer.cli.common import METHODS
-    from explorer.core.paths import METHODS as CORE_METHODS
+    from explorer.core.space.paths import METHODS as CORE_METHODS
 
     assert METHODS == CORE_METHODS
 
@@ -250,20 +333,24 @@ def test_without_a_display_the_window_says_so_and_what_to_do(capsys, no_window):
     code, stdout, err = run_cli(capsys)
     assert code == 1 and stdout == "" and no_window == []
     first, second = err.strip().splitlines()
-    assert first == ("vae-explorer: error: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the "
-                     "window cannot open")
+    assert first == (
+        "vae-explorer: error: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window cannot open"
+    )
     assert "headless commands (train, info, vector, strip, grid" in second
     assert "`xvfb-run -a vae-explorer` opens the window on a virtual screen" in second
 
 
-@pytest.mark.parametrize("env, platform", [
-    ({"QT_QPA_PLATFORM": "offscreen"}, "linux"),  # the tests, and --screenshot in CI
-    ({"QT_QPA_PLATFORM": "minimal"}, "linux"),
-    ({"QT_QPA_PLATFORM": "wayland;offscreen"}, "linux"),  # a fallback that needs no display
-    ({"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"}, "linux"),
-    ({}, "darwin"),
-    ({}, "win32"),
-])
+@pytest.mark.parametrize(
+    "env, platform",
+    [
+        ({"QT_QPA_PLATFORM": "offscreen"}, "linux"),  # the tests, and --screenshot in CI
+        ({"QT_QPA_PLATFORM": "minimal"}, "linux"),
+        ({"QT_QPA_PLATFORM": "wayland;offscreen"}, "linux"),  # a fallback that needs no display
+        ({"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"}, "linux"),
+        ({}, "darwin"),
+        ({}, "win32"),
+    ],
+)
 def test_the_window_starts_where_qt_needs_no_display_or_has_one(capsys, no_window, monkeypatch, env, platform):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -282,8 +369,9 @@ from explorer.cli import main
 code = main([])
 print(code, 'PySide6' in sys.modules, 'torch' in sys.modules, 'explorer.qt.app' in sys.modules)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
     assert out.stdout.strip() == "1 False False False", out.stderr
     assert out.stderr.startswith("vae-explorer: error: no display found") and len(out.stderr.splitlines()) == 2
 
@@ -308,8 +396,10 @@ def test_a_missing_xcb_library_is_named_with_the_install_command(capsys, no_wind
 
     monkeypatch.setattr(display.ctypes, "CDLL", missing_cursor_library)
     code, _, err = run_cli(capsys)
-    assert code == 1 and err.startswith("vae-explorer: error: Qt's X11 (xcb) platform plugin cannot load "
-                                        "(libxcb-cursor.so.0 is missing), so the window cannot open\n")
+    assert code == 1 and err.startswith(
+        "vae-explorer: error: Qt's X11 (xcb) platform plugin cannot load "
+        "(libxcb-cursor.so.0 is missing), so the window cannot open\n"
+    )
 
 
 def test_an_explicit_xcb_platform_is_checked_and_a_loadable_plugin_passes(capsys, no_window, monkeypatch, tmp_path):
@@ -336,8 +426,10 @@ def test_a_display_nobody_answers_at_is_said_plainly(capsys, no_window, monkeypa
     code, stdout, err = run_cli(capsys)
     assert code == 1 and stdout == "" and no_window == []
     first, second = err.strip().splitlines()
-    assert first == (f"vae-explorer: error: no X server answers at DISPLAY=:{free} (closed, or not forwarded over "
-                     f"ssh), so the window cannot open")
+    assert first == (
+        f"vae-explorer: error: no X server answers at DISPLAY=:{free} (closed, or not forwarded over "
+        f"ssh), so the window cannot open"
+    )
     assert "`xvfb-run -a vae-explorer`" in second
 
     # a server listening there (an abstract Unix socket, as Xvfb makes): the window opens
@@ -354,8 +446,14 @@ def test_a_pickle_file_is_refused_with_what_the_user_can_do(capsys, tmp_path):
     code, _, err = run_cli(capsys, "info", "--model", tmp_path / "mine.pth")
     assert code == 1
     line = one_error_line(err)
-    assert line.startswith(f"vae-explorer: error: {tmp_path / 'mine.pth'}: PyTorch pickle files (.pth) can run "
-                           f"arbitrary code when loaded, so vae-explorer does not open them")
-    for words in ("fit our conv or mlp VAE", "models.save_checkpoint", "`vae-explorer train --data FOLDER`",
-                  "your own model classes is planned"):
+    assert line.startswith(
+        f"vae-explorer: error: {tmp_path / 'mine.pth'}: PyTorch pickle files (.pth) can run "
+        f"arbitrary code when loaded, so vae-explorer does not open them"
+    )
+    for words in (
+        "fit our conv or mlp VAE",
+        "models.save_checkpoint",
+        "`vae-explorer train --data FOLDER`",
+        "your own model classes is planned",
+    ):
         assert words in line

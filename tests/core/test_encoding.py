@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import encoding
+from explorer.core.store import encoding
 from models import VAEConfig, build_model
 from models.evaluation import per_image_terms
 from models.vae import images_to_tensor

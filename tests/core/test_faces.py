@@ -3,7 +3,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from explorer.core.datasets import faces, load_faces
+from explorer.core.data import faces, load_faces
 
 N_CHECK = 300
 
@@ -80,7 +80,7 @@ def test_eye_whites_visible_exactly_when_eyes_open(sample):
     g = faces.face_geometry(f)
     for i in range(N_CHECK):
         x, y = int(g["eye_left"][i]), int(g["eye_y"][i])
-        box = images[i, y - 3:y + 4, x - 4:x + 5].astype(int)
+        box = images[i, y - 3 : y + 4, x - 4 : x + 5].astype(int)
         # white has R close to B; skin keeps R - B >= 19 even under a tinted lens
         white = (box.min(-1) > 150) & (box[..., 0] - box[..., 2] < 5)
         assert (white.sum() >= 10) == bool(_col(f, "eyes_open")[i]), f"image {i}: {white.sum()} white pixels"

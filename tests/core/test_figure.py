@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.core import figure as F
-from explorer.core import paths as P
-from explorer.core.compose import Layout, LayoutError, compose, parse_colour
-from explorer.core.export import Animation, ExportError, sidecar_path
-from explorer.core.support import SupportMeter
-from explorer.core.vectors import mean_difference
+from explorer.core.figures import figure as F
+from explorer.core.figures.compose import Layout, LayoutError, compose, parse_colour
+from explorer.core.figures.export import Animation, ExportError, sidecar_path
+from explorer.core.space import paths as P
+from explorer.core.space.support import SupportMeter
+from explorer.core.space.vectors import mean_difference
 from models import decode_images
 
 PROVENANCE = F.Provenance("fake.safetensors", "f" * 64, "builtin:faces:test", "abc")
@@ -30,8 +30,14 @@ def _keys(mu, *indices):
     return [F.Keyframe.data_point(mu, i) for i in indices]
 
 
-@pytest.mark.parametrize("layout", [Layout(), Layout(columns=3, padding=5, background=(10, 20, 30), scale=3),
-                                    Layout(columns=4, padding=0, scale=2, captions=True)])
+@pytest.mark.parametrize(
+    "layout",
+    [
+        Layout(),
+        Layout(columns=3, padding=5, background=(10, 20, 30), scale=3),
+        Layout(columns=4, padding=0, scale=2, captions=True),
+    ],
+)
 def test_every_tile_of_a_rendered_strip_is_the_decode_of_its_latent(model, mu, layout):
     figure = F.build(F.FigureSpec(method=P.SLERP, steps=5, layout=layout), _keys(mu, 3, 7, 11))
     decoded = decode_images(model, figure.latents)
@@ -40,7 +46,7 @@ def test_every_tile_of_a_rendered_strip_is_the_decode_of_its_latent(model, mu, l
     assert len(composite.boxes) == len(figure.latents) == 9
     for (x, y, w, h), tile in zip(composite.boxes, decoded):
         expected = tile.repeat(s, 0).repeat(s, 1)
-        assert np.array_equal(composite.image[y:y + h, x:x + w], expected)
+        assert np.array_equal(composite.image[y : y + h, x : x + w], expected)
     rows = -(-9 // (layout.columns or 9))
     assert len(np.unique(composite.boxes[:, 1])) == rows
     if not layout.captions and layout.padding:  # padding is background colour
@@ -57,7 +63,7 @@ def test_originals_go_at_the_ends_of_a_strip(model, mu):
 
     def tile(i):
         x, y, w, h = boxes[i]
-        return composite.image[y:y + h, x:x + w]
+        return composite.image[y : y + h, x : x + w]
 
     assert np.array_equal(tile(0), images[5]) and np.array_equal(tile(5), images[9])
     assert np.array_equal(tile(1), decoded[0])
@@ -70,7 +76,7 @@ def test_a_grid_is_laid_out_as_rows_and_columns(model, mu):
     assert composite.boxes.shape == (12, 4)
     assert len(np.unique(composite.boxes[:, 0])) == 4 and len(np.unique(composite.boxes[:, 1])) == 3
     x, y, w, h = composite.boxes[11]  # bottom-right corner is keyframe 4
-    assert np.array_equal(composite.image[y:y + h, x:x + w], decode_images(model, mu[4:5])[0])
+    assert np.array_equal(composite.image[y : y + h, x : x + w], decode_images(model, mu[4:5])[0])
 
 
 def test_an_analogy_grids_fourth_corner_is_c_plus_b_minus_a(mu):
@@ -89,11 +95,14 @@ def test_a_sweep_moves_the_first_keyframe_along_the_vector(mu):
         F.build(F.FigureSpec(kind=F.SWEEP), _keys(mu, 6))
 
 
-@pytest.mark.parametrize("kind, have, message", [
-    (F.PATH, 1, "a path needs at least 2 keyframes, has 1"),
-    (F.GRID, 3, "a grid needs exactly 4 keyframes, has 3"),
-    (F.ANALOGY, 4, "an analogy needs exactly 3 keyframes, has 4"),
-])
+@pytest.mark.parametrize(
+    "kind, have, message",
+    [
+        (F.PATH, 1, "a path needs at least 2 keyframes, has 1"),
+        (F.GRID, 3, "a grid needs exactly 4 keyframes, has 3"),
+        (F.ANALOGY, 4, "an analogy needs exactly 3 keyframes, has 4"),
+    ],
+)
 def test_too_few_or_too_many_keyframes_is_a_clear_error(mu, kind, have, message):
     with pytest.raises(F.FigureError, match=message):
         F.build(F.FigureSpec(kind=kind), _keys(mu, *range(have)))
@@ -138,8 +147,9 @@ def test_animations_have_one_frame_per_step_at_the_tile_size(model, mu, tmp_path
             assert np.array_equal(np.asarray(im.convert("RGB")), decoded[2].repeat(4, 0).repeat(4, 1))
 
 
-@pytest.mark.parametrize("name, message", [("strip.jpg", "unknown figure type '.jpg'"),
-                                           ("missing/strip.png", "does not exist")])
+@pytest.mark.parametrize(
+    "name, message", [("strip.jpg", "unknown figure type '.jpg'"), ("missing/strip.png", "does not exist")]
+)
 def test_bad_export_targets_are_refused_before_writing(model, mu, tmp_path, name, message):
     figure = F.build(F.FigureSpec(steps=3), _keys(mu, 2, 8))
     with pytest.raises(ExportError, match=message):
@@ -177,11 +187,11 @@ def test_grey_tiles_become_rgb_and_captions_draw_text(tmp_path):
     captioned = compose(tiles, replace(Layout(padding=1, background=(0, 0, 0)), captions=True), ["a", "b", "c"], "t")
     assert captioned.image.shape[0] > plain.image.shape[0]
     x, y, w, h = captioned.boxes[0]
-    assert captioned.image[y + h:, x:x + w].max() > 0  # light text on black under the tile
+    assert captioned.image[y + h :, x : x + w].max() > 0  # light text on black under the tile
 
 
 def test_best_columns_shows_tiles_largest_in_whole_pixels_in_even_rows():
-    from explorer.core.compose import best_columns
+    from explorer.core.figures.compose import best_columns
 
     look = Layout(padding=2)
     assert best_columns(10, 64, 64, look, (700, 100)) == 10  # one row fits at full size

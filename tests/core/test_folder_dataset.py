@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.core.datasets import DatasetError, load_dataset
+from explorer.core.data import DatasetError, load_dataset
 
 
 @pytest.fixture
@@ -58,8 +58,11 @@ def test_bad_data_specs_say_what_is_wrong(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match=r"empty: no image files found"):
         load_dataset(tmp_path / "empty")
-    with pytest.raises(DatasetError, match=r"unknown built-in dataset 'builtin:cats'; available: builtin:faces, "
-                                           r"builtin:faces:test"):
+    with pytest.raises(
+        DatasetError,
+        match=r"unknown built-in dataset 'builtin:cats'; available: builtin:faces, "
+        r"builtin:faces:test",
+    ):
         load_dataset("builtin:cats")
 
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from explorer.core.judges import grey32
+from explorer.core.space.judges import grey32
 
 
 def test_grey32_averages_channels_and_2x2_blocks():

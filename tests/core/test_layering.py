@@ -18,9 +18,10 @@ def test_models_and_core_import_without_qt():
     root = Path(__file__).resolve().parents[2]
     modules = sorted(
         ".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
-        for package in ("models", "explorer/core") for p in (root / package).rglob("*.py")
+        for package in ("models", "explorer/core")
+        for p in (root / package).rglob("*.py")
     )
-    assert "models.checkpoint" in modules and "explorer.core.datasets.faces" in modules
+    assert "models.checkpoint" in modules and "explorer.core.data.faces" in modules
     code = BLOCK_QT + "".join(f"import {m}\n" for m in modules) + "print('ok')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert out.returncode == 0, out.stderr

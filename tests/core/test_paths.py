@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
-from explorer.core import paths as P
-from explorer.core.neighbours import PointIndex
-from explorer.core.support import SupportMeter
+from explorer.core.space import paths as P
+from explorer.core.space.neighbours import PointIndex
+from explorer.core.space.support import SupportMeter
 
 T = np.linspace(0, 1, 9)
 
@@ -115,7 +115,7 @@ def test_analogy_corners_complete_the_parallelogram():
 def test_support_flags_steps_that_leave_the_data():
     rng = np.random.default_rng(0)
     blob_a = rng.normal(0, 0.1, (300, 2))
-    blob_b = rng.normal(0, 0.1, (300, 2)) + [10, 0]
+    blob_b = rng.normal(0, 0.1, (300, 2)) + np.array([10, 0])
     meter = SupportMeter(np.r_[blob_a, blob_b])
     latents, _ = P.through_keyframes(P.LERP, np.array([[0.0, 0], [10, 0]]), steps=11)
     support = meter(latents)

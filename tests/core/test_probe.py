@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from explorer.core.probe import linear_probe_auc, roc_auc
+from explorer.core.space.probe import linear_probe_auc, roc_auc
 
 
 def test_roc_auc_known_values():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from explorer.core import projection as proj
+from explorer.core.maps import projection as proj
 
 
 @pytest.fixture

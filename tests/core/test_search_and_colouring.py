@@ -1,24 +1,27 @@
 import numpy as np
 import pytest
 
-from explorer.core.colouring import CONTINUOUS_LEVELS, colour_by, uniform, viridis
-from explorer.core.search import SearchError, search
+from explorer.core.maps.colouring import CONTINUOUS_LEVELS, colour_by, uniform, viridis
+from explorer.core.maps.search import SearchError, search
 
 NAMES = ("smiling", "hat", "head_x")
 LABELS = np.array([[1, 0, 0.1], [0, 1, 0.9], [1, 1, 0.5], [0, 0, 0.7]], np.float32)
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("2", [2]),
-    ("1-2", [1, 2]),
-    ("smiling=1", [0, 2]),
-    ("smiling", [0, 2]),
-    ("smiling=1 hat=1", [2]),
-    ("smiling = 1, hat", [2]),
-    ("head_x>0.6", [1, 3]),
-    ("head_x <= 0.5", [0, 2]),
-    ("hat!=1", [0, 3]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("2", [2]),
+        ("1-2", [1, 2]),
+        ("smiling=1", [0, 2]),
+        ("smiling", [0, 2]),
+        ("smiling=1 hat=1", [2]),
+        ("smiling = 1, hat", [2]),
+        ("head_x>0.6", [1, 3]),
+        ("head_x <= 0.5", [0, 2]),
+        ("hat!=1", [0, 3]),
+    ],
+)
 def test_search_queries(query, expected):
     mask = search(query, 4, LABELS, NAMES)
     assert np.flatnonzero(mask).tolist() == expected
@@ -28,11 +31,14 @@ def test_empty_query_clears_the_search():
     assert search("   ", 4, LABELS, NAMES) is None
 
 
-@pytest.mark.parametrize("query, message", [
-    ("9", "index 9 is out of range: the dataset has 4 points"),
-    ("glasses=1", "no label called 'glasses' (labels: smiling, hat, head_x)"),
-    ("smiling~1", "cannot read 'smiling~1'"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("9", "index 9 is out of range: the dataset has 4 points"),
+        ("glasses=1", "no label called 'glasses' (labels: smiling, hat, head_x)"),
+        ("smiling~1", "cannot read 'smiling~1'"),
+    ],
+)
 def test_bad_queries_say_why(query, message):
     with pytest.raises(SearchError, match=message.replace("(", r"\(").replace(")", r"\)")):
         search(query, 4, LABELS, NAMES)

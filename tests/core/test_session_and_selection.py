@@ -5,18 +5,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.core import figure as F
-from explorer.core import session as S
-from explorer.core.export import ExportError
-from explorer.core.selection_export import export_selection
-from explorer.core.vectors import mean_difference
+from explorer.core.figures import figure as F
+from explorer.core.figures.export import ExportError
+from explorer.core.io import session as S
+from explorer.core.io.selection_export import export_selection
+from explorer.core.space.vectors import mean_difference
 
 
 # -- selection export ---------------------------------------------------------------------------
 @pytest.fixture
 def selected(make_state):
-    s = make_state(n=30, d=3, labels=np.c_[np.arange(30) % 2, np.linspace(0, 1, 30)].astype(np.float32),
-                   file_names=tuple(f"img{i:02d}.png" for i in range(30)))
+    s = make_state(
+        n=30,
+        d=3,
+        labels=np.c_[np.arange(30) % 2, np.linspace(0, 1, 30)].astype(np.float32),
+        file_names=tuple(f"img{i:02d}.png" for i in range(30)),
+    )
     s.select("A", np.array([4, 7]))
     s.select("B", np.array([20]))
     return s
@@ -26,8 +30,19 @@ def test_selection_csv_has_one_row_per_point_with_labels_mu_and_logvar(selected,
     s = selected
     assert export_selection(tmp_path / "sel.csv", s.dataset, s.encodings, s.selection) == 3
     rows = list(csv.reader((tmp_path / "sel.csv").read_text().splitlines()))
-    assert rows[0] == ["group", "index", "file_name", "a", "b", "mu_0", "mu_1", "mu_2", "logvar_0", "logvar_1",
-                       "logvar_2"]
+    assert rows[0] == [
+        "group",
+        "index",
+        "file_name",
+        "a",
+        "b",
+        "mu_0",
+        "mu_1",
+        "mu_2",
+        "logvar_0",
+        "logvar_1",
+        "logvar_2",
+    ]
     assert [r[:3] for r in rows[1:]] == [["A", "4", "img04.png"], ["A", "7", "img07.png"], ["B", "20", "img20.png"]]
     back = np.array([[float(v) for v in r[5:8]] for r in rows[1:]], np.float32)
     assert np.array_equal(back, s.encodings.mu[[4, 7, 20]])  # 9 digits read float32 back exactly
@@ -43,8 +58,9 @@ def test_selection_npz_round_trips(selected, tmp_path):
         assert z["label_names"].tolist() == ["a", "b"] and z["file_name"][2] == "img20.png"
 
 
-@pytest.mark.parametrize("name, message", [("sel.txt", "unknown type '.txt'; use .csv or .npz"),
-                                           ("exists.csv", "the file exists")])
+@pytest.mark.parametrize(
+    "name, message", [("sel.txt", "unknown type '.txt'; use .csv or .npz"), ("exists.csv", "the file exists")]
+)
 def test_selection_export_errors(selected, tmp_path, name, message):
     (tmp_path / "exists.csv").write_text("keep")
     s = selected
@@ -102,18 +118,23 @@ def test_a_changed_model_or_dataset_is_named(arranged, tmp_path):
     doc = S.load(S.save(tmp_path / "x.vaesession", S.capture(arranged)))
     problems = S.mismatches(doc, "b" * 64, "other")
     assert len(problems) == 2
-    assert problems[0].startswith("the model ") and "has changed since the session was saved (hash aaaaaaaaaaaa…, " \
-                                                     "now bbbbbbbbbbbb…)" in problems[0]
+    assert (
+        problems[0].startswith("the model ")
+        and "has changed since the session was saved (hash aaaaaaaaaaaa…, now bbbbbbbbbbbb…)" in problems[0]
+    )
     assert problems[1] == f"the dataset {Path('x').resolve()} has changed since the session was saved"
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no such file"),
-    ("{not json", "not a readable session file"),
-    ('{"format": "something else"}', "not a vae-explorer session file"),
-    ('{"format": "vae-explorer.session", "version": 99}', "session file version 99 is not supported"),
-    ('{"format": "vae-explorer.session", "version": 1}', "does not say which model and data"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file"),
+        ("{not json", "not a readable session file"),
+        ('{"format": "something else"}', "not a vae-explorer session file"),
+        ('{"format": "vae-explorer.session", "version": 99}', "session file version 99 is not supported"),
+        ('{"format": "vae-explorer.session", "version": 1}', "does not say which model and data"),
+    ],
+)
 def test_bad_session_files_are_named_and_explained(tmp_path, content, message):
     path = tmp_path / "bad.vaesession"
     if content is not None:

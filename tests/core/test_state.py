@@ -1,9 +1,8 @@
 import numpy as np
-
 import pytest
 
-from explorer.core.datasets import Dataset
-from explorer.core.state import Decoded
+from explorer.core.data import Dataset
+from explorer.core.state.explorer_state import Decoded
 from models.vae import ModelInfo
 
 

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from explorer.core import vectors as V
+from explorer.core.space import vectors as V
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def toy():
 
 
 def test_mean_difference_and_its_quality(toy):
-    mu, smile, glasses = toy
+    mu, smile, _glasses = toy
     v = V.mean_difference(mu, smile, "smiling")
     expected = mu[smile == 1].mean(0) - mu[smile == 0].mean(0)
     assert np.allclose(v.direction, expected)
@@ -48,7 +48,7 @@ def test_balancing_needs_every_cell(toy):
 
 
 def test_logistic_and_ridge_point_the_right_way(toy):
-    mu, smile, glasses = toy
+    mu, smile, _glasses = toy
     lo = V.logistic_direction(mu, smile, "smiling")
     assert lo.unit[0] > 0.9 and lo.quality.auc > 0.99
     y = 2 * mu[:, 2] - mu[:, 3]
@@ -97,8 +97,11 @@ def test_slider_offsets_add_and_are_in_standard_deviations(toy):
 
 def test_orthogonalised_vectors_are_orthogonal_in_list_order(toy):
     mu, smile, glasses = toy
-    vs = [V.mean_difference(mu, smile, "smiling"), V.mean_difference(mu, glasses, "glasses"),
-          V.principal_directions(mu, 1)[0]]
+    vs = [
+        V.mean_difference(mu, smile, "smiling"),
+        V.mean_difference(mu, glasses, "glasses"),
+        V.principal_directions(mu, 1)[0],
+    ]
     ortho = V.orthogonalised(vs, mu)
     units = np.stack([v.direction for v in ortho])
     off_diagonal = np.abs(units @ units.T - np.eye(3))
@@ -117,7 +120,13 @@ def test_save_and_load_round_trip_and_refuse_another_model(toy, tmp_path):
     back = V.load_vectors(path, "a" * 64, 5)
     for x, y in zip(vs, back):
         assert np.array_equal(x.direction, y.direction)
-        assert (x.name, x.method, x.std, x.quality, x.confounders) == (y.name, y.method, y.std, y.quality, y.confounders)
+        assert (x.name, x.method, x.std, x.quality, x.confounders) == (
+            y.name,
+            y.method,
+            y.std,
+            y.quality,
+            y.confounders,
+        )
         assert y.model_hash == "a" * 64
     with pytest.raises(V.VectorError, match=r"v\.json: these vectors were made for another model"):
         V.load_vectors(path, "b" * 64, 5)

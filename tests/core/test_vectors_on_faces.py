@@ -4,9 +4,9 @@ trained on the generator's own images and labels."""
 import numpy as np
 import pytest
 
-from explorer.core import vectors as V
-from explorer.core.datasets import load_faces
-from explorer.core.judges import PixelJudge, sweep
+from explorer.core.data import load_faces
+from explorer.core.space import vectors as V
+from explorer.core.space.judges import PixelJudge, sweep
 from models import load_model
 from models.evaluation import iter_terms
 

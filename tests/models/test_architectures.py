@@ -10,10 +10,17 @@ from models.training import TrainSettings, train
 from models.vae import LOGVAR_RANGE, LatentModel, kl_to_standard_normal
 
 
-@pytest.mark.parametrize("arch, shape", [
-    ("conv", (3, 32, 32)), ("conv", (1, 64, 64)), ("conv", (3, 64, 64)), ("conv", (3, 128, 128)),
-    ("mlp", (1, 28, 28)), ("mlp", (3, 16, 16)),
-])
+@pytest.mark.parametrize(
+    "arch, shape",
+    [
+        ("conv", (3, 32, 32)),
+        ("conv", (1, 64, 64)),
+        ("conv", (3, 64, 64)),
+        ("conv", (3, 128, 128)),
+        ("mlp", (1, 28, 28)),
+        ("mlp", (3, 16, 16)),
+    ],
+)
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 def test_encode_decode_shapes_and_ranges(arch, shape, likelihood):
     torch.manual_seed(0)
@@ -72,20 +79,28 @@ def test_a_few_training_steps_lower_the_loss(arch, tiny_images):
 def test_training_stops_when_asked(tiny_images):
     model = build_model(VAEConfig("mlp", (3, 32, 32), latent_dim=2, widths=(16,)))
     calls = []
-    result = train(model, tiny_images, TrainSettings(epochs=5, batch_size=8),
-                   on_progress=calls.append, should_stop=lambda: len(calls) >= 3)
+    result = train(
+        model,
+        tiny_images,
+        TrainSettings(epochs=5, batch_size=8),
+        on_progress=calls.append,
+        should_stop=lambda: len(calls) >= 3,
+    )
     assert result.stopped_early and len(calls) == 3 and len(result.history) == 1
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(arch="rnn", image_shape=(3, 64, 64)), "arch 'rnn'"),
-    (dict(arch="conv", image_shape=(3, 48, 48)), "32, 64, 128"),
-    (dict(arch="conv", image_shape=(3, 64, 32)), "square"),
-    (dict(arch="conv", image_shape=(3, 64, 64), widths=(8, 8)), "needs 4 widths"),
-    (dict(arch="mlp", image_shape=(1, 28, 28), latent_dim=0), "latent_dim 0"),
-    (dict(arch="mlp", image_shape=(1, 28, 28), beta=-1.0), "beta -1.0"),
-    (dict(arch="mlp", image_shape=(1, 28, 28), likelihood="poisson"), "likelihood 'poisson'"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(arch="rnn", image_shape=(3, 64, 64)), "arch 'rnn'"),
+        (dict(arch="conv", image_shape=(3, 48, 48)), "32, 64, 128"),
+        (dict(arch="conv", image_shape=(3, 64, 32)), "square"),
+        (dict(arch="conv", image_shape=(3, 64, 64), widths=(8, 8)), "needs 4 widths"),
+        (dict(arch="mlp", image_shape=(1, 28, 28), latent_dim=0), "latent_dim 0"),
+        (dict(arch="mlp", image_shape=(1, 28, 28), beta=-1.0), "beta -1.0"),
+        (dict(arch="mlp", image_shape=(1, 28, 28), likelihood="poisson"), "likelihood 'poisson'"),
+    ],
+)
 def test_invalid_configs_name_the_field(bad, message):
     with pytest.raises(ValueError, match=message):
         VAEConfig(**bad)
@@ -94,6 +109,7 @@ def test_invalid_configs_name_the_field(bad, message):
 def test_config_json_round_trip():
     cfg = VAEConfig("conv", (1, 128, 128), latent_dim=7, beta=2.5, likelihood="gaussian")
     import json
+
     assert VAEConfig.from_dict(json.loads(cfg.to_json())) == cfg
     assert cfg.widths == (32, 64, 128, 256, 256)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.core.datasets import faces, load_faces
-from explorer.core.probe import linear_probe_auc
+from explorer.core.data import faces, load_faces
+from explorer.core.space.probe import linear_probe_auc
 from models import load_model
 from models.evaluation import evaluate, iter_terms
 
@@ -26,9 +26,23 @@ def test_bundled_model_loads_offline_from_a_non_editable_install(tmp_path):
     target = tmp_path / "site"
     env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), str(ROOT)],
-        capture_output=True, text=True, env=env, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert install.returncode == 0, install.stderr[-2000:]
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
@@ -36,8 +50,9 @@ def test_bundled_model_loads_offline_from_a_non_editable_install(tmp_path):
         "m = models.load_model('builtin:faces'); print(m.info.content_hash, m.latent_dim)"
     )
     # run from an unrelated folder, so nothing can come from the source tree
-    out = subprocess.run([sys.executable, "-c", probe, str(target)], capture_output=True, text=True,
-                         cwd=tmp_path, env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(target)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == [load_model("builtin:faces").info.content_hash, "16"]
 

@@ -5,16 +5,26 @@ import safetensors
 import safetensors.torch
 import torch
 
-from models import (CheckpointError, ModelInfo, ModelSpecError, VAEConfig, build_model, load_checkpoint,
-                    load_model, save_checkpoint)
+from models import (
+    CheckpointError,
+    ModelInfo,
+    ModelSpecError,
+    VAEConfig,
+    build_model,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
 from models.atomic import atomic_write
 
 
 @pytest.fixture
 def saved(tmp_path):
     torch.manual_seed(1)
-    model = build_model(VAEConfig("conv", (3, 32, 32), latent_dim=6, widths=(8, 16, 16), likelihood="gaussian"),
-                        ModelInfo(name="tiny", label_names=("a", "b"), training={"epochs": 3, "final": {"elbo": -1.5}}))
+    model = build_model(
+        VAEConfig("conv", (3, 32, 32), latent_dim=6, widths=(8, 16, 16), likelihood="gaussian"),
+        ModelInfo(name="tiny", label_names=("a", "b"), training={"epochs": 3, "final": {"elbo": -1.5}}),
+    )
     with torch.no_grad():  # move the learned sigma off its initial value so the test sees it kept
         model.log_sigma.fill_(-1.234)
     path = tmp_path / "tiny.safetensors"
@@ -82,17 +92,26 @@ def test_config_that_does_not_fit_the_weights_is_refused(saved, tmp_path):
     model, path = saved
     wrong = json.loads(model.config.to_json()) | {"latent_dim": 9}
     bad = _rewrite(path, tmp_path / "mismatch.safetensors", {"config": json.dumps(wrong)})
-    with pytest.raises(CheckpointError, match=r"mismatch\.safetensors: the weights do not match the model "
-                                              r"config: .*shape"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"mismatch\.safetensors: the weights do not match the model "
+        r"config: .*shape",
+    ):
         load_checkpoint(bad)
 
 
-@pytest.mark.parametrize("update, message", [
-    ({"config": json.dumps({"arch": "transformer", "image_shape": [3, 32, 32]})}, "invalid model config: arch"),
-    ({"config": json.dumps({"arch": "conv", "image_shape": [3, 32, 32], "depth": 3})}, "invalid model config: unknown config keys: depth"),
-    ({"config": "{not json"}, "header entry 'config' is not valid JSON"),
-    ({"vae_explorer_format": "99"}, "checkpoint format '99' is not supported"),
-])
+@pytest.mark.parametrize(
+    "update, message",
+    [
+        ({"config": json.dumps({"arch": "transformer", "image_shape": [3, 32, 32]})}, "invalid model config: arch"),
+        (
+            {"config": json.dumps({"arch": "conv", "image_shape": [3, 32, 32], "depth": 3})},
+            "invalid model config: unknown config keys: depth",
+        ),
+        ({"config": "{not json"}, "header entry 'config' is not valid JSON"),
+        ({"vae_explorer_format": "99"}, "checkpoint format '99' is not supported"),
+    ],
+)
 def test_bad_header_is_refused_with_the_reason(saved, tmp_path, update, message):
     _, path = saved
     bad = _rewrite(path, tmp_path / "bad.safetensors", update)
@@ -161,6 +180,7 @@ def test_failed_save_leaves_an_existing_checkpoint_intact(saved, monkeypatch):
 
 def test_atomic_write_gives_new_files_ordinary_permissions_and_keeps_existing_ones(tmp_path):
     import os
+
     umask = os.umask(0o022)
     try:
         with atomic_write(tmp_path / "new.bin") as f:

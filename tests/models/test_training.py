@@ -34,8 +34,11 @@ def test_weights_broken_by_the_last_step_are_caught_too(tiny_images):
     # One step only: its loss is finite, the update (lr 1e30) is not, and no later step sees it.
     model = _small_mlp()
     images = tiny_images[:16, :8, :8]
-    with pytest.raises(TrainingError, match=r"training diverged in its last step \(epoch 1, step 1 of 1\): the loss "
-                                            r"became non-finite .*the learning rate \(lr 1e\+30\)"):
+    with pytest.raises(
+        TrainingError,
+        match=r"training diverged in its last step \(epoch 1, step 1 of 1\): the loss "
+        r"became non-finite .*the learning rate \(lr 1e\+30\)",
+    ):
         train(model, images, TrainSettings(epochs=1, batch_size=16, lr=1e30))
 
 
@@ -74,8 +77,11 @@ def test_the_recipe_the_pickle_refusal_gives_turns_matching_weights_into_a_check
     torch.manual_seed(3)
     theirs = build_model(config).eval()
     torch.save(theirs.state_dict(), tmp_path / "theirs.pt")
-    with pytest.raises(UserInputError, match=r"fit our conv or mlp VAE.*models\.build_model\(models\.VAEConfig"
-                                             r".*models\.save_checkpoint.*vae-explorer train --data FOLDER"):
+    with pytest.raises(
+        UserInputError,
+        match=r"fit our conv or mlp VAE.*models\.build_model\(models\.VAEConfig"
+        r".*models\.save_checkpoint.*vae-explorer train --data FOLDER",
+    ):
         load_model(tmp_path / "theirs.pt")
 
     model = build_model(config, ModelInfo(name="theirs"))

@@ -33,8 +33,8 @@ def bundled_pair_cached():
     """The bundled faces rendered and encoded by the bundled model, in the user cache, once per
     run: a window then opens them from the cache, and no window test waits on how fast this
     machine renders 22,000 faces (a fresh machine's first run does it here, without a limit)."""
-    from explorer.core.datasets import load_dataset
-    from explorer.core.encoding import encode_with_cache
+    from explorer.core.data import load_dataset
+    from explorer.core.store.encoding import encode_with_cache
     from models import load_model
 
     model = load_model("builtin:faces")

@@ -5,7 +5,7 @@ import pytest
 import torch
 from PySide6 import QtCore, QtWidgets
 
-from explorer.core import vectors as V
+from explorer.core.space import vectors as V
 from models import load_model, tensor_to_images
 
 

@@ -1,14 +1,15 @@
 """What the window shows, as a user reads it: labels, numbers, names, previews, hints, sizes."""
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui
 
-from explorer.core import figure as F
-from explorer.core import vectors as V
-from explorer.core.state import COLOUR_KL, COLOUR_RECON
+from explorer.core.figures import figure as F
+from explorer.core.space import vectors as V
+from explorer.core.state.explorer_state import COLOUR_KL, COLOUR_RECON
 from explorer.qt.latent_map import SELECTION_COLOURS
 from explorer.qt.strip_panel import MIN_PREVIEW_TILE
 
@@ -76,8 +77,9 @@ def test_vector_names_at_the_pin_neither_overlap_nor_cover_the_pin(open_window, 
     names = w.map.arrows.names
     assert [t.toPlainText() for t in names] == ["smiling", "glasses", "eyes_open", "hat"]
     pin = w.map._pin
-    pin_rect = QtCore.QRectF(pin.mapToScene(QtCore.QPointF(*state.pinned.map_xy)) - QtCore.QPointF(8, 8),
-                             QtCore.QSizeF(16, 16))
+    pin_rect = QtCore.QRectF(
+        pin.mapToScene(QtCore.QPointF(*state.pinned.map_xy)) - QtCore.QPointF(8, 8), QtCore.QSizeF(16, 16)
+    )
     for zoom in (1.0, 0.25):  # and after zooming out, where the tips crowd together
         w.map.plotItem.vb.scaleBy((1 / zoom, 1 / zoom))
         rects = [t.sceneBoundingRect() for t in names]
@@ -92,8 +94,9 @@ def _preview_of_64_steps(w, qtbot):
     strip.add_data_point(3)
     strip.add_data_point(17)
     strip.set_spec(steps=64)
-    qtbot.waitUntil(lambda: panel.preview_composite is not None and len(panel.preview_composite.boxes) == 64,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: panel.preview_composite is not None and len(panel.preview_composite.boxes) == 64, timeout=30_000
+    )
     return panel
 
 
@@ -113,8 +116,9 @@ def test_a_captioned_grid_preview_shows_captions_at_full_size(open_window, qtbot
         strip.add_data_point(i)
     strip.set_spec(kind=F.GRID, rows=8, cols=8)
     strip.set_layout(captions=True)
-    qtbot.waitUntil(lambda: panel.preview_composite is not None and len(panel.preview_composite.boxes) == 64,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: panel.preview_composite is not None and len(panel.preview_composite.boxes) == 64, timeout=30_000
+    )
     assert panel.preview.image_rect().width() >= panel.preview_composite.image.shape[1]  # never shrunk
     assert panel.preview_scroll.horizontalScrollBar().maximum() > 0  # what does not fit scrolls
 
@@ -127,7 +131,7 @@ def test_a_long_vector_name_is_shortened_and_keeps_the_row_buttons_in_sight(open
     w.resize(1024, 700)
     qtbot.waitUntil(lambda: len(w.attribute_panel.rows) == 5)
     panel, row = w.attribute_panel, w.attribute_panel.rows[-1]
-    qtbot.waitUntil(lambda: row.isVisible())
+    qtbot.waitUntil(row.isVisible)
     assert row.name.text() == long_name and long_name in row.name.toolTip()
     remove = row.layout().itemAtPosition(1, 3).widget()
     right_edge = remove.mapTo(panel, QtCore.QPoint(remove.width(), 0)).x()
@@ -157,15 +161,14 @@ def test_on_a_small_screen_the_decoder_panel_draws_nothing_on_top_of_anything(op
     p = w.decoder_panel
     order = [p.decoded, p.latent_text, p.original, p.labels, p.neighbours]
     boxes = [QtCore.QRect(x.mapTo(p, QtCore.QPoint(0, 0)), x.size()) for x in order]
-    for upper, lower in zip(boxes, boxes[1:]):
+    for upper, lower in itertools.pairwise(boxes):
         assert upper.bottom() < lower.top(), (upper, lower)
     assert p.labels.height() >= p.labels.heightForWidth(p.labels.width())  # every line of the labels shows
     for panel in (p, w.posterior_panel):  # given their whole minimum height: what does not fit scrolls
         assert panel.height() >= panel.layout().totalMinimumHeightForWidth(panel.width())
 
 
-def test_small_tiles_are_enlarged_to_48_pixels_in_the_preview(open_window, qtbot, monkeypatch, fake_vae,
-                                                               make_pictures):
+def test_small_tiles_are_enlarged_to_48_pixels_in_the_preview(open_window, qtbot, monkeypatch, fake_vae, make_pictures):
     """A 28-px model (the MLP's default size): its tiles are enlarged by whole pixels to >= 48."""
     from explorer.qt import controller as controller_module
 

@@ -32,7 +32,8 @@ def test_a_label_goes_outward_from_the_origin_when_there_is_room():
 
 def test_labels_stay_inside_the_view():
     bounds = (0, 0, 300, 200)
-    corners = place_labels(np.array([[295.0, 100.0]]), np.array([[80.0, 14.0]]), np.array([150.0, 100.0]),
-                           bounds=bounds)
+    corners = place_labels(
+        np.array([[295.0, 100.0]]), np.array([[80.0, 14.0]]), np.array([150.0, 100.0]), bounds=bounds
+    )
     x, y = corners[0]
     assert 0 <= x and x + 80 <= 300 and 0 <= y and y + 14 <= 200

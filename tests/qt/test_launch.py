@@ -12,8 +12,11 @@ from models import decode_images, load_model
 
 @pytest.fixture(autouse=True)
 def private_settings(tmp_path, monkeypatch):
-    monkeypatch.setattr(main_window, "default_settings",
-                        lambda: QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat))
+    monkeypatch.setattr(
+        main_window,
+        "default_settings",
+        lambda: QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat),
+    )
 
 
 def test_screenshot_mode_saves_the_window_and_exits_0_in_a_running_qapplication(qapp, tmp_path, capsys):
@@ -33,8 +36,16 @@ def test_screenshot_mode_saves_the_window_and_exits_0_in_a_running_qapplication(
 
 
 def test_screenshot_mode_fails_with_1_on_a_bad_model(qapp, tmp_path, capsys):
-    code = main(["--model", str(tmp_path / "missing.safetensors"), "--data", "builtin:faces:test",
-                 "--screenshot", str(tmp_path / "x.png")])
+    code = main(
+        [
+            "--model",
+            str(tmp_path / "missing.safetensors"),
+            "--data",
+            "builtin:faces:test",
+            "--screenshot",
+            str(tmp_path / "x.png"),
+        ]
+    )
     assert code == 1
     assert "missing.safetensors: no such file" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
@@ -52,8 +63,9 @@ def _enlarged(image: np.ndarray, size: int) -> np.ndarray:
     return image.repeat(k, 0).repeat(k, 1)
 
 
-def test_the_screenshot_of_a_session_shows_the_session_as_saved(qapp, qtbot, open_window, tmp_path, monkeypatch,
-                                                                 capsys):
+def test_the_screenshot_of_a_session_shows_the_session_as_saved(
+    qapp, qtbot, open_window, tmp_path, monkeypatch, capsys
+):
     from explorer.qt import app
 
     w = open_window()

@@ -60,9 +60,13 @@ def test_clicks_on_every_overlay_reach_the_map(open_window, qtbot, map_mouse):
     state.set_slider(0, 1.5)
     w.controller.sample_prior()
     qtbot.waitUntil(lambda: "prior" in state.decoded, timeout=20_000)
-    targets = [state.coords[first], state.coords[second], state.projection.transform(state.moved_latent),
-               state.projection.transform(state.decoded["prior"].latents[0]),
-               state.projection.transform(state.strip.figure.latents[3])]
+    targets = [
+        state.coords[first],
+        state.coords[second],
+        state.projection.transform(state.moved_latent),
+        state.projection.transform(state.decoded["prior"].latents[0]),
+        state.projection.transform(state.strip.figure.latents[3]),
+    ]
     for xy in targets:
         state.pin(None)
         pixel = mouse.click(xy)

@@ -30,7 +30,12 @@ print("delivered", got[0])
 
 
 def test_queued_cross_thread_signals_do_not_corrupt_reference_counts():
-    out = subprocess.run([sys.executable, "-c", STRESS], capture_output=True, text=True, timeout=120,
-                         env={"QT_QPA_PLATFORM": "offscreen", "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", STRESS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": ""},
+    )
     assert out.returncode == 0, out.stderr[-1500:]
     assert int(out.stdout.split()[-1]) > 1000

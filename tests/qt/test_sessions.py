@@ -92,8 +92,13 @@ def test_opening_a_bad_session_from_the_command_line_is_one_line(tmp_path, capsy
 
 def test_the_command_line_knows_the_session_suffix():
     from explorer import cli
-    from explorer.core import session
+    from explorer.core.io import session
 
     assert cli.SESSION_SUFFIX == session.SUFFIX
-    assert cli._session_shorthand(["x.vaesession", "--device", "cpu"]) == ["--session", "x.vaesession", "--device", "cpu"]
+    assert cli._session_shorthand(["x.vaesession", "--device", "cpu"]) == [
+        "--session",
+        "x.vaesession",
+        "--device",
+        "cpu",
+    ]
     assert cli._session_shorthand(["frobnicate"]) == ["frobnicate"]  # argparse reports it

@@ -6,7 +6,7 @@ from PIL import Image
 from PySide6 import QtCore, QtWidgets
 
 from explorer.cli import main as cli_main
-from explorer.core import figure as F
+from explorer.core.figures import figure as F
 from models import decode_images, load_model
 
 
@@ -24,7 +24,7 @@ def _shift_click(window, qtbot, index):
 
 def _tile(composite, i):
     x, y, w, h = composite.boxes[i]
-    return composite.image[y:y + h, x:x + w]
+    return composite.image[y : y + h, x : x + w]
 
 
 def _two_distant_points(state):
@@ -35,13 +35,15 @@ def _two_distant_points(state):
 
 def _wait_for_preview(window, qtbot):
     panel = window.strip_panel
-    qtbot.waitUntil(lambda: panel.composite is not None and panel._matches(window.state.decoded["strip"]),
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: panel.composite is not None and panel._matches(window.state.decoded["strip"]), timeout=30_000
+    )
     return panel
 
 
-def test_shift_clicking_two_points_and_exporting_writes_their_decodes_at_the_ends(open_window, qtbot, tmp_path,
-                                                                                   model, isolated_cache):
+def test_shift_clicking_two_points_and_exporting_writes_their_decodes_at_the_ends(
+    open_window, qtbot, tmp_path, model, isolated_cache
+):
     w = open_window()
     panel = w.findChild(QtWidgets.QWidget, "stripPanel")
     assert panel is w.strip_panel
@@ -64,14 +66,13 @@ def test_shift_clicking_two_points_and_exporting_writes_their_decodes_at_the_end
     alone = decode_images(model, mu[[a]])[0], decode_images(model, mu[[b]])[0]
     for tile, expected, own in ((0, path_decoded[0], alone[0]), (-1, path_decoded[-1], alone[1])):
         x, y, wd, h = boxes[tile]
-        assert np.array_equal(image[y:y + h, x:x + wd], expected)
+        assert np.array_equal(image[y : y + h, x : x + wd], expected)
         # decoded on its own the point differs by at most one grey level: CPU convolutions
         # round differently for different batch sizes
-        assert np.abs(image[y:y + h, x:x + wd].astype(int) - own).max() <= 1
+        assert np.abs(image[y : y + h, x : x + wd].astype(int) - own).max() <= 1
 
 
-def test_gui_and_cli_exports_of_the_same_path_are_the_same_image(open_window, qtbot, tmp_path, isolated_cache,
-                                                                capsys):
+def test_gui_and_cli_exports_of_the_same_path_are_the_same_image(open_window, qtbot, tmp_path, isolated_cache, capsys):
     w = open_window()
     s = w.state.strip
     for i in (11, 250, 1999):
@@ -82,10 +83,37 @@ def test_gui_and_cli_exports_of_the_same_path_are_the_same_image(open_window, qt
     _wait_for_preview(w, qtbot)
     gui, cli = tmp_path / "gui.png", tmp_path / "cli.png"
     assert w.strip_panel.export_to(str(gui))
-    code = cli_main(["strip", "--model", "builtin:faces", "--data", "builtin:faces:test", "--device", "cpu",
-                     "--from", "11", "--via", "250", "--to", "1999", "--steps", "6", "--method", "gauss",
-                     "--columns", "5", "--padding", "3", "--captions", "--background", "30,30,40", "--originals",
-                     "--out", str(cli)])
+    code = cli_main(
+        [
+            "strip",
+            "--model",
+            "builtin:faces",
+            "--data",
+            "builtin:faces:test",
+            "--device",
+            "cpu",
+            "--from",
+            "11",
+            "--via",
+            "250",
+            "--to",
+            "1999",
+            "--steps",
+            "6",
+            "--method",
+            "gauss",
+            "--columns",
+            "5",
+            "--padding",
+            "3",
+            "--captions",
+            "--background",
+            "30,30,40",
+            "--originals",
+            "--out",
+            str(cli),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert np.array_equal(np.asarray(Image.open(gui)), np.asarray(Image.open(cli)))
 

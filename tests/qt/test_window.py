@@ -15,8 +15,12 @@ def _decode(model, latent) -> np.ndarray:
 
 def test_window_opens_with_the_bundled_pair(open_window):
     w = open_window("builtin:faces", "builtin:faces")
-    for name, kind in (("latentMap", QtWidgets.QWidget), ("decodedView", QtWidgets.QWidget),
-                       ("nearestView", QtWidgets.QWidget), ("posteriorView", QtWidgets.QWidget)):
+    for name, kind in (
+        ("latentMap", QtWidgets.QWidget),
+        ("decodedView", QtWidgets.QWidget),
+        ("nearestView", QtWidgets.QWidget),
+        ("posteriorView", QtWidgets.QWidget),
+    ):
         assert w.findChild(kind, name) is not None, name
     assert w.findChild(QtWidgets.QWidget, "latentMap") is w.map
     counts = w.map.point_counts()
@@ -47,8 +51,13 @@ def test_mouse_moves_show_exactly_the_decode_of_the_last_positions_latent(open_w
     qtbot.waitUntil(lambda: view.image() is not None and np.array_equal(view.image(), expected), timeout=20_000)
     assert np.allclose(state.cursor.latent, latent, atol=1e-5)
     # the nearest data point's panel follows the cursor, and its reconstruction is decode(mu)
-    qtbot.waitUntil(lambda: w.decoder_panel.reconstruction.image() is not None
-                    and np.array_equal(w.decoder_panel.reconstruction.image(), _decode(model, mu)), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: (
+            w.decoder_panel.reconstruction.image() is not None
+            and np.array_equal(w.decoder_panel.reconstruction.image(), _decode(model, mu))
+        ),
+        timeout=20_000,
+    )
     assert np.array_equal(w.decoder_panel.original.image(), state.dataset.images[nearest])
     assert f"#{nearest}" in w.decoder_panel.labels.text()
 
@@ -103,7 +112,8 @@ def test_prior_samples_are_decoded_and_placed_on_the_map(open_window, qtbot):
 
 
 def test_fifty_rapid_cursor_moves_against_a_slow_model_show_only_newer_results(
-        open_window, qtbot, monkeypatch, fake_vae, map_mouse):
+    open_window, qtbot, monkeypatch, fake_vae, map_mouse
+):
     model = fake_vae(latent_dim=4, image_shape=(3, 64, 64))
     monkeypatch.setattr(controller_module, "load_model", lambda spec: model)
     w = open_window("fake", "builtin:faces:test")
@@ -115,7 +125,9 @@ def test_fifty_rapid_cursor_moves_against_a_slow_model_show_only_newer_results(
         mouse.move(xy)
         sent.append(w.state.cursor.latent.copy())
     model.gate.set()
-    qtbot.waitUntil(lambda: bool(shown) and np.array_equal(w.state.decoded["cursor"].latents[0], sent[-1]), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: bool(shown) and np.array_equal(w.state.decoded["cursor"].latents[0], sent[-1]), timeout=20_000
+    )
     # at most the decode that was running when the moves began, then the newest: the 48 or so
     # in between were replaced while they waited
     assert shown == sorted(shown) and len(shown) <= 2
@@ -128,8 +140,9 @@ def test_fifty_rapid_cursor_moves_against_a_slow_model_show_only_newer_results(
     assert np.array_equal(w.findChild(QtWidgets.QWidget, "decodedView").image(), expected)
 
 
-def test_a_failing_model_reports_its_error_and_the_window_stays_usable(open_window, qtbot, monkeypatch, fake_vae,
-                                                                      map_mouse):
+def test_a_failing_model_reports_its_error_and_the_window_stays_usable(
+    open_window, qtbot, monkeypatch, fake_vae, map_mouse
+):
     model = fake_vae(latent_dim=4, image_shape=(3, 64, 64))
     monkeypatch.setattr(controller_module, "load_model", lambda spec: model)
     w = open_window("fake", "builtin:faces:test")
@@ -199,8 +212,7 @@ def test_cancel_stops_encoding_and_says_so(open_window, qtbot, isolated_cache, m
     model = fake_vae(latent_dim=4, image_shape=(3, 64, 64), gate=threading.Event())  # encoding waits for it
     monkeypatch.setattr(controller_module, "load_model", lambda spec: model)
     w = open_window("fake", "builtin:faces:test", wait_ready=False)
-    qtbot.waitUntil(lambda: w.cancel_button.isVisible() and w.progress.format().startswith("encoding"),
-                    timeout=120_000)
+    qtbot.waitUntil(lambda: w.cancel_button.isVisible() and w.progress.format().startswith("encoding"), timeout=120_000)
     w.cancel_button.click()
     model.gate.set()  # the chunk being encoded ends; the next is not started
     qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "encoding cancelled", timeout=20_000)
@@ -232,7 +244,7 @@ def test_opening_a_dataset_shows_its_progress_and_can_be_cancelled(open_window, 
 
 
 def test_closing_the_window_while_the_faces_render_ends_the_worker(open_window, qtbot, isolated_cache, monkeypatch):
-    from explorer.core.datasets import faces
+    from explorer.core.data import faces
 
     real_steps, held = faces.render_steps, threading.Event()
 
@@ -246,8 +258,10 @@ def test_closing_the_window_while_the_faces_render_ends_the_worker(open_window, 
 
     monkeypatch.setattr(faces, "render_steps", render_steps)
     w = open_window("builtin:faces", "builtin:faces", wait_ready=False)  # 20,000 faces, not yet rendered
-    qtbot.waitUntil(lambda: w.progress.isVisible() and w.progress.format().startswith("rendering faces")
-                    and w.progress.value() > 0, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: w.progress.isVisible() and w.progress.format().startswith("rendering faces") and w.progress.value() > 0,
+        timeout=120_000,
+    )
     worker = w.controller.worker
     w.close()  # stops between two steps of rendering
     assert not worker.alive
@@ -256,13 +270,18 @@ def test_closing_the_window_while_the_faces_render_ends_the_worker(open_window, 
 
 
 def test_a_late_result_of_a_superseded_encode_job_is_ignored(open_window):
-    from explorer.core.encoding import Encodings
-    from explorer.worker import DONE, Result
+    from explorer.core.store.encoding import Encodings
+    from explorer.worker.model_thread import DONE, Result
 
     w = open_window()
     shown = w.state.encodings
     n, d = len(shown), shown.latent_dim
-    stale = Encodings(mu=np.zeros((n, d), np.float32), logvar=np.zeros((n, d), np.float32),
-                      recon=np.zeros(n, np.float32), kl=np.zeros(n, np.float32), mse=np.zeros(n, np.float32))
+    stale = Encodings(
+        mu=np.zeros((n, d), np.float32),
+        logvar=np.zeros((n, d), np.float32),
+        recon=np.zeros(n, np.float32),
+        kl=np.zeros(n, np.float32),
+        mse=np.zeros(n, np.float32),
+    )
     w.controller._on_result(Result(10**9, "encode", DONE, value=stale))  # an id no current job has
     assert w.state.encodings is shown

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import worker as w
+from explorer.worker import model_thread as w
 
 
 class Collector:
@@ -99,6 +99,7 @@ def test_a_failing_model_load_keeps_the_worker(fake_vae):
     c = Collector()
     wk = w.ModelWorker(c, device="cpu")
     try:
+
         def broken():
             raise OSError("disk on fire")
 
@@ -107,7 +108,7 @@ def test_a_failing_model_load_keeps_the_worker(fake_vae):
         assert r.kind == w.ERROR and "disk on fire" in r.error
         wk.decode(np.zeros(4))
         assert c.next().error == "no model is loaded"
-        wk.load_model(lambda: fake_vae())
+        wk.load_model(fake_vae)
         assert c.next().kind == w.READY
     finally:
         assert wk.stop()
@@ -120,6 +121,7 @@ def _counting_job(n, log):
             time.sleep(0.01)
             yield i
         return "finished"
+
     return start
 
 
@@ -167,7 +169,7 @@ def test_cancel_stops_a_job_between_steps(started, fake_vae):
 def test_stop_ends_the_thread_mid_job(fake_vae):
     c = Collector()
     wk = w.ModelWorker(c, device="cpu")
-    wk.load_model(lambda: fake_vae())
+    wk.load_model(fake_vae)
     wk.run_job(_counting_job(1000, []), slot="encode")
     c.next(w.PROGRESS)
     t0 = time.perf_counter()

@@ -13,8 +13,8 @@ from dataclasses import replace
 import numpy as np
 from psygnal import Signal
 
-from explorer.core import figure as F
-from explorer.core.support import Support, SupportMeter
+from explorer.core.figures import figure as F
+from explorer.core.space.support import Support, SupportMeter
 from models.errors import UserInputError
 
 HINT = "shift-click points on the map to add keyframes"
@@ -33,8 +33,12 @@ class StripState:
         self.support: Support | None = None
         self.problem = NOT_READY
         self._meter: SupportMeter | None = None
-        for signal in (explorer.vectors_changed, explorer.offsets_changed, explorer.pinned_changed,
-                       explorer.projection_changed):
+        for signal in (
+            explorer.vectors_changed,
+            explorer.offsets_changed,
+            explorer.pinned_changed,
+            explorer.projection_changed,
+        ):
             signal.connect(self._on_explorer_change)
 
     # -- keyframes ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.core.export import ExportError
+from explorer.core.figures.export import ExportError
 from models.atomic import write_bytes_atomic
 
 SUFFIXES = (".csv", ".npz")
@@ -24,16 +24,26 @@ def selected_rows(selection: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndar
     """(groups, indices) of every selected point, group A first."""
     groups = [np.full(len(idx), g) for g, idx in sorted(selection.items())]
     indices = [np.asarray(idx, int) for _, idx in sorted(selection.items())]
-    return (np.concatenate(groups) if groups else np.zeros(0, str),
-            np.concatenate(indices) if indices else np.zeros(0, int))
+    return (
+        np.concatenate(groups) if groups else np.zeros(0, str),
+        np.concatenate(indices) if indices else np.zeros(0, int),
+    )
 
 
 def _csv_bytes(groups, indices, names, dataset, mu, logvar) -> bytes:
     d = mu.shape[1]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["group", "index", "file_name", *dataset.label_names, *(f"mu_{i}" for i in range(d)),
-                     *(f"logvar_{i}" for i in range(d))])
+    writer.writerow(
+        [
+            "group",
+            "index",
+            "file_name",
+            *dataset.label_names,
+            *(f"mu_{i}" for i in range(d)),
+            *(f"logvar_{i}" for i in range(d)),
+        ]
+    )
     labels = dataset.labels[indices]
     for row, (g, i, name) in enumerate(zip(groups, indices, names)):
         numbers = np.r_[labels[row], mu[row], logvar[row]]
@@ -43,14 +53,22 @@ def _csv_bytes(groups, indices, names, dataset, mu, logvar) -> bytes:
 
 def _npz_bytes(groups, indices, names, dataset, mu, logvar) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, group=groups.astype(str), index=indices.astype(np.int64), file_name=np.asarray(names, str),
-             labels=dataset.labels[indices].astype(np.float32), label_names=np.asarray(dataset.label_names, str),
-             mu=mu, logvar=logvar)
+    np.savez(
+        buf,
+        group=groups.astype(str),
+        index=indices.astype(np.int64),
+        file_name=np.asarray(names, str),
+        labels=dataset.labels[indices].astype(np.float32),
+        label_names=np.asarray(dataset.label_names, str),
+        mu=mu,
+        logvar=logvar,
+    )
     return buf.getvalue()
 
 
-def export_selection(path: str | os.PathLike, dataset, encodings, selection: dict[str, np.ndarray],
-                     force: bool = False) -> int:
+def export_selection(
+    path: str | os.PathLike, dataset, encodings, selection: dict[str, np.ndarray], force: bool = False
+) -> int:
     """Write the selection to `path` (.csv or .npz); returns the number of rows written."""
     path = Path(path).expanduser()
     suffix = path.suffix.lower()

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer.core import cache
 from explorer.core.steps import Progress, Steps, run_steps
+from explorer.core.store import cache
 from models.evaluation import per_image_terms
 from models.vae import VAE, images_to_tensor, kl_to_standard_normal
 
@@ -51,24 +51,39 @@ class Encodings:
         """Mean KL(q(z_j|x) || N(0, 1)) over the data for each latent dimension j: the
         'active units' a model uses (near 0 means the dimension is ignored)."""
         # np.array copies: the columns may be read-only memory maps, which torch will not wrap
-        return kl_to_standard_normal(torch.from_numpy(np.array(self.mu, np.float32)),
-                                     torch.from_numpy(np.array(self.logvar, np.float32))).mean(0).numpy()
+        return (
+            kl_to_standard_normal(
+                torch.from_numpy(np.array(self.mu, np.float32)), torch.from_numpy(np.array(self.logvar, np.float32))
+            )
+            .mean(0)
+            .numpy()
+        )
 
 
-def encode_steps(model: VAE, images: np.ndarray, device: torch.device | str = "cpu",
-                 target_seconds: float = 0.04, first_chunk: int = 32,
-                 max_chunk: int = 4096) -> Steps[Encodings]:
+def encode_steps(
+    model: VAE,
+    images: np.ndarray,
+    device: torch.device | str = "cpu",
+    target_seconds: float = 0.04,
+    first_chunk: int = 32,
+    max_chunk: int = 4096,
+) -> Steps[Encodings]:
     """Encode `images` chunk by chunk; yields Progress after each chunk, returns Encodings."""
     n, d = len(images), model.latent_dim
-    out = {"mu": np.empty((n, d), np.float32), "logvar": np.empty((n, d), np.float32),
-           "recon": np.empty(n, np.float32), "kl": np.empty(n, np.float32), "mse": np.empty(n, np.float32)}
+    out = {
+        "mu": np.empty((n, d), np.float32),
+        "logvar": np.empty((n, d), np.float32),
+        "recon": np.empty(n, np.float32),
+        "kl": np.empty(n, np.float32),
+        "mse": np.empty(n, np.float32),
+    }
     start, chunk = 0, first_chunk
     while start < n:
         t0 = time.perf_counter()
-        x = images_to_tensor(images[start:start + chunk]).to(device)
+        x = images_to_tensor(images[start : start + chunk]).to(device)
         terms = per_image_terms(model, x, sample=False)
         for k, v in terms.items():
-            out[k][start:start + len(x)] = v.cpu().numpy()
+            out[k][start : start + len(x)] = v.cpu().numpy()
         start += len(x)
         # Aim each chunk at target_seconds: short enough to serve a cursor decode between
         # chunks, long enough to keep the device busy.
@@ -127,8 +142,7 @@ def save_cached(key: str | None, enc: Encodings) -> None:
         raise
 
 
-def encode_with_cache(model: VAE, dataset, device: torch.device | str = "cpu",
-                      on_progress=None) -> Encodings:
+def encode_with_cache(model: VAE, dataset, device: torch.device | str = "cpu", on_progress=None) -> Encodings:
     """The dataset's encodings from the cache, or encoded now (and cached). For headless use:
     the window runs encode_steps on its worker instead, to stay responsive."""
     key = cache_key(model.info.content_hash, dataset.fingerprint)

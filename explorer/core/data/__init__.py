@@ -5,14 +5,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from explorer.core.datasets.base import Dataset, DatasetError
-from explorer.core.datasets.builtin import PREFIX as BUILTIN_PREFIX
-from explorer.core.datasets.builtin import builtin_specs, builtin_steps, load_faces
-from explorer.core.datasets.folder import folder_steps
+from explorer.core.data.base import Dataset, DatasetError
+from explorer.core.data.builtin import PREFIX as BUILTIN_PREFIX
+from explorer.core.data.builtin import builtin_specs, builtin_steps, load_faces
+from explorer.core.data.folder import folder_steps
 from explorer.core.steps import Steps, run_steps
 
-__all__ = ["Dataset", "DatasetError", "check_spec", "load_dataset", "load_for_model", "load_faces", "builtin_specs",
-           "dataset_steps", "for_model_steps"]
+__all__ = [
+    "Dataset",
+    "DatasetError",
+    "builtin_specs",
+    "check_spec",
+    "dataset_steps",
+    "for_model_steps",
+    "load_dataset",
+    "load_faces",
+    "load_for_model",
+]
 
 
 def check_spec(spec: str | os.PathLike) -> str | Path:
@@ -54,9 +63,11 @@ def load_for_model(spec: str | os.PathLike, image_shape: tuple[int, int, int]) -
 
 def for_model_steps(spec: str | os.PathLike, image_shape: tuple[int, int, int]) -> Steps[Dataset]:
     """load_for_model in steps."""
-    c, h, w = image_shape
+    c, h, _w = image_shape
     dataset = yield from dataset_steps(spec, image_size=h, channels=c)
     if dataset.image_shape != tuple(image_shape):
-        raise DatasetError(f"{spec}: its images are {'x'.join(map(str, dataset.image_shape))} (channels x height "
-                           f"x width), but the model takes {'x'.join(map(str, image_shape))}")
+        raise DatasetError(
+            f"{spec}: its images are {'x'.join(map(str, dataset.image_shape))} (channels x height "
+            f"x width), but the model takes {'x'.join(map(str, image_shape))}"
+        )
     return dataset

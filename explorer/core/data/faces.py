@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from explorer.core.datasets import shapes
+from explorer.core.data import shapes
 from explorer.core.steps import Progress, Steps, run_steps
 
 IMAGE_SIZE = 64
@@ -27,8 +27,16 @@ IMAGE_SIZE = 64
 GENERATOR_VERSION = 4
 
 FACTOR_NAMES = (
-    "smiling", "glasses", "eyes_open", "hat",
-    "face_width", "skin_tone", "hair_color", "background_hue", "head_x", "head_y",
+    "smiling",
+    "glasses",
+    "eyes_open",
+    "hat",
+    "face_width",
+    "skin_tone",
+    "hair_color",
+    "background_hue",
+    "head_x",
+    "head_y",
 )
 BINARY_FACTORS = FACTOR_NAMES[:4]
 P_SMILING = 0.5
@@ -42,12 +50,12 @@ SPLITS = {"train": 0, "test": 1}
 # cartoons draw them: a VAE's pixel loss learns small shape differences late or not at all
 # (the way VAEs miss `shape` in dSprites), and the smile must be unmistakable.
 HEAD_CENTRE, HEAD_SHIFT = (32.0, 33.0), (5.0, 3.0)  # centre at head_x = head_y = 0.5; +- shift
-HEAD_RX, HEAD_RX_RANGE, HEAD_RY = 15.5, 5.5, 18.5   # half width = 15.5 + 5.5 * face_width
+HEAD_RX, HEAD_RX_RANGE, HEAD_RY = 15.5, 5.5, 18.5  # half width = 15.5 + 5.5 * face_width
 EYE_SPREAD, EYE_DROP = 0.44, 2.0  # eye centres at cx -+ 0.44 * rx, cy - 2
 EYE_RX, EYE_RY, PUPIL_R = 4.0, 3.1, 2.0
 MOUTH_DROP, MOUTH_HALF_WIDTH = 10.5, 0.42  # mouth centre at cy + 10.5; half width 0.42 * rx
-MOUTH_RISE_SMILING = 2.0   # the grin's corners this far above the middle of its top edge
-MOUTH_GRIN_DEPTH = 6.5     # the open grin's depth at its middle
+MOUTH_RISE_SMILING = 2.0  # the grin's corners this far above the middle of its top edge
+MOUTH_GRIN_DEPTH = 6.5  # the open grin's depth at its middle
 MOUTH_RISE_NEUTRAL = -2.5  # not smiling: a frown line, corners below its middle
 GLASSES_RADIUS = 5.6
 HAT_CROWN_HALF_HEIGHT = 7.0
@@ -55,8 +63,7 @@ HAT_CROWN_HALF_HEIGHT = 7.0
 _SKIN_LIGHT = np.array([0.96, 0.80, 0.66], np.float32)  # not so pale that eye whites vanish
 _SKIN_DARK = np.array([0.45, 0.30, 0.21], np.float32)
 _HAIR_RAMP_AT = np.array([0.0, 0.33, 0.66, 1.0])
-_HAIR_RAMP = np.array([[0.12, 0.10, 0.10], [0.40, 0.24, 0.12],
-                       [0.68, 0.32, 0.16], [0.90, 0.78, 0.47]])
+_HAIR_RAMP = np.array([[0.12, 0.10, 0.10], [0.40, 0.24, 0.12], [0.68, 0.32, 0.16], [0.90, 0.78, 0.47]])
 _WHITE = (0.97, 0.97, 0.97)
 _INK = (0.13, 0.10, 0.10)
 _MOUTH = (0.62, 0.14, 0.20)
@@ -100,9 +107,18 @@ def face_geometry(f: np.ndarray) -> dict[str, np.ndarray]:
     cx = HEAD_CENTRE[0] + HEAD_SHIFT[0] * (2 * col["head_x"] - 1)
     cy = HEAD_CENTRE[1] + HEAD_SHIFT[1] * (2 * col["head_y"] - 1)
     rx = HEAD_RX + HEAD_RX_RANGE * col["face_width"]
-    return dict(cx=cx, cy=cy, rx=rx, eye_y=cy - EYE_DROP, eye_left=cx - EYE_SPREAD * rx,
-                eye_right=cx + EYE_SPREAD * rx, mouth_x=cx, mouth_y=cy + MOUTH_DROP,
-                mouth_half_width=MOUTH_HALF_WIDTH * rx, top=cy - HEAD_RY)
+    return dict(
+        cx=cx,
+        cy=cy,
+        rx=rx,
+        eye_y=cy - EYE_DROP,
+        eye_left=cx - EYE_SPREAD * rx,
+        eye_right=cx + EYE_SPREAD * rx,
+        mouth_x=cx,
+        mouth_y=cy + MOUTH_DROP,
+        mouth_half_width=MOUTH_HALF_WIDTH * rx,
+        top=cy - HEAD_RY,
+    )
 
 
 def _layout(f: np.ndarray) -> dict[str, np.ndarray]:
@@ -110,8 +126,7 @@ def _layout(f: np.ndarray) -> dict[str, np.ndarray]:
     col = _columns(f)
     t = col["skin_tone"][:, None]
     skin = (1 - t) * _SKIN_LIGHT + t * _SKIN_DARK
-    hair = np.stack([np.interp(col["hair_color"], _HAIR_RAMP_AT, _HAIR_RAMP[:, ch])
-                     for ch in range(3)], axis=1)
+    hair = np.stack([np.interp(col["hair_color"], _HAIR_RAMP_AT, _HAIR_RAMP[:, ch]) for ch in range(3)], axis=1)
     background = _hsv_to_rgb(0.75 * col["background_hue"], 0.35, 0.92)
     scalars = face_geometry(f) | {k: col[k] for k in BINARY_FACTORS}
     out = {k: v.astype(np.float32)[:, None, None] for k, v in scalars.items()}
@@ -130,14 +145,14 @@ def render_steps(factors: np.ndarray, chunk: int = 256) -> Steps[np.ndarray]:
     canvas = shapes.Canvas(IMAGE_SIZE)
 
     def fill(start: int) -> None:
-        img = _render_chunk(canvas, factors[start:start + chunk])
-        out[start:start + chunk] = np.rint(np.clip(img, 0, 1) * 255)
+        img = _render_chunk(canvas, factors[start : start + chunk])
+        out[start : start + chunk] = np.rint(np.clip(img, 0, 1) * 255)
 
     threads = os.cpu_count() or 1
     starts = range(0, len(factors), chunk)
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for first in range(0, len(starts), threads):
-            list(pool.map(fill, starts[first:first + threads]))
+            list(pool.map(fill, starts[first : first + threads]))
             yield Progress(min(starts[first] + threads * chunk, len(factors)), len(factors), "rendering faces")
     return out
 
@@ -181,11 +196,9 @@ def _render_chunk(c: shapes.Canvas, factors: np.ndarray) -> np.ndarray:
 
 def _paint_mouth(c, img, smiling, mx, my, half_w) -> None:
     """Smiling: an open grin with teeth whose corners rise; otherwise a frown line."""
-    grin = shapes.between_parabolas(c, mx, my, half_w, np.float32(MOUTH_RISE_SMILING),
-                                    np.float32(MOUTH_GRIN_DEPTH))
+    grin = shapes.between_parabolas(c, mx, my, half_w, np.float32(MOUTH_RISE_SMILING), np.float32(MOUTH_GRIN_DEPTH))
     shapes.paint(img, smiling * grin, _MOUTH)
-    teeth = shapes.between_parabolas(c, mx, my - 0.2, 0.8 * half_w, np.float32(MOUTH_RISE_SMILING),
-                                     np.float32(1.8))
+    teeth = shapes.between_parabolas(c, mx, my - 0.2, 0.8 * half_w, np.float32(MOUTH_RISE_SMILING), np.float32(1.8))
     shapes.paint(img, smiling * np.minimum(teeth, grin), _WHITE)
     frown = shapes.parabola_arc(c, mx, my, half_w, np.float32(MOUTH_RISE_NEUTRAL), np.float32(1.2))
     shapes.paint(img, (1 - smiling) * frown, _MOUTH)
@@ -204,6 +217,8 @@ def _paint_glasses(c, img, on, cx, ey, rx, eyes_x) -> None:
 
 
 def _paint_hat(c, img, on, cx, top, rx) -> None:
-    shapes.paint(img, on * shapes.box(c, cx, top - 2.5, 0.72 * rx, np.float32(HAT_CROWN_HALF_HEIGHT), np.float32(2.5)), _HAT)
+    shapes.paint(
+        img, on * shapes.box(c, cx, top - 2.5, 0.72 * rx, np.float32(HAT_CROWN_HALF_HEIGHT), np.float32(2.5)), _HAT
+    )
     shapes.paint(img, on * shapes.box(c, cx, top + 1.0, 0.72 * rx, np.float32(1.5)), _HAT_BAND)
     shapes.paint(img, on * shapes.box(c, cx, top + 4.0, rx + 4.5, np.float32(1.8), np.float32(1.5)), _HAT)

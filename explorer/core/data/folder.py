@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from explorer.core.datasets.base import Dataset, DatasetError
+from explorer.core.data.base import Dataset, DatasetError
 from explorer.core.steps import Progress, Steps
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -42,13 +42,14 @@ def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: i
     results: list[np.ndarray | str] = []
     with ThreadPoolExecutor() as pool:  # PIL decodes with the GIL released
         for start in range(0, len(files), chunk):
-            results += pool.map(lambda p: _try_read(p, image_size, channels), files[start:start + chunk])
+            results += pool.map(lambda p: _try_read(p, image_size, channels), files[start : start + chunk])
             yield Progress(len(results), len(files), "reading images")
     kept = [(p, r) for p, r in zip(files, results) if not isinstance(r, str)]
     problems = tuple(r for r in results if isinstance(r, str))
     if not kept:
-        raise DatasetError(f"{folder}: none of its {len(files)} image files could be read; "
-                           f"first problem: {problems[0]}")
+        raise DatasetError(
+            f"{folder}: none of its {len(files)} image files could be read; first problem: {problems[0]}"
+        )
 
     h = hashlib.sha256(f"folder|{image_size}|{channels}".encode())
     for p, _ in kept:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explorer.core.datasets import Dataset
-from explorer.core.vectors import AttributeVector
+from explorer.core.data import Dataset
+from explorer.core.space.vectors import AttributeVector
 from models.vae import LatentModel, tensor_to_images
 
 
@@ -31,7 +31,7 @@ class PixelJudge:
     accuracy: float  # on held-out images of the same data
 
     @classmethod
-    def fit(cls, train: Dataset, label: str, n: int = 3000, heldout: Dataset | None = None) -> "PixelJudge":
+    def fit(cls, train: Dataset, label: str, n: int = 3000, heldout: Dataset | None = None) -> PixelJudge:
         from sklearn.linear_model import LogisticRegression
 
         y = train.label(label)[:n]
@@ -48,8 +48,14 @@ class PixelJudge:
         return self.classifier.predict(grey32(images)).astype(bool)
 
 
-def sweep(model: LatentModel, latents: np.ndarray, vector: AttributeVector, steps, judges: list[PixelJudge],
-          device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
+def sweep(
+    model: LatentModel,
+    latents: np.ndarray,
+    vector: AttributeVector,
+    steps,
+    judges: list[PixelJudge],
+    device: str | torch.device = "cpu",
+) -> dict[str, np.ndarray]:
     """For each slider step c: decode latents + offset(c); per judge, the fraction judged
     positive ("<label>") and the mean probability ("<label> p")."""
     out = {f"{j.label}{suffix}": [] for j in judges for suffix in ("", " p")}

@@ -43,7 +43,7 @@ def pca(mu: np.ndarray) -> LinearProjection:
     mu = np.asarray(mu, np.float64)
     mean = mu.mean(0)
     _, s, vt = np.linalg.svd(mu - mean, full_matrices=False)
-    var = s ** 2
+    var = s**2
     explained = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
     axes = vt[:2].T if len(vt) >= 2 else np.eye(mu.shape[1], 2)
     return LinearProjection("PCA", mean, axes, ("PC 1", "PC 2"), (float(explained[0]), float(explained[1])))

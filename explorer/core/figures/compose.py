@@ -29,10 +29,11 @@ class Layout:
     scale: int = 1  # each image pixel becomes scale x scale pixels
     captions: bool = False  # a title line and a value under each tile
 
-    def check(self) -> "Layout":
+    def check(self) -> Layout:
         if self.columns < 0 or self.padding < 0 or not 1 <= self.scale <= 16:
-            raise LayoutError(f"columns and padding must be >= 0 and scale 1..16, got {self.columns}, "
-                              f"{self.padding}, {self.scale}")
+            raise LayoutError(
+                f"columns and padding must be >= 0 and scale 1..16, got {self.columns}, {self.padding}, {self.scale}"
+            )
         if len(self.background) != 3 or not all(0 <= int(v) <= 255 for v in self.background):
             raise LayoutError(f"background must be three values 0..255, got {self.background}")
         return self
@@ -134,8 +135,9 @@ def best_columns(n: int, tile_h: int, tile_w: int, layout: Layout, area: tuple[i
     return cols
 
 
-def compose(tiles: np.ndarray, layout: Layout = Layout(), captions: list[str] | None = None,
-            title: str = "") -> Composite:
+def compose(
+    tiles: np.ndarray, layout: Layout = Layout(), captions: list[str] | None = None, title: str = ""
+) -> Composite:
     layout = layout.check()
     big = scale_tiles(tiles, layout.scale)
     n, th, tw, _ = big.shape
@@ -156,7 +158,7 @@ def compose(tiles: np.ndarray, layout: Layout = Layout(), captions: list[str] | 
     for i in range(n):
         r, c = divmod(i, cols)
         x, y = pad + c * (tw + pad), title_h + pad + r * (th + line + pad)
-        canvas[y:y + th, x:x + tw] = big[i]
+        canvas[y : y + th, x : x + tw] = big[i]
         boxes[i] = (x, y, tw, th)
     if layout.captions:
         image = Image.fromarray(canvas)

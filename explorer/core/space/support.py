@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explorer.core.neighbours import PointIndex
+from explorer.core.space.neighbours import PointIndex
 
 REFERENCE_PERCENTILE = 95
 OFF_DATA_MEANING = f"farther from any data point than {REFERENCE_PERCENTILE}% of data points are from theirs"

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.core import figure as F
-from explorer.core.compose import Layout
-from explorer.core.export import Animation
-from explorer.core.json_document import read_document
-from explorer.core.state import FILL_MEAN, FILL_NEAREST
-from explorer.core.vectors import vector_from_json, vector_to_json
+from explorer.core.figures import figure as F
+from explorer.core.figures.compose import Layout
+from explorer.core.figures.export import Animation
+from explorer.core.io.json_document import read_document
+from explorer.core.space.vectors import vector_from_json, vector_to_json
+from explorer.core.state.explorer_state import FILL_MEAN, FILL_NEAREST
 from models.atomic import write_bytes_atomic
 from models.errors import UserInputError
 
@@ -40,7 +40,8 @@ def capture(state) -> dict:
     """The state as a JSON-ready dict (the window calls this to save)."""
     s, strip = state, state.strip
     return {
-        "format": FORMAT, "version": VERSION,
+        "format": FORMAT,
+        "version": VERSION,
         "model": {"spec": _spec_for_file(s.model_info.source), "hash": s.model_info.content_hash},
         "data": {"spec": _spec_for_file(s.dataset.spec), "fingerprint": s.dataset.fingerprint},
         "projection": list(s.projection_source),
@@ -51,9 +52,13 @@ def capture(state) -> dict:
         "slider_values": list(s.sliders.values),
         "orthogonalise": s.sliders.orthogonalise,
         "selection": {g: np.asarray(idx).tolist() for g, idx in s.selection.items()},
-        "strip": {"spec": asdict(strip.spec), "vector_index": strip.vector_index,
-                  "keyframes": [{"latent": np.asarray(k.latent).tolist(), "index": k.index, "source": k.source}
-                                for k in strip.keyframes]},
+        "strip": {
+            "spec": asdict(strip.spec),
+            "vector_index": strip.vector_index,
+            "keyframes": [
+                {"latent": np.asarray(k.latent).tolist(), "index": k.index, "source": k.source} for k in strip.keyframes
+            ],
+        },
     }
 
 
@@ -84,8 +89,10 @@ def mismatches(doc: dict, model_hash: str, data_fingerprint: str) -> list[str]:
     """What changed since the session was saved, one sentence each; empty when nothing did."""
     out = []
     if doc["model"]["hash"] != model_hash:
-        out.append(f"the model {doc['model']['spec']} has changed since the session was saved "
-                   f"(hash {doc['model']['hash'][:12]}…, now {model_hash[:12]}…)")
+        out.append(
+            f"the model {doc['model']['spec']} has changed since the session was saved "
+            f"(hash {doc['model']['hash'][:12]}…, now {model_hash[:12]}…)"
+        )
     if doc["data"]["fingerprint"] != data_fingerprint:
         out.append(f"the dataset {doc['data']['spec']} has changed since the session was saved")
     return out
@@ -111,8 +118,10 @@ def restore(state, doc: dict, path: str = "the session") -> None:
         selection = {g: np.asarray(doc.get("selection", {}).get(g, []), int) for g in "AB"}
         strip = doc.get("strip", {})
         spec = _spec_from(strip["spec"]) if "spec" in strip else F.FigureSpec()
-        keyframes = [F.Keyframe(np.asarray(k["latent"], np.float32), k.get("index"), str(k.get("source", "")))
-                     for k in strip.get("keyframes", [])]
+        keyframes = [
+            F.Keyframe(np.asarray(k["latent"], np.float32), k.get("index"), str(k.get("source", "")))
+            for k in strip.get("keyframes", [])
+        ]
         projection = list(doc.get("projection", ["pca"]))
     except (KeyError, TypeError, ValueError) as e:
         raise SessionError(f"{path}: an entry is damaged ({e})") from e

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 from psygnal import Signal
 
-from explorer.core import projection as proj
-from explorer.core.colouring import Colouring, colour_by, uniform
-from explorer.core.datasets import Dataset
-from explorer.core.encoding import Encodings
-from explorer.core.neighbours import PointIndex
-from explorer.core.search import search
-from explorer.core.strip_state import StripState
-from explorer.core.vectors import AttributeVector, SliderSet
+from explorer.core.data import Dataset
+from explorer.core.maps import projection as proj
+from explorer.core.maps.colouring import Colouring, colour_by, uniform
+from explorer.core.maps.search import search
+from explorer.core.space.neighbours import PointIndex
+from explorer.core.space.vectors import AttributeVector, SliderSet
+from explorer.core.state.strip_state import StripState
+from explorer.core.store.encoding import Encodings
 from models.vae import ModelInfo
 
 FILL_NEAREST, FILL_MEAN = "nearest", "mean"
@@ -134,7 +134,9 @@ class ExplorerState:
 
     def set_along_vector(self, index: int) -> None:
         v = self.sliders.vectors[index]
-        self.set_projection(proj.along_vector(self.encodings.mu, v.direction, v.label or v.name), ("vector", int(index)))
+        self.set_projection(
+            proj.along_vector(self.encodings.mu, v.direction, v.label or v.name), ("vector", int(index))
+        )
 
     def colour_choices(self) -> list[str]:
         names = list(self.dataset.label_names) if self.dataset else []
@@ -212,7 +214,10 @@ class ExplorerState:
 
         The last answer is kept: the map and the panel both ask on every cursor move."""
         if self._last_neighbours[0] != (index, k):
-            self._last_neighbours = ((index, k), self._latent_index.k_nearest(self.encodings.mu[index], k, exclude=index))
+            self._last_neighbours = (
+                (index, k),
+                self._latent_index.k_nearest(self.encodings.mu[index], k, exclude=index),
+            )
         return self._last_neighbours[1]
 
     def posterior_ellipse(self, index: int) -> np.ndarray:

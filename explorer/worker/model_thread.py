@@ -162,8 +162,7 @@ class ModelWorker:
         except UserInputError as e:
             result = Result(request_id, slot, ERROR, error=str(e))
         except Exception as e:  # a user's model can fail any way; report it, keep serving
-            result = Result(request_id, slot, ERROR, error=f"{type(e).__name__}: {e}",
-                            value=traceback.format_exc())
+            result = Result(request_id, slot, ERROR, error=f"{type(e).__name__}: {e}", value=traceback.format_exc())
         self._on_result(result)
 
     def _load(self, task: _Load) -> Result:

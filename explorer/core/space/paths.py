@@ -124,8 +124,9 @@ def through_keyframes(method: str, keyframes: np.ndarray, steps: int) -> tuple[n
     return np.concatenate(parts), np.concatenate(positions)
 
 
-def sweep(start: np.ndarray, unit: np.ndarray, std: float, c_from: float, c_to: float,
-          steps: int) -> tuple[np.ndarray, np.ndarray]:
+def sweep(
+    start: np.ndarray, unit: np.ndarray, std: float, c_from: float, c_to: float, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
     """start + c * std * unit for `steps` values of c from c_from to c_to (slider units)."""
     _check_count("steps", steps)
     c = np.linspace(float(c_from), float(c_to), steps)

@@ -26,13 +26,19 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from explorer.core.json_document import read_document
-from explorer.core.probe import roc_auc
+from explorer.core.io.json_document import read_document
+from explorer.core.space.probe import roc_auc
 from models.atomic import atomic_write
 from models.errors import UserInputError
 
 MEAN, BALANCED, LOGISTIC, RIDGE, SELECTION, PRINCIPAL = (
-    "mean difference", "balanced", "logistic", "ridge", "selection", "principal")
+    "mean difference",
+    "balanced",
+    "logistic",
+    "ridge",
+    "selection",
+    "principal",
+)
 FILE_FORMAT = "vae-explorer.vectors"
 FILE_VERSION = 1
 BALANCE_SEED = 0
@@ -101,8 +107,9 @@ def _binary(y: np.ndarray, name: str) -> np.ndarray:
     y = np.asarray(y)
     values = np.unique(y)
     if not np.isin(values, (0, 1)).all():
-        raise VectorError(f"label {name!r} is not binary (values {values[:5].tolist()}…); "
-                          f"use the ridge method for a continuous label")
+        raise VectorError(
+            f"label {name!r} is not binary (values {values[:5].tolist()}…); use the ridge method for a continuous label"
+        )
     if len(values) < 2:
         raise VectorError(f"label {name!r} has only the value {values[0]:g} in this dataset: no direction")
     return y == 1
@@ -129,8 +136,9 @@ def mean_difference(mu: np.ndarray, y: np.ndarray, name: str, **kw) -> Attribute
     return _make(name, mu[pos].mean(0) - mu[~pos].mean(0), MEAN, mu, pos, label=name, **kw)
 
 
-def balanced_mean_difference(mu: np.ndarray, y: np.ndarray, name: str, confounders: dict[str, np.ndarray],
-                             seed: int = BALANCE_SEED, **kw) -> AttributeVector:
+def balanced_mean_difference(
+    mu: np.ndarray, y: np.ndarray, name: str, confounders: dict[str, np.ndarray], seed: int = BALANCE_SEED, **kw
+) -> AttributeVector:
     """Mean difference after resampling each (y, confounders) cell to the largest cell's size."""
     if name in confounders:
         raise VectorError(f"cannot balance {name} by itself; balance it by other labels")
@@ -152,8 +160,16 @@ def balanced_mean_difference(mu: np.ndarray, y: np.ndarray, name: str, confounde
     pos_idx = np.concatenate([v for k, v in resampled.items() if k & 1])
     neg_idx = np.concatenate([v for k, v in resampled.items() if not k & 1])
     direction = mu[pos_idx].mean(0) - mu[neg_idx].mean(0)
-    return _make(f"{name} (balanced by {', '.join(conf)})", direction, BALANCED, mu, pos, label=name,
-                 confounders=tuple(conf), **kw)
+    return _make(
+        f"{name} (balanced by {', '.join(conf)})",
+        direction,
+        BALANCED,
+        mu,
+        pos,
+        label=name,
+        confounders=tuple(conf),
+        **kw,
+    )
 
 
 def logistic_direction(mu: np.ndarray, y: np.ndarray, name: str, **kw) -> AttributeVector:
@@ -174,8 +190,9 @@ def ridge_direction(mu: np.ndarray, y: np.ndarray, name: str, alpha: float = 1.0
     return _make(f"{name} (ridge)", coef, RIDGE, mu, y > np.median(y), label=name, **kw)
 
 
-def selection_difference(mu: np.ndarray, group_a: np.ndarray, group_b: np.ndarray, name: str = "A - B",
-                         **kw) -> AttributeVector:
+def selection_difference(
+    mu: np.ndarray, group_a: np.ndarray, group_b: np.ndarray, name: str = "A - B", **kw
+) -> AttributeVector:
     """mean(mu[A]) - mean(mu[B]) for two sets of point indices; quality is how well the
     direction separates A from B."""
     a, b = np.asarray(group_a, int), np.asarray(group_b, int)
@@ -202,9 +219,17 @@ def principal_directions(mu: np.ndarray, k: int = 3, **kw) -> list[AttributeVect
 LABEL_METHODS = (MEAN, BALANCED, LOGISTIC, RIDGE)
 
 
-def from_label(method: str, mu: np.ndarray, labels: np.ndarray, label_names: tuple[str, ...], label: str,
-               balance_by: tuple[str, ...] = (), **kw) -> AttributeVector:
+def from_label(
+    method: str,
+    mu: np.ndarray,
+    labels: np.ndarray,
+    label_names: tuple[str, ...],
+    label: str,
+    balance_by: tuple[str, ...] = (),
+    **kw,
+) -> AttributeVector:
     """The vector for `label` by a method of LABEL_METHODS (the window and the CLI share this)."""
+
     def column(name: str) -> np.ndarray:
         if name not in label_names:
             raise VectorError(f"no label called {name!r} (labels: {', '.join(label_names) or 'none'})")
@@ -235,8 +260,9 @@ def orthogonalised(vectors: list[AttributeVector], mu: np.ndarray) -> list[Attri
             u -= (u @ b) * b
         norm = np.linalg.norm(u)
         if norm < 1e-9:
-            raise VectorError(f"{v.name} lies in the span of the vectors before it: nothing is left "
-                              f"after orthogonalising")
+            raise VectorError(
+                f"{v.name} lies in the span of the vectors before it: nothing is left after orthogonalising"
+            )
         u /= norm
         basis.append(u)
         out.append(replace(v, direction=u, std=float((mu @ u).std())))
@@ -261,14 +287,25 @@ def vector_to_json(v: AttributeVector) -> dict:
 
 def vector_from_json(d: dict) -> AttributeVector:
     return AttributeVector(
-        name=d["name"], direction=np.asarray(d["direction"], np.float64), method=d["method"], std=float(d["std"]),
-        quality=Quality(**d["quality"]), label=d.get("label"), confounders=tuple(d.get("confounders", ())),
-        model_hash=d.get("model_hash", ""), data=d.get("data", ""))
+        name=d["name"],
+        direction=np.asarray(d["direction"], np.float64),
+        method=d["method"],
+        std=float(d["std"]),
+        quality=Quality(**d["quality"]),
+        label=d.get("label"),
+        confounders=tuple(d.get("confounders", ())),
+        model_hash=d.get("model_hash", ""),
+        data=d.get("data", ""),
+    )
 
 
 def save_vectors(path: str | os.PathLike, vectors: list[AttributeVector], model_hash: str) -> None:
-    doc = {"format": FILE_FORMAT, "version": FILE_VERSION, "model_hash": model_hash,
-           "vectors": [vector_to_json(replace(v, model_hash=model_hash)) for v in vectors]}
+    doc = {
+        "format": FILE_FORMAT,
+        "version": FILE_VERSION,
+        "model_hash": model_hash,
+        "vectors": [vector_to_json(replace(v, model_hash=model_hash)) for v in vectors],
+    }
     with atomic_write(path, "w") as f:
         json.dump(doc, f, indent=1)
 
@@ -277,8 +314,10 @@ def load_vectors(path: str | os.PathLike, model_hash: str, latent_dim: int) -> l
     """Vectors saved for this model; refused (VectorError naming the file) for another one."""
     doc = read_document(path, FILE_FORMAT, FILE_VERSION, "vector", VectorError)
     if doc.get("model_hash") != model_hash:
-        raise VectorError(f"{path}: these vectors were made for another model "
-                          f"({str(doc.get('model_hash'))[:12]}…), not the open one ({model_hash[:12]}…)")
+        raise VectorError(
+            f"{path}: these vectors were made for another model "
+            f"({str(doc.get('model_hash'))[:12]}…), not the open one ({model_hash[:12]}…)"
+        )
     try:
         vectors = [vector_from_json(d) for d in doc["vectors"]]
     except (KeyError, TypeError, ValueError) as e:

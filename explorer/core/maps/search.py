@@ -16,8 +16,15 @@ import numpy as np
 
 from models.errors import UserInputError
 
-_OPS = {"=": operator.eq, "==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge,
-        "<": operator.lt, ">": operator.gt}
+_OPS = {
+    "=": operator.eq,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+}
 _TERM = re.compile(r"^([A-Za-z_][\w.]*)\s*(==|!=|<=|>=|=|<|>)\s*(-?[\d.]+(?:e-?\d+)?)$")
 _RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
 
@@ -54,7 +61,7 @@ def _term_mask(term: str, n: int, labels: np.ndarray, names: tuple[str, ...]) ->
     if r := _RANGE.match(term):
         a, b = int(r[1]), int(r[2])
         m = np.zeros(n, bool)
-        m[a:b + 1] = True
+        m[a : b + 1] = True
         return m
     if t := _TERM.match(term):
         name, op, value = t[1], t[2], float(t[3])

@@ -28,8 +28,10 @@ class Dataset:
         if self.images.ndim != 4 or self.images.dtype != np.uint8:
             raise ValueError(f"images must be uint8 (N, H, W, C), got {self.images.dtype} {self.images.shape}")
         if self.labels.shape != (len(self.images), len(self.label_names)):
-            raise ValueError(f"labels {self.labels.shape} do not match {len(self.images)} images "
-                             f"x {len(self.label_names)} label names")
+            raise ValueError(
+                f"labels {self.labels.shape} do not match {len(self.images)} images "
+                f"x {len(self.label_names)} label names"
+            )
 
     def __len__(self) -> int:
         return len(self.images)
@@ -37,12 +39,11 @@ class Dataset:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         """(C, H, W), as the model contract counts it."""
-        n, h, w, c = self.images.shape
+        _n, h, w, c = self.images.shape
         return (c, h, w)
 
     def label(self, name: str) -> np.ndarray:
         return self.labels[:, self.label_names.index(name)]
 
     def binary_label_names(self) -> tuple[str, ...]:
-        return tuple(n for i, n in enumerate(self.label_names)
-                     if np.isin(self.labels[:, i], (0.0, 1.0)).all())
+        return tuple(n for i, n in enumerate(self.label_names) if np.isin(self.labels[:, i], (0.0, 1.0)).all())

@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from explorer.core import paths
-from explorer.core.compose import Composite, Layout, compose, scale_tiles
-from explorer.core.export import STILL, Animation, animation_bytes, check_target, png_bytes, write_figure
-from explorer.core.support import Support
-from explorer.core.vectors import AttributeVector
+from explorer.core.figures.compose import Composite, Layout, compose, scale_tiles
+from explorer.core.figures.export import STILL, Animation, animation_bytes, check_target, png_bytes, write_figure
+from explorer.core.space import paths
+from explorer.core.space.support import Support
+from explorer.core.space.vectors import AttributeVector
 
 PATH, SWEEP, GRID, ANALOGY = "path", "sweep", "grid", "analogy"
 KINDS = (PATH, SWEEP, GRID, ANALOGY)
@@ -39,13 +39,16 @@ class FigureSpec:
     layout: Layout = field(default_factory=Layout)
     animation: Animation = field(default_factory=Animation)
 
-    def check(self) -> "FigureSpec":
+    def check(self) -> FigureSpec:
         if self.kind not in KINDS:
             raise paths.PathError(f"unknown figure kind {self.kind!r}; choose one of {', '.join(KINDS)}")
         if self.method not in paths.METHODS:
             raise paths.PathError(f"unknown method {self.method!r}; choose one of {', '.join(paths.METHODS)}")
-        for name, n, most in (("steps", self.steps, MAX_STEPS), ("rows", self.rows, MAX_SIDE),
-                              ("columns", self.cols, MAX_SIDE)):
+        for name, n, most in (
+            ("steps", self.steps, MAX_STEPS),
+            ("rows", self.rows, MAX_SIDE),
+            ("columns", self.cols, MAX_SIDE),
+        ):
             if not 2 <= n <= most:
                 raise paths.PathError(f"{name} must be 2..{most}, got {n}")
         self.layout.check()
@@ -60,7 +63,7 @@ class Keyframe:
     source: str = ""  # how the user made it: "data point 12", "pinned point", "moved (smiling +2.00)"
 
     @staticmethod
-    def data_point(mu: np.ndarray, index: int) -> "Keyframe":
+    def data_point(mu: np.ndarray, index: int) -> Keyframe:
         return Keyframe(np.asarray(mu[index], np.float32), int(index), f"data point {index}")
 
 
@@ -129,8 +132,7 @@ def build(spec: FigureSpec, keyframes: list[Keyframe], vector: AttributeVector |
         latents, values = paths.grid(spec.method, paths.analogy_corners(*keys), spec.rows, spec.cols)
     if not np.isfinite(latents).all():
         raise FigureError("the path has non-finite latents (are the keyframes finite?)")
-    return Figure(spec, tuple(keyframes), latents.astype(np.float32), values,
-                  vector if spec.kind == SWEEP else None)
+    return Figure(spec, tuple(keyframes), latents.astype(np.float32), values, vector if spec.kind == SWEEP else None)
 
 
 def tiles(figure: Figure, decoded: np.ndarray, images: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
@@ -150,8 +152,9 @@ def tiles(figure: Figure, decoded: np.ndarray, images: np.ndarray | None = None)
     return np.concatenate(parts), names
 
 
-def render(figure: Figure, decoded: np.ndarray, images: np.ndarray | None = None,
-           layout: Layout | None = None) -> Composite:
+def render(
+    figure: Figure, decoded: np.ndarray, images: np.ndarray | None = None, layout: Layout | None = None
+) -> Composite:
     """The figure as one image; `layout` overrides the spec's (the window's preview wraps and
     scales its own way, to fit its panel)."""
     all_tiles, captions = tiles(figure, decoded, images)
@@ -180,28 +183,47 @@ class Provenance:
 def sidecar(figure: Figure, provenance: Provenance, support: Support | None = None) -> dict:
     spec = asdict(figure.spec)
     doc = {
-        "format": SIDECAR_FORMAT, "version": SIDECAR_VERSION,
+        "format": SIDECAR_FORMAT,
+        "version": SIDECAR_VERSION,
         "model": {"spec": provenance.model_spec, "hash": provenance.model_hash},
         "data": {"spec": provenance.data_spec, "fingerprint": provenance.data_fingerprint},
         "spec": spec,
-        "keyframes": [{"index": k.index, "source": k.source, "latent": np.asarray(k.latent, np.float32).tolist()}
-                      for k in figure.keyframes],
+        "keyframes": [
+            {"index": k.index, "source": k.source, "latent": np.asarray(k.latent, np.float32).tolist()}
+            for k in figure.keyframes
+        ],
         "latents": figure.latents.tolist(),
         "values": np.asarray(figure.values).tolist(),
         "captions": figure.captions(),
     }
     if figure.vector is not None:
         v = figure.vector
-        doc["vector"] = {"name": v.name, "method": v.method, "label": v.label, "std": v.std,
-                         "direction": v.direction.tolist()}
+        doc["vector"] = {
+            "name": v.name,
+            "method": v.method,
+            "label": v.label,
+            "std": v.std,
+            "direction": v.direction.tolist(),
+        }
     if support is not None:
-        doc["support"] = {"distance": support.distance.tolist(), "nearest": support.nearest.tolist(),
-                          "reference": support.reference, "off_data": support.off_data.tolist()}
+        doc["support"] = {
+            "distance": support.distance.tolist(),
+            "nearest": support.nearest.tolist(),
+            "reference": support.reference,
+            "off_data": support.off_data.tolist(),
+        }
     return doc
 
 
-def export(path, figure: Figure, decoded: np.ndarray, provenance: Provenance, images: np.ndarray | None = None,
-           support: Support | None = None, force: bool = False):
+def export(
+    path,
+    figure: Figure,
+    decoded: np.ndarray,
+    provenance: Provenance,
+    images: np.ndarray | None = None,
+    support: Support | None = None,
+    force: bool = False,
+):
     """Write the figure (type from the suffix) and its sidecar; returns the path written."""
     target = check_target(path, force)
     data = figure_bytes(figure, decoded, target.suffix.lower(), images)

@@ -10,8 +10,9 @@ from pathlib import Path
 from models.errors import UserInputError
 
 
-def read_document(path: str | os.PathLike, fmt: str, version: int, what: str,
-                  error: type[UserInputError] = UserInputError) -> dict:
+def read_document(
+    path: str | os.PathLike, fmt: str, version: int, what: str, error: type[UserInputError] = UserInputError
+) -> dict:
     """The JSON object in `path`, if it is a `what` file (format `fmt`) of this version."""
     path = Path(path).expanduser()
     try:

@@ -6,10 +6,10 @@ import hashlib
 
 import numpy as np
 
-from explorer.core import cache
-from explorer.core.datasets import faces
-from explorer.core.datasets.base import Dataset
+from explorer.core.data import faces
+from explorer.core.data.base import Dataset
 from explorer.core.steps import Steps, run_steps
+from explorer.core.store import cache
 
 PREFIX = "builtin:"
 FACES_SIZES = {"train": 20_000, "test": 2_000}
@@ -24,7 +24,7 @@ def builtin_specs() -> list[str]:
 
 def builtin_steps(spec: str) -> Steps[Dataset]:
     """A spec from builtin_specs() (datasets.check_spec has vetted it)."""
-    return faces_steps(_SPLIT_OF_SPEC[spec[len(PREFIX):]])
+    return faces_steps(_SPLIT_OF_SPEC[spec[len(PREFIX) :]])
 
 
 def load_faces(split: str = "train", n: int | None = None, seed: int = 0) -> Dataset:

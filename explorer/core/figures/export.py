@@ -41,8 +41,10 @@ class Animation:
         d = self.duration_ms
         whole = isinstance(d, numbers.Integral) and not isinstance(d, bool)
         if not (whole and MIN_DURATION_MS <= d <= MAX_DURATION_MS):
-            raise ExportError(f"frame duration {d} ms: must be a whole number of milliseconds, "
-                              f"{MIN_DURATION_MS} to {MAX_DURATION_MS:,}")
+            raise ExportError(
+                f"frame duration {d} ms: must be a whole number of milliseconds, "
+                f"{MIN_DURATION_MS} to {MAX_DURATION_MS:,}"
+            )
         return self
 
 
@@ -58,8 +60,7 @@ def check_target(path: str | os.PathLike, force: bool) -> Path:
     path = check_writable(path, force, error=ExportError)
     check_writable(sidecar_path(path), force, error=ExportError)
     if path.suffix.lower() not in SUFFIXES:
-        raise ExportError(f"{path}: unknown figure type {path.suffix or '(none)'!r}; use "
-                          f"{', '.join(SUFFIXES)}")
+        raise ExportError(f"{path}: unknown figure type {path.suffix or '(none)'!r}; use {', '.join(SUFFIXES)}")
     return path
 
 
@@ -82,11 +83,28 @@ def animation_bytes(frames: list[np.ndarray], suffix: str, animation: Animation)
     buf = io.BytesIO()
     first, rest = sequence[0], sequence[1:]
     if suffix == GIF:
-        first.save(buf, "GIF", save_all=True, append_images=rest, duration=animation.duration_ms, loop=0,
-                   disposal=1, optimize=False)
+        first.save(
+            buf,
+            "GIF",
+            save_all=True,
+            append_images=rest,
+            duration=animation.duration_ms,
+            loop=0,
+            disposal=1,
+            optimize=False,
+        )
     else:
-        first.save(buf, "PNG", save_all=True, append_images=rest, duration=animation.duration_ms, loop=0,
-                   default_image=False, disposal=0, blend=0)
+        first.save(
+            buf,
+            "PNG",
+            save_all=True,
+            append_images=rest,
+            duration=animation.duration_ms,
+            loop=0,
+            default_image=False,
+            disposal=0,
+            blend=0,
+        )
     return buf.getvalue()
 
 
