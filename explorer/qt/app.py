@@ -55,7 +55,7 @@ class Screenshot(QtCore.QObject):
         self._check()
 
     def _stage(self) -> None:
-        if self._ready:
+        if self._ready or not self.window.state.ready:
             return
         self._ready = True
         state = self.window.state

@@ -1,21 +1,35 @@
-"""Connects the explorer state to the model worker: state changes become requests, and
-worker results (delivered on the GUI thread through a Qt signal) become state.
+"""Connects the explorer state to the worker threads: state changes become requests, and
+results (delivered on the GUI thread through a Qt signal) become state.
 
-Loading a model, loading a dataset and encoding it are all worker jobs, so no file I/O and
-no model call ever runs on the GUI thread.
+Two threads do the work: the model thread (loading a model, opening and encoding a dataset,
+decoding) and the compute thread (maps, KD-trees, colourings, vectors: the state's `run`). No
+file I/O, model call or O(N) computation runs on the GUI thread; it only swaps results in.
+
+Generations: opening a model or dataset issues a new generation, carried by every request
+made for it. When the new model or dataset is swapped into the state, results of any other
+generation are dropped here, and both threads forget their queued work of older ones.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 import numpy as np
 from PySide6 import QtCore
 
-from explorer.core.data import for_model_steps
+from explorer.core.data import Dataset, for_model_steps
 from explorer.core.space import vectors as V
+from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import Decoded, ExplorerState
 from explorer.core.store import encoding
-from explorer.worker.model_thread import CANCELLED, DECODED, DONE, ERROR, PROGRESS, READY, ModelWorker, Result
+from explorer.worker.compute import ComputeWorker
+from explorer.worker.model_thread import ModelWorker
+from explorer.worker.requests import Cancelled, Failed, Finished, Job, LoadedModel, Progressed, Result, Slot
+from explorer.worker.requests import Decoded as DecodedResult
 from models import load_model
+
+log = logging.getLogger(__name__)
 
 PRIOR_SEED = 0
 # The nearest point's reconstruction and its posterior samples wait until the cursor rests this
@@ -24,8 +38,8 @@ FOCUS_DECODE_DELAY_MS = 40
 
 
 def _open_dataset_job(spec: str):
-    """Worker job: load the dataset at the model's image size (rendering or reading images in
-    steps, with progress), and any cached encodings."""
+    """Model-thread job: load the dataset at the model's image size (rendering or reading
+    images in steps, with progress), and any cached encodings."""
 
     def start(model, device):
         dataset = yield from for_model_steps(spec, model.image_shape)
@@ -49,7 +63,7 @@ class Controller(QtCore.QObject):
     progress = QtCore.Signal(int, int, str)
     failed = QtCore.Signal(str, str)  # what failed, message (the window shows it)
     settled = QtCore.Signal()  # every request has been answered (idle became true)
-    _delivered = QtCore.Signal(object)  # worker thread -> GUI thread
+    _delivered = QtCore.Signal(object)  # worker threads -> GUI thread
 
     def __init__(self, state: ExplorerState, device: str = "auto", n_samples: int = 8, parent=None):
         super().__init__(parent)
@@ -57,10 +71,15 @@ class Controller(QtCore.QObject):
         self.n_samples = n_samples
         self._delivered.connect(self._on_result, QtCore.Qt.ConnectionType.QueuedConnection)
         self.worker = ModelWorker(self._delivered.emit, device=device)
+        self.compute = ComputeWorker(self._delivered.emit)
+        state.run = self._run_on_compute_thread
         self._data_spec: str | None = None
-        # the newest dataset and encode jobs; results of older ones (cancelled too late) are dropped
+        # the newest load, dataset and encode requests: answers to older ones are dropped
+        self._model_id: int | None = None
         self._dataset_id: int | None = None
         self._encode_id: int | None = None
+        self._compute_done: dict[int, Callable] = {}  # compute request -> what to do with its answer
+        self._newest_work: dict[Work, int] = {}
         self._focus: int | None = None
         self._prior_rng = np.random.default_rng(PRIOR_SEED)
         self.encodings_source = ""  # "cache" or "encoded": where the shown encodings came from
@@ -68,10 +87,10 @@ class Controller(QtCore.QObject):
         self._focus_timer = QtCore.QTimer(self, singleShot=True, interval=FOCUS_DECODE_DELAY_MS)
         self._focus_timer.timeout.connect(self._decode_focus)
         self._focus_timer.timeout.connect(self._tell_if_settled, QtCore.Qt.ConnectionType.QueuedConnection)
-        # what has been asked of the worker and not answered yet: the newest decode per slot
-        # (a newer one replaces a pending one, which then never answers), and jobs and loads
-        self._unanswered_decodes: dict[str, int] = {}
-        self._unanswered: set[int] = set()
+        # asked and not answered yet (request id -> generation): the newest decode per slot (a
+        # newer one replaces a pending one, which then never answers), jobs, loads, compute work
+        self._unanswered_decodes: dict[Slot, tuple[int, int]] = {}
+        self._unanswered: dict[int, int] = {}
         state.cursor_changed.connect(self._on_cursor)
         state.pinned_changed.connect(self._on_focus_change)
         state.offsets_changed.connect(self._decode_moved)
@@ -86,7 +105,9 @@ class Controller(QtCore.QObject):
     def open_model(self, spec: str) -> None:
         self._drop_dataset_jobs()
         self.state.say(f"loading model {spec} …")
-        self._unanswered.add(self.worker.load_model(lambda: load_model(spec)))
+        generation = self.state.issue_generation()
+        self._model_id = self.worker.load_model(lambda: load_model(spec), generation)
+        self._unanswered[self._model_id] = generation
 
     def open_dataset(self, spec: str) -> None:
         self._data_spec = spec
@@ -95,7 +116,7 @@ class Controller(QtCore.QObject):
         self._drop_dataset_jobs()
         self.state.say(f"loading dataset {spec} …")
         self.progress.emit(0, 0, f"loading {spec}")
-        self._dataset_id = self._run_job(_open_dataset_job(spec), slot="dataset")
+        self._dataset_id = self._run_job(Job.DATASET, _open_dataset_job(spec), self.state.issue_generation())
 
     def cancel(self) -> None:
         """Stop opening or encoding the dataset (between two steps); the window says so."""
@@ -107,27 +128,34 @@ class Controller(QtCore.QObject):
         """Cancel the dataset jobs a new model or dataset replaces, and forget them: their late
         answers must not hide the progress of the jobs that follow."""
         self.cancel()
+        for request_id in (self._dataset_id, self._encode_id):
+            self._unanswered.pop(request_id, None)
         self._dataset_id = self._encode_id = None
 
     def sample_prior(self) -> None:
         if self.state.latent_dim:
             z = self._prior_rng.standard_normal((self.n_samples, self.state.latent_dim)).astype(np.float32)
-            self._decode(z, slot="prior")
+            self._decode(z, Slot.PRIOR)
 
     def compute_vectors(self, build, what: str = "vector") -> None:
-        """Run build(mu) -> AttributeVector or a list of them on the worker; add the result.
+        """Fit build(mu) -> AttributeVector or a list of them on the compute thread; add them.
 
         A logistic regression over every point takes a moment: it must not stall the GUI.
+        Vector requests queue (each is wanted), unlike the other compute work.
         """
-        mu, fingerprint = self.state.encodings.mu, self.state.dataset.fingerprint
+        mu = self.state.encodings.mu
 
-        def start(model, device):
+        def fit():
             result = build(np.asarray(mu, np.float64))
-            return fingerprint, (result if isinstance(result, list) else [result])
-            yield  # a one-step job
+            return result if isinstance(result, list) else [result]
+
+        def add(vectors) -> None:
+            for vector in vectors:
+                self.state.add_vector(vector)
+            self.state.say(f"added {', '.join(v.name for v in vectors)}")
 
         self.state.say(f"computing {what} …")
-        self._run_job(start, slot="vector")
+        self._submit_compute(Work.VECTORS, fit, add, replaces=False)
 
     def offer_label_vectors_now(self) -> None:
         """As soon as a labelled dataset is encoded, its binary labels' vectors become sliders."""
@@ -141,9 +169,14 @@ class Controller(QtCore.QObject):
         )
 
     def stop(self) -> bool:
+        """Cancel everything and end both threads (each within one step of its work)."""
         self.cancel()
         self._focus_timer.stop()
-        return self.worker.stop()
+        return all([self.worker.stop(), self.compute.stop()])
+
+    def wait_until_idle(self, timeout: float | None = None) -> bool:
+        """Both threads have nothing left to do (their answers may still be in Qt's queue)."""
+        return self.worker.wait_until_idle(timeout) and self.compute.wait_until_idle(timeout)
 
     @property
     def idle(self) -> bool:
@@ -151,37 +184,63 @@ class Controller(QtCore.QObject):
         shows is what the state asks for (the screenshot waits for this)."""
         return not (self._unanswered_decodes or self._unanswered or self._focus_timer.isActive())
 
-    def _decode(self, latents, slot: str) -> None:
-        self._unanswered_decodes[slot] = self.worker.decode(latents, slot=slot)
+    # -- requests ---------------------------------------------------------------------------
+    def _decode(self, latents, slot: Slot) -> None:
+        generation = self.state.generation
+        self._unanswered_decodes[slot] = (self.worker.decode(latents, slot, generation), generation)
 
-    def _run_job(self, start, slot: str) -> int:
-        request_id = self.worker.run_job(start, slot=slot)
-        self._unanswered.add(request_id)
+    def _run_job(self, job: Job, start, generation: int) -> int:
+        request_id = self.worker.run_job(job, start, generation)
+        self._unanswered[request_id] = generation
         return request_id
 
+    def _run_on_compute_thread(self, work: Work, compute: Callable, done: Callable) -> None:
+        """The state's runner: newest request of a kind wins."""
+        self._submit_compute(work, compute, done, replaces=True)
+
+    def _submit_compute(self, work: Work, compute: Callable, done: Callable, replaces: bool) -> None:
+        generation = self.state.generation
+        request_id = self.compute.submit(work, compute, generation, replaces=replaces)
+        if replaces and work in self._newest_work:  # a replaced request never answers
+            older = self._newest_work[work]
+            self._compute_done.pop(older, None)
+            self._unanswered.pop(older, None)
+        self._newest_work[work] = request_id
+        self._compute_done[request_id] = done
+        self._unanswered[request_id] = generation
+
     def _answered(self, r: Result) -> None:
-        if r.kind == PROGRESS:
+        if isinstance(r, Progressed):
             return
-        self._unanswered.discard(r.request_id)
-        if r.request_id >= self._unanswered_decodes.get(r.slot, r.request_id + 1):
-            del self._unanswered_decodes[r.slot]
+        self._unanswered.pop(r.request_id, None)
+        slot = r.slot if isinstance(r, DecodedResult) else r.what if isinstance(r, Failed) else None
+        if isinstance(slot, Slot) and self._unanswered_decodes.get(slot, (None,))[0] == r.request_id:
+            del self._unanswered_decodes[slot]
+
+    def _forget_older(self, generation: int) -> None:
+        """A new model or dataset is in: older requests will not be answered (the threads drop them)."""
+        self.worker.drop_older(generation)
+        self.compute.drop_older(generation)
+        self._unanswered = {i: g for i, g in self._unanswered.items() if g >= generation}
+        self._unanswered_decodes = {s: ig for s, ig in self._unanswered_decodes.items() if ig[1] >= generation}
+        self._compute_done = {i: d for i, d in self._compute_done.items() if i in self._unanswered}
 
     # -- state -> worker -------------------------------------------------------------------
     def _on_cursor(self, cursor) -> None:
         if cursor is not None:
-            self._decode(cursor.latent, slot="cursor")
+            self._decode(cursor.latent, Slot.CURSOR)
         self._on_focus_change()
 
     def _decode_moved(self) -> None:
         moved = self.state.moved_latent
         if moved is not None:
-            self._decode(moved, slot="cursor")
+            self._decode(moved, Slot.CURSOR)
 
     def _decode_strip(self) -> None:
-        """The strip panel's figure, in one batch (a newer figure replaces a pending one)."""
+        """The strip panel's figure, in chunks (a newer figure replaces a pending one)."""
         figure = self.state.strip.figure
         if figure is not None:
-            self._decode(figure.latents, slot="strip")
+            self._decode(figure.latents, Slot.STRIP)
 
     def _on_focus_change(self, *_) -> None:
         if self.state.focus is not None and self.state.focus != self._focus:
@@ -196,13 +255,18 @@ class Controller(QtCore.QObject):
         mu = np.asarray(enc.mu[index], np.float32)
         sigma = np.exp(0.5 * np.asarray(enc.logvar[index], np.float32))
         eps = np.random.default_rng(index).standard_normal((self.n_samples, len(mu))).astype(np.float32)
-        self._decode(mu, slot="nearest")
-        self._decode(mu + eps * sigma, slot="posterior")
+        self._decode(mu, Slot.NEAREST)
+        self._decode(mu + eps * sigma, Slot.POSTERIOR)
 
     # -- worker -> state (GUI thread) ------------------------------------------------------
     def _on_result(self, r: Result) -> None:
         self._answered(r)
-        self._on_answer(r)
+        try:
+            self._on_answer(r)
+        except Exception as e:  # a bug in applying a result must not leave the window half-updated silently
+            log.exception("applying %s failed", type(r).__name__)
+            self.state.say(f"error: {type(e).__name__}: {e}")
+            self.failed.emit("internal", f"{type(e).__name__}: {e}")
         self._tell_if_settled()
 
     def _tell_if_settled(self) -> None:
@@ -210,61 +274,77 @@ class Controller(QtCore.QObject):
             self.settled.emit()
 
     def _on_answer(self, r: Result) -> None:
-        if r.kind == DECODED:
-            latents, images = r.value
-            self.state.set_decoded(r.slot, Decoded(r.request_id, images, latents))
-        elif r.kind == READY:
-            model, device_name = r.value
-            self._focus = None
-            self.state.set_model(model.info, model.latent_dim, device_name)
-            self.state.say(f"model {model.info.source} on {device_name}")
-            if self._data_spec is not None:
-                self.open_dataset(self._data_spec)
-        elif r.slot in ("dataset", "encode"):
+        what = r.slot if isinstance(r, DecodedResult) else r.job if not isinstance(r, Failed) else r.what
+        if what is Job.MODEL:
+            if r.request_id == self._model_id:
+                self._on_model(r)
+        elif what in (Job.DATASET, Job.ENCODE):
             if r.request_id in (self._dataset_id, self._encode_id):
-                self._on_job_result(r)
-        elif r.slot == "vector" and r.kind == DONE:
-            fingerprint, vectors = r.value
-            ds = self.state.dataset
-            if self.state.encodings is not None and ds is not None and ds.fingerprint == fingerprint:
-                for vector in vectors:
-                    self.state.add_vector(vector)
-                self.state.say(f"added {', '.join(v.name for v in vectors)}")
-        elif r.kind == ERROR:  # a decode or a model load
-            self.state.say(f"error: {r.error}")
-            self.failed.emit(r.slot, r.error)
+                self._on_dataset_job(r)
+        elif r.generation != self.state.generation:
+            log.debug("dropped %s of generation %d (now %d)", what, r.generation, self.state.generation)
+        elif isinstance(r, DecodedResult):
+            self.state.set_decoded(r.slot.name.lower(), Decoded(r.request_id, r.images, r.latents))
+        elif isinstance(what, Work):
+            self._on_compute(r)
+        elif isinstance(r, Failed):  # a decode
+            self._fail(r)
 
-    def _on_job_result(self, r: Result) -> None:
-        if r.kind == PROGRESS:
-            self.progress.emit(r.value.done, r.value.total, r.value.what)
+    def _fail(self, r: Failed) -> None:
+        self.state.say(f"error: {r.message}")
+        self.failed.emit(r.what.name.lower(), r.message)
+
+    def _on_model(self, r: Result) -> None:
+        self._model_id = None
+        if isinstance(r, Failed):
+            self._fail(r)
+            return
+        loaded: LoadedModel = r.value
+        model = loaded.model
+        self._focus = None
+        self._forget_older(r.generation)
+        self.state.set_model(model.info, model.latent_dim, loaded.device_name, generation=r.generation)
+        self.state.say(f"model {model.info.source} on {loaded.device_name}")
+        if self._data_spec is not None:
+            self.open_dataset(self._data_spec)
+
+    def _on_compute(self, r: Result) -> None:
+        done = self._compute_done.pop(r.request_id, None)
+        if isinstance(r, Failed):
+            self._fail(r)
+        elif isinstance(r, Finished) and done is not None:
+            done(r.value)
+
+    def _on_dataset_job(self, r: Result) -> None:
+        if isinstance(r, Progressed):
+            self.progress.emit(r.progress.done, r.progress.total, r.progress.what)
             return
         self.progress.emit(0, 0, "")
-        if r.slot == "encode":
+        if r.request_id == self._encode_id:
             self._encode_id = None
         else:
             self._dataset_id = None
-        if r.kind == DONE and r.slot == "dataset":
-            self._on_dataset(*r.value)
-        elif r.kind == DONE:
+        if isinstance(r, Finished) and r.job is Job.DATASET:
+            self._on_dataset(r.generation, *r.value)
+        elif isinstance(r, Finished):
             self.encodings_source = "encoded"
             self.state.set_encodings(r.value)
             self.state.say(f"encoded {len(r.value):,} points")
-        elif r.kind == CANCELLED:
-            self.state.say("encoding cancelled" if r.slot == "encode" else "opening the dataset cancelled")
-        elif r.kind == ERROR:
-            self.state.say(f"error: {r.error}")
-            self.failed.emit(r.slot, r.error)
+        elif isinstance(r, Cancelled):
+            self.state.say("encoding cancelled" if r.job is Job.ENCODE else "opening the dataset cancelled")
+        elif isinstance(r, Failed):
+            self._fail(r)
 
-    def _on_dataset(self, dataset, key, cached) -> None:
+    def _on_dataset(self, generation: int, dataset: Dataset, key, cached) -> None:
         self._focus = None
-        self.state.set_dataset(dataset)
+        self._forget_older(generation)
+        self.state.set_dataset(dataset, generation=generation)
         for problem in dataset.problems:
             self.state.say(f"skipped {problem}")
         if cached is not None:
-            self.progress.emit(0, 0, "")
             self.encodings_source = "cache"
             self.state.set_encodings(cached)
             self.state.say(f"{len(dataset):,} points (encodings from the cache)")
             return
         self.progress.emit(0, len(dataset), "encoding")
-        self._encode_id = self._run_job(_encode_job(dataset.images, key), slot="encode")
+        self._encode_id = self._run_job(Job.ENCODE, _encode_job(dataset.images, key), generation)

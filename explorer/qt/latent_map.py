@@ -194,7 +194,11 @@ class LatentMap(pg.PlotWidget):
 
     def _on_projection(self) -> None:
         p = self.state.projection
-        suffix = [f" ({100 * e:.0f}% var.)" for e in p.explained] if p.explained else ["", ""]
+        if p is None:  # a new model or dataset: no map until its first one is built
+            self._clear()
+            return
+        explained = getattr(p, "explained", None)  # linear maps say how much variance each axis shows
+        suffix = [f" ({100 * e:.0f}% var.)" for e in explained] if explained else ["", ""]
         # axis labels are HTML: "<mu, smiling>" must show as text, not vanish as a tag
         self.setLabel("bottom", html.escape(p.axis_labels[0] + suffix[0]))
         self.setLabel("left", html.escape(p.axis_labels[1] + suffix[1]))
@@ -255,7 +259,8 @@ class LatentMap(pg.PlotWidget):
         if focus is None or s.coords is None:
             return
         self._nearest.setData(pos=s.coords[[focus]])
-        self._ellipse.setData(*s.posterior_ellipse(focus).T)
+        ellipse = s.posterior_ellipse(focus)
+        self._ellipse.setData(*(ellipse.T if ellipse is not None else ([], [])))
         self._neighbours.setData(pos=s.coords[s.latent_neighbours(focus)])
 
     def _show_pin(self, pinned: Cursor | None) -> None:

@@ -60,6 +60,8 @@ class SessionKeeper(QtCore.QObject):
             self._warn(f"The session {Path(path).name} was not restored.", str(e))
             self.refused.emit(str(e))
             return
+        # the session's vectors are in; a dataset opened later gets its own label vectors
+        self.controller.offer_label_vectors = True
         s.say(f"restored session {path}")
         self.restored.emit(path)
 

@@ -1,203 +1,108 @@
 """The one place the explorer calls a model: a long-lived thread that owns it on its device.
 
-Requests carry increasing ids. Per decode *slot* ("cursor", "nearest", ...) only the newest
-pending request is kept: a new one replaces a pending one that has not started (latest wins),
-and the one running is never interrupted. Long jobs (encoding a dataset) are generators run
-one step (one chunk) at a time, and pending decodes go first between steps, so hovering
-stays live while a dataset encodes. Errors become results; the thread survives them.
+Served in this order, a step at a time: a model load, then decodes by slot (cursor first; a
+new decode replaces a pending one in its slot), then jobs (opening and encoding a dataset)
+first come, first served. A strip or grid decodes in chunks of about CHUNK_SECONDS, and a job
+advances one chunk per step, so a cursor decode waits at most one chunk.
 
-Qt-free: results go to `on_result`, called on the worker thread. The window passes a
-callback that emits a Qt signal, which Qt delivers on the GUI thread.
+Once a model of generation g is loaded, every task of an older generation is dropped: a
+decode of the old model's latents never reaches the new one.
 """
 
 from __future__ import annotations
 
-import itertools
-import threading
-import traceback
-from collections import deque
+import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
 
+from explorer.worker.lane import Lane
+from explorer.worker.requests import Decoded, Job, LoadedModel, Result, Slot
 from models.device import describe_device, resolve_device
 from models.errors import UserInputError
 from models.vae import LatentModel, decode_images
 
-# Decode slots are served in this order when several are pending; unknown slots come last.
-SLOT_PRIORITY = ("cursor", "nearest", "posterior", "prior", "neighbours", "strip")
+CHUNK_SECONDS = 0.03  # a strip chunk's target: a cursor decode waits at most about this long
+MODEL_PRIORITY, DECODE_PRIORITY, JOB_PRIORITY = -1, 0, 100
 
-DECODED, PROGRESS, DONE, CANCELLED, ERROR, READY = "decoded", "progress", "done", "cancelled", "error", "ready"
-
-
-@dataclass(frozen=True)
-class Result:
-    request_id: int
-    slot: str
-    kind: str  # one of DECODED, PROGRESS, DONE, CANCELLED, ERROR, READY
-    value: Any = None
-    error: str = ""
-
-
-@dataclass
-class _Job:
-    request_id: int
-    slot: str
-    start: Callable[[Any, torch.device], Generator]  # (model, device) -> steps
-    steps: Generator | None = None
-    cancelled: bool = False
-
-
-@dataclass
-class _Decode:
-    request_id: int
-    slot: str
-    latents: np.ndarray
-
-
-@dataclass
-class _Load:
-    request_id: int
-    load: Callable[[], LatentModel]
-
-
-@dataclass
-class _Queue:
-    loads: deque = field(default_factory=deque)
-    decodes: dict[str, _Decode] = field(default_factory=dict)
-    jobs: deque = field(default_factory=deque)
-
-    def __bool__(self) -> bool:
-        return bool(self.loads or self.decodes or self.jobs)
+JobStart = Callable[[LatentModel, torch.device], Generator]  # (model, device) -> steps
 
 
 class ModelWorker:
     def __init__(self, on_result: Callable[[Result], None], device: str = "auto"):
-        self._on_result = on_result
         self._device_choice = device
         self.device: torch.device | None = None
         self.model: LatentModel | None = None
-        self._ids = itertools.count(1)
-        self._cond = threading.Condition()
-        self._queue = _Queue()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._loop, name="vae-explorer-model", daemon=True)
-        self._thread.start()
+        self._lane = Lane("vae-explorer-model", on_result)
 
     # -- requests (any thread) ------------------------------------------------------------
-    def load_model(self, load: Callable[[], LatentModel]) -> int:
-        """Load a model on the worker (file I/O too stays off the GUI thread); READY or ERROR."""
-        return self._put(lambda rid: self._queue.loads.append(_Load(rid, load)))
+    def load_model(self, load: Callable[[], LatentModel], generation: int) -> int:
+        """Load a model on the worker (file I/O too stays off the GUI thread). Answers
+        Finished(MODEL, LoadedModel) or Failed; tasks of older generations are dropped then."""
 
-    def decode(self, latents: np.ndarray, slot: str = "cursor") -> int:
+        def start():
+            device = resolve_device(self._device_choice)
+            model = load()
+            if isinstance(model, torch.nn.Module):
+                model = model.to(device).eval()
+            self.model, self.device = model, device
+            self._lane.drop_older(generation)
+            return LoadedModel(model, device, describe_device(device))
+            yield  # one step
+
+        return self._lane.submit(Job.MODEL, start, generation, priority=MODEL_PRIORITY, replaces=False)
+
+    def decode(self, latents: np.ndarray, slot: Slot, generation: int) -> int:
         """Decode (B, D) or (D,) latents; replaces a pending decode in the same slot."""
         latents = np.atleast_2d(np.array(latents, np.float32))  # a copy the caller cannot change later
-        return self._put(lambda rid: self._queue.decodes.__setitem__(slot, _Decode(rid, slot, latents)))
 
-    def run_job(self, start: Callable[[Any, torch.device], Generator], slot: str = "job") -> int:
-        """Run start(model, device) step by step: PROGRESS per yield, then DONE with its value."""
-        return self._put(lambda rid: self._queue.jobs.append(_Job(rid, slot, start)))
+        return self._lane.submit(
+            slot,
+            lambda: self._decode_steps(latents),
+            generation,
+            priority=DECODE_PRIORITY + int(slot),
+            replaces=True,
+            finish=lambda task, images: Decoded(task.request_id, task.generation, slot, latents, images),
+        )
+
+    def run_job(self, job: Job, start: JobStart, generation: int) -> int:
+        """Run start(model, device) step by step: Progressed per yielded Progress, then Finished."""
+        return self._lane.submit(
+            job, lambda: start(self._require_model(), self.device), generation, priority=JOB_PRIORITY, replaces=False
+        )
 
     def cancel(self, request_id: int) -> None:
-        with self._cond:
-            for job in self._queue.jobs:
-                if job.request_id == request_id:
-                    job.cancelled = True
-            self._cond.notify()
+        self._lane.cancel(request_id)
 
-    def stop(self, timeout: float = 10.0) -> bool:
-        """Finish the step in progress, drop the rest, end the thread. True if it ended."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+    def drop_older(self, generation: int) -> None:
+        self._lane.drop_older(generation)
+
+    def wait_until_idle(self, timeout: float | None = None) -> bool:
+        return self._lane.wait_until_idle(timeout)
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        return self._lane.stop(timeout)
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._lane.alive
 
-    def _put(self, add: Callable[[int], None]) -> int:
-        with self._cond:
-            rid = next(self._ids)
-            add(rid)
-            self._cond.notify()
-        return rid
-
-    # -- the worker thread ----------------------------------------------------------------
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not (self._stopping or self._queue):
-                    self._cond.wait()
-                if self._stopping:
-                    return
-                task = self._next_task()
-            self._run(task)
-
-    def _next_task(self):
-        q = self._queue
-        if q.loads:
-            return q.loads.popleft()
-        if q.decodes:
-            order = {s: i for i, s in enumerate(SLOT_PRIORITY)}
-            slot = min(q.decodes, key=lambda s: order.get(s, len(order)))
-            return q.decodes.pop(slot)
-        return q.jobs[0]  # stays queued until it finishes or is cancelled
-
-    def _run(self, task) -> None:
-        if isinstance(task, _Load):
-            self._guarded(task.request_id, "model", lambda: self._load(task))
-        elif isinstance(task, _Decode):
-            self._guarded(task.request_id, task.slot, lambda: self._decode(task))
-        else:
-            self._step(task)
-
-    def _guarded(self, request_id: int, slot: str, work: Callable[[], Result]) -> None:
-        try:
-            result = work()
-        except UserInputError as e:
-            result = Result(request_id, slot, ERROR, error=str(e))
-        except Exception as e:  # a user's model can fail any way; report it, keep serving
-            result = Result(request_id, slot, ERROR, error=f"{type(e).__name__}: {e}", value=traceback.format_exc())
-        self._on_result(result)
-
-    def _load(self, task: _Load) -> Result:
-        device = resolve_device(self._device_choice)
-        model = task.load()
-        if isinstance(model, torch.nn.Module):
-            model = model.to(device).eval()
-        self.model, self.device = model, device
-        return Result(task.request_id, "model", READY, value=(model, describe_device(device)))
-
+    # -- on the worker thread ---------------------------------------------------------------
     def _require_model(self) -> LatentModel:
         if self.model is None:
             raise UserInputError("no model is loaded")
         return self.model
 
-    def _decode(self, task: _Decode) -> Result:
-        images = decode_images(self._require_model(), task.latents, self.device)
-        return Result(task.request_id, task.slot, DECODED, value=(task.latents, images))
-
-    def _step(self, job: _Job) -> None:
-        def finish(result: Result) -> None:
-            with self._cond:
-                if self._queue.jobs and self._queue.jobs[0] is job:
-                    self._queue.jobs.popleft()
-            self._on_result(result)
-
-        if job.cancelled:
-            return finish(Result(job.request_id, job.slot, CANCELLED))
-        try:
-            if job.steps is None:
-                job.steps = job.start(self._require_model(), self.device)
-            progress = next(job.steps)
-        except StopIteration as done:
-            return finish(Result(job.request_id, job.slot, DONE, value=done.value))
-        except Exception as e:
-            error = str(e) if isinstance(e, UserInputError) else f"{type(e).__name__}: {e}"
-            return finish(Result(job.request_id, job.slot, ERROR, error=error, value=traceback.format_exc()))
-        self._on_result(Result(job.request_id, job.slot, PROGRESS, value=progress))
+    def _decode_steps(self, latents: np.ndarray) -> Generator[None, None, np.ndarray]:
+        """Decode in chunks sized to about CHUNK_SECONDS each (one chunk for a cursor)."""
+        model, parts, start, chunk = self._require_model(), [], 0, 8
+        while start < len(latents):
+            t0 = time.perf_counter()
+            parts.append(decode_images(model, latents[start : start + chunk], self.device))
+            start += chunk
+            if start < len(latents):
+                elapsed = max(time.perf_counter() - t0, 1e-6)
+                chunk = int(np.clip(chunk * CHUNK_SECONDS / elapsed, 1, chunk * 4))
+                yield
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)

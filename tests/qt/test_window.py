@@ -8,6 +8,12 @@ from explorer.qt import controller as controller_module
 from models import load_model, save_checkpoint, tensor_to_images
 
 
+def settle(qtbot, w) -> None:
+    """Wait until every request the window made is answered (maps and colourings are built on
+    the compute thread, then swapped in)."""
+    qtbot.waitUntil(lambda: w.controller.idle, timeout=30_000)
+
+
 def _decode(model, latent) -> np.ndarray:
     with torch.no_grad():
         return tensor_to_images(model.decode(torch.from_numpy(np.asarray(latent, np.float32)[None])))[0]
@@ -70,6 +76,7 @@ def test_click_pins_and_the_pin_survives_a_projection_change(open_window, qtbot,
     pinned = state.pinned.latent.copy()
     w.active_units.choose(0)
     w.active_units.choose(1)
+    settle(qtbot, w)
     dims = [int(w.active_units.order[0]), int(w.active_units.order[1])]
     assert state.projection.axis_labels == (f"z{dims[0]}", f"z{dims[1]}")
     assert np.array_equal(state.pinned.latent, pinned)  # same latent, new place on the map
@@ -91,11 +98,13 @@ def test_search_greys_out_the_rest(open_window):
     assert w.map.point_counts()["dimmed"] == 0
 
 
-def test_colouring_by_a_continuous_label_and_by_the_kl(open_window):
+def test_colouring_by_a_continuous_label_and_by_the_kl(open_window, qtbot):
     w = open_window()
     w.controls.colour.setCurrentText("head_x")
+    settle(qtbot, w)
     assert w.state.colouring.continuous and w.map._colour_bar is not None and w.map._legend is None
     w.controls.colour.setCurrentText("KL")
+    settle(qtbot, w)
     assert w.state.colouring.title == "KL (nats)"
     assert sum(w.map.point_counts().values()) == 2000
 
@@ -264,24 +273,23 @@ def test_closing_the_window_while_the_faces_render_ends_the_worker(open_window, 
     )
     worker = w.controller.worker
     w.close()  # stops between two steps of rendering
-    assert not worker.alive
+    assert not worker.alive and not w.controller.compute.alive
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("vae-explorer")]
     held.set()
     assert not list((isolated_cache / "datasets").glob("*.npy"))  # nothing half-rendered was cached
 
 
-def test_a_late_result_of_a_superseded_encode_job_is_ignored(open_window):
+def test_a_late_result_of_another_generation_is_ignored(open_window):
     from explorer.core.store.encoding import Encodings
-    from explorer.worker.model_thread import DONE, Result
+    from explorer.worker.requests import Decoded, Finished, Job, Slot
 
     w = open_window()
-    shown = w.state.encodings
+    shown, generation = w.state.encodings, w.state.generation
     n, d = len(shown), shown.latent_dim
-    stale = Encodings(
-        mu=np.zeros((n, d), np.float32),
-        logvar=np.zeros((n, d), np.float32),
-        recon=np.zeros(n, np.float32),
-        kl=np.zeros(n, np.float32),
-        mse=np.zeros(n, np.float32),
-    )
-    w.controller._on_result(Result(10**9, "encode", DONE, value=stale))  # an id no current job has
+    zeros = np.zeros((n, d), np.float32)
+    stale = Encodings(mu=zeros, logvar=zeros, recon=zeros[:, 0], kl=zeros[:, 0], mse=zeros[:, 0])
+    w.controller._on_result(Finished(10**9, generation, Job.ENCODE, stale))  # an id no current job has
     assert w.state.encodings is shown
+    image = np.zeros((1, 64, 64, 3), np.uint8)
+    w.controller._on_result(Decoded(10**9, generation - 1, Slot.CURSOR, np.zeros((1, d), np.float32), image))
+    assert w.state.decoded.get("cursor") is None or w.state.decoded["cursor"].request_id != 10**9

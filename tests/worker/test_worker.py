@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from explorer.core.steps import Progress
 from explorer.worker import model_thread as w
+from explorer.worker.requests import Cancelled, Decoded, Failed, Finished, Job, Progressed, Slot
+
+G = 1  # the generation every request here belongs to
 
 
 class Collector:
@@ -19,7 +23,7 @@ class Collector:
     def next(self, kind=None, timeout=10):
         while True:
             r = self.results.get(timeout=timeout)
-            if kind is None or r.kind == kind:
+            if kind is None or isinstance(r, kind):
                 return r
 
     def drain(self):
@@ -37,8 +41,9 @@ def started():
         c = Collector()
         wk = w.ModelWorker(c, device="cpu")
         made.append(wk)
-        wk.load_model(lambda: model)
-        assert c.next().kind == w.READY
+        wk.load_model(lambda: model, G)
+        r = c.next()
+        assert isinstance(r, Finished) and r.job is Job.MODEL and r.value.model is model
         return wk, c
 
     yield start
@@ -50,49 +55,48 @@ def test_decode_gives_the_models_image(started, fake_vae):
     model = fake_vae()
     wk, c = started(model)
     z = np.array([[0.5, -1, 2, 0]], np.float32)
-    rid = wk.decode(z)
-    r = c.next(w.DECODED)
+    rid = wk.decode(z, Slot.CURSOR, G)
+    r = c.next(Decoded)
     expected = (torch.sigmoid(torch.from_numpy(z) @ model.w_dec) * 255).round().reshape(1, 3, 8, 8)
-    assert r.request_id == rid and r.slot == "cursor"
-    latents, images = r.value
-    assert np.array_equal(latents, z)
-    assert np.array_equal(images, expected.permute(0, 2, 3, 1).to(torch.uint8).numpy())
+    assert r.request_id == rid and r.slot is Slot.CURSOR and r.generation == G
+    assert np.array_equal(r.latents, z)
+    assert np.array_equal(r.images, expected.permute(0, 2, 3, 1).to(torch.uint8).numpy())
 
 
 def test_fifty_rapid_requests_deliver_the_newest_and_never_an_older_after_a_newer(started, fake_vae):
     gate = threading.Event()
     wk, c = started(fake_vae(gate=gate, delay=0.01))
-    ids = [wk.decode(np.full((1, 4), i, np.float32)) for i in range(50)]
+    ids = [wk.decode(np.full((1, 4), i, np.float32), Slot.CURSOR, G) for i in range(50)]
     gate.set()  # the first decode was held at the gate while the other 49 arrived
     delivered = []
     while not delivered or delivered[-1].request_id != ids[-1]:
-        delivered.append(c.next(w.DECODED))
+        delivered.append(c.next(Decoded))
     got = [r.request_id for r in delivered]
     assert got == sorted(got) and len(set(got)) == len(got)  # never an older after a newer
     assert got[-1] == ids[-1] and len(got) <= 3  # pending ones were replaced, not queued
-    assert np.all(delivered[-1].value[0] == 49)  # the newest latent was decoded
+    assert np.all(delivered[-1].latents == 49)  # the newest latent was decoded
 
 
 def test_slots_do_not_replace_each_other(started, fake_vae):
     gate = threading.Event()
     wk, c = started(fake_vae(gate=gate))
-    a = wk.decode(np.zeros(4), slot="cursor")
-    b = wk.decode(np.ones(4), slot="nearest")
+    a = wk.decode(np.zeros(4), Slot.CURSOR, G)
+    b = wk.decode(np.ones(4), Slot.NEAREST, G)
     gate.set()
-    results = {c.next(w.DECODED).slot: None for _ in range(2)}
-    assert set(results) == {"cursor", "nearest"} and a < b
+    results = {c.next(Decoded).slot: None for _ in range(2)}
+    assert set(results) == {Slot.CURSOR, Slot.NEAREST} and a < b
 
 
 def test_errors_reach_the_caller_and_the_worker_survives(started, fake_vae):
     model = fake_vae(fail_with=RuntimeError("CUDA out of memory"))
     wk, c = started(model)
-    rid = wk.decode(np.zeros(4))
+    rid = wk.decode(np.zeros(4), Slot.CURSOR, G)
     r = c.next()
-    assert (r.request_id, r.kind) == (rid, w.ERROR)
-    assert r.error == "RuntimeError: CUDA out of memory" and "Traceback" in r.value
+    assert isinstance(r, Failed) and r.request_id == rid and r.what is Slot.CURSOR
+    assert r.message == "RuntimeError: CUDA out of memory" and "Traceback" in r.details
     model.fail_with = None
-    wk.decode(np.zeros(4))
-    assert c.next().kind == w.DECODED and wk.alive
+    wk.decode(np.zeros(4), Slot.CURSOR, G)
+    assert isinstance(c.next(), Decoded) and wk.alive
 
 
 def test_a_failing_model_load_keeps_the_worker(fake_vae):
@@ -103,13 +107,13 @@ def test_a_failing_model_load_keeps_the_worker(fake_vae):
         def broken():
             raise OSError("disk on fire")
 
-        wk.load_model(broken)
+        wk.load_model(broken, G)
         r = c.next()
-        assert r.kind == w.ERROR and "disk on fire" in r.error
-        wk.decode(np.zeros(4))
-        assert c.next().error == "no model is loaded"
-        wk.load_model(fake_vae)
-        assert c.next().kind == w.READY
+        assert isinstance(r, Failed) and r.what is Job.MODEL and "disk on fire" in r.message
+        wk.decode(np.zeros(4), Slot.CURSOR, G)
+        assert c.next().message == "no model is loaded"
+        wk.load_model(fake_vae, G)
+        assert isinstance(c.next(), Finished)
     finally:
         assert wk.stop()
 
@@ -119,7 +123,7 @@ def _counting_job(n, log):
         for i in range(n):
             log.append(("step", i))
             time.sleep(0.01)
-            yield i
+            yield Progress(i, n)
         return "finished"
 
     return start
@@ -128,10 +132,10 @@ def _counting_job(n, log):
 def test_jobs_report_progress_and_their_result(started, fake_vae):
     wk, c = started(fake_vae())
     log = []
-    rid = wk.run_job(_counting_job(3, log), slot="encode")
+    rid = wk.run_job(Job.ENCODE, _counting_job(3, log), G)
     kinds = [c.next() for _ in range(4)]
-    assert [r.kind for r in kinds] == [w.PROGRESS] * 3 + [w.DONE]
-    assert [r.value for r in kinds] == [0, 1, 2, "finished"]
+    assert [type(r) for r in kinds] == [Progressed] * 3 + [Finished]
+    assert [r.progress.done for r in kinds[:3]] == [0, 1, 2] and kinds[3].value == "finished"
     assert all(r.request_id == rid for r in kinds)
 
 
@@ -144,34 +148,33 @@ def test_decodes_are_served_between_job_steps(started, fake_vae):
         for i in range(20):
             log.append(("step", i))
             time.sleep(0.02)
-            yield i
+            yield Progress(i, 20)
 
-    wk.run_job(start, slot="encode")
-    c.next(w.PROGRESS)
-    wk.decode(np.zeros(4))
-    r = c.next(w.DECODED)
-    assert r.kind == w.DECODED
+    wk.run_job(Job.ENCODE, start, G)
+    c.next(Progressed)
+    wk.decode(np.zeros(4), Slot.CURSOR, G)
+    c.next(Decoded)
     assert len(log) < 20  # the decode did not wait for the whole job
 
 
 def test_cancel_stops_a_job_between_steps(started, fake_vae):
     wk, c = started(fake_vae())
     log = []
-    rid = wk.run_job(_counting_job(100, log), slot="encode")
-    c.next(w.PROGRESS)
+    rid = wk.run_job(Job.ENCODE, _counting_job(100, log), G)
+    c.next(Progressed)
     wk.cancel(rid)
-    while (r := c.next()).kind == w.PROGRESS:
+    while isinstance(r := c.next(), Progressed):
         pass
-    assert (r.request_id, r.kind) == (rid, w.CANCELLED)
+    assert isinstance(r, Cancelled) and r.request_id == rid
     assert len(log) < 100
 
 
 def test_stop_ends_the_thread_mid_job(fake_vae):
     c = Collector()
     wk = w.ModelWorker(c, device="cpu")
-    wk.load_model(fake_vae)
-    wk.run_job(_counting_job(1000, []), slot="encode")
-    c.next(w.PROGRESS)
+    wk.load_model(fake_vae, G)
+    wk.run_job(Job.ENCODE, _counting_job(1000, []), G)
+    c.next(Progressed)
     t0 = time.perf_counter()
     assert wk.stop(timeout=5)
     assert not wk.alive and time.perf_counter() - t0 < 1

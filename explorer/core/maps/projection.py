@@ -13,8 +13,29 @@ PCA axes are the top principal directions of mu; raw-dims axes are two unit vect
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+
+
+class Projection(Protocol):
+    """What the map needs of any latent -> 2D map: linear ones here, UMAP or t-SNE later.
+
+    `inverse(points, fill)` gives latents at map points (2,) or (N, 2), taking the part the map
+    does not show from `fill` (D,) or (N, D) (the nearest data point's mu, or `offset`); a
+    non-linear map interpolates its neighbours' latents instead. `project_covariance` is None
+    where a map cannot show a latent covariance as an ellipse.
+    """
+
+    name: str
+    axis_labels: tuple[str, str]
+    offset: np.ndarray  # (D,): the latent the map centres on; the "mean" fill
+
+    def transform(self, z: np.ndarray) -> np.ndarray: ...
+
+    def inverse(self, points: np.ndarray, fill: np.ndarray) -> np.ndarray: ...
+
+    def project_covariance(self, variances: np.ndarray) -> np.ndarray | None: ...
 
 
 @dataclass(frozen=True)
@@ -29,10 +50,10 @@ class LinearProjection:
         """(N, D) or (D,) latents -> (N, 2) or (2,) map coordinates (float64)."""
         return (np.asarray(z, np.float64) - self.offset) @ self.axes
 
-    def inverse(self, p: np.ndarray, fill: np.ndarray) -> np.ndarray:
-        """The latent at map point p (2,) whose hidden part comes from fill (D,)."""
+    def inverse(self, points: np.ndarray, fill: np.ndarray) -> np.ndarray:
+        """Latents at map points (2,) or (N, 2) whose hidden part comes from fill (D,) or (N, D)."""
         fill = np.asarray(fill, np.float64)
-        return fill + self.axes @ (np.asarray(p, np.float64) - self.transform(fill))
+        return fill + (np.asarray(points, np.float64) - self.transform(fill)) @ self.axes.T
 
     def project_covariance(self, variances: np.ndarray) -> np.ndarray:
         """A diagonal latent covariance diag(variances) (D,) seen on the map: (2, 2)."""

@@ -13,10 +13,12 @@ from psygnal import Signal
 
 from explorer.core.data import Dataset
 from explorer.core.maps import projection as proj
+from explorer.core.maps.build import PCA, BuiltMap, LatentSpace, build_map, index_latents, make_projection
 from explorer.core.maps.colouring import Colouring, colour_by, uniform
 from explorer.core.maps.search import search
 from explorer.core.space.neighbours import PointIndex
-from explorer.core.space.vectors import AttributeVector, SliderSet
+from explorer.core.space.vectors import AttributeVector, SliderSet, combined_offset, orthogonalised
+from explorer.core.state.compute import Runner, Work, run_inline
 from explorer.core.state.strip_state import StripState
 from explorer.core.store.encoding import Encodings
 from models.vae import ModelInfo
@@ -24,6 +26,20 @@ from models.vae import ModelInfo
 FILL_NEAREST, FILL_MEAN = "nearest", "mean"
 COLOUR_NONE, COLOUR_RECON, COLOUR_KL = "none", "reconstruction error", "KL"
 RECON_TITLE, KL_TITLE = "recon. RMS error (0-255)", "KL (nats)"
+
+
+def colouring_for(key: str, encodings: Encodings, dataset: Dataset | None) -> Colouring:
+    """The points' colours for a colour key (O(N): run it off the GUI thread)."""
+    if key == COLOUR_RECON:
+        # RMS error in grey levels (0..255) reads at a glance and does not depend on the
+        # decoder's likelihood; -log p(x|z) runs to tens of thousands of nats, negative for
+        # a sharp Gaussian decoder (the posterior panel shows it)
+        return colour_by(255 * np.sqrt(np.asarray(encodings.mse, np.float64)), RECON_TITLE)
+    if key == COLOUR_KL:
+        return colour_by(encodings.kl, KL_TITLE)
+    if dataset is not None and key in dataset.label_names:
+        return colour_by(dataset.label(key), key)
+    return uniform(len(encodings))
 
 
 @dataclass(frozen=True)
@@ -45,7 +61,7 @@ class Decoded:
 class ExplorerState:
     model_changed = Signal()  # model info / device
     data_changed = Signal()  # dataset or its encodings
-    projection_changed = Signal()
+    projection_changed = Signal()  # a new map was swapped in (or the map was cleared)
     colouring_changed = Signal()
     cursor_changed = Signal(object)  # Cursor | None
     pinned_changed = Signal(object)  # Cursor | None
@@ -57,14 +73,18 @@ class ExplorerState:
     selection_changed = Signal()  # map selection groups A and B
 
     def __init__(self) -> None:
+        # The generation of the model and dataset shown: it changes whenever either is swapped
+        # in, and work asked about an older one is dropped when it comes back (the controller).
+        self.generation = 0
+        self._issued = 0
+        self.run: Runner = run_inline  # O(N) work goes through here (compute.py)
         self.model_info: ModelInfo | None = None
         self.latent_dim = 0
         self.device_name = ""
         self.dataset: Dataset | None = None
         self.encodings: Encodings | None = None
-        self.projection: proj.LinearProjection | None = None
-        self.projection_source: tuple = ("pca",)  # ("pca",), ("raw", i, j) or ("vector", index): how it was made
-        self.coords: np.ndarray | None = None  # (N, 2) map position of every data point
+        self.latent_space: LatentSpace | None = None  # KD-tree of mu, support meter
+        self.map: BuiltMap | None = None  # projection, positions, KD-tree of positions
         self.colour_key = COLOUR_NONE
         self.colouring: Colouring | None = None
         self.fill_mode = FILL_NEAREST
@@ -73,69 +93,129 @@ class ExplorerState:
         self.search_mask: np.ndarray | None = None
         self.decoded: dict[str, Decoded] = {}
         self.sliders = SliderSet()
+        self._effective: list[AttributeVector] = []  # sliders.effective(mu), made off the GUI thread
         self.selection: dict[str, np.ndarray] = {"A": np.zeros(0, int), "B": np.zeros(0, int)}
-        self._map_index: PointIndex | None = None
-        self._latent_index: PointIndex | None = None
         self._last_neighbours: tuple = (None, None)
         self.strip = StripState(self)  # keyframes and the interpolation figure made of them
 
-    # -- model and data -------------------------------------------------------------------
-    def set_model(self, info: ModelInfo, latent_dim: int, device_name: str) -> None:
-        self.model_info, self.latent_dim, self.device_name = info, latent_dim, device_name
-        self.decoded = {}  # images of another model's latents
-        self.model_changed.emit()
+    def issue_generation(self) -> int:
+        """A new generation for a model or dataset about to be opened (swapped in later)."""
+        self._issued = max(self._issued, self.generation) + 1
+        return self._issued
 
-    def set_dataset(self, dataset: Dataset) -> None:
+    # -- model and data -------------------------------------------------------------------
+    def set_model(self, info: ModelInfo, latent_dim: int, device_name: str, generation: int | None = None) -> None:
+        """A new model: everything made with the old one (the encodings, the map, vectors,
+        decoded images) is cleared, and the dataset is opened again for it."""
+        self.generation = self.issue_generation() if generation is None else generation
+        self.model_info, self.latent_dim, self.device_name = info, latent_dim, device_name
+        self._clear(None)
+        self.model_changed.emit()
+        self._announce_clear()
+
+    def set_dataset(self, dataset: Dataset, generation: int | None = None) -> None:
+        self.generation = self.issue_generation() if generation is None else generation
+        self._clear(dataset)
+        binary = dataset.binary_label_names()
+        self.colour_key = binary[0] if binary else COLOUR_NONE
+        self._announce_clear()
+
+    def _clear(self, dataset: Dataset | None) -> None:
         self.dataset, self.encodings, self.decoded = dataset, None, {}
-        self.sliders = SliderSet()
+        self.latent_space = self.map = self.colouring = None
+        self.sliders, self._effective = SliderSet(), []
         self.selection = {"A": np.zeros(0, int), "B": np.zeros(0, int)}
-        self.projection = self.coords = self.cursor = self.pinned = self.search_mask = None
-        self._map_index = self._latent_index = None
+        self.cursor = self.pinned = self.search_mask = None
         self._last_neighbours = (None, None)
-        self.colour_key = dataset.binary_label_names()[0] if dataset.binary_label_names() else COLOUR_NONE
+
+    def _announce_clear(self) -> None:
         self.data_changed.emit()
+        self.projection_changed.emit()
+        self.vectors_changed.emit()
+        self.selection_changed.emit()
+        self.cursor_changed.emit(None)
+        self.pinned_changed.emit(None)
         self.strip.reset()
 
     def set_encodings(self, encodings: Encodings) -> None:
+        """Swap in the dataset's encodings; the first map is built from them (state.run)."""
         if self.dataset is None or len(encodings) != len(self.dataset):
             raise ValueError("encodings do not match the open dataset")
-        self.encodings = encodings
-        self._latent_index = PointIndex(encodings.mu)
+        self.encodings, self.latent_space, self.map = encodings, None, None
         self._last_neighbours = (None, None)
         self.data_changed.emit()
-        self.set_colour(self.colour_key)  # before the projection: the map draws and ranges once both exist
+        key, dataset, mu = self.colour_key, self.dataset, encodings.mu
+
+        def build():
+            return index_latents(mu), build_map(mu, proj.pca(mu), PCA), colouring_for(key, encodings, dataset)
+
+        self.run(Work.MAP, build, lambda built: self._swap_first_map(encodings, key, *built))
+
+    def _swap_first_map(self, encodings, key, space: LatentSpace, built: BuiltMap, colouring) -> None:
+        if encodings is not self.encodings:
+            return  # other encodings came meanwhile
+        self.latent_space = space
+        self._swap_colouring(key, colouring)  # before the map: it draws and ranges once both exist
         self.strip.reset()  # new encodings, new data support; keyframes come once the map is up
-        self.set_pca()
+        self._swap_map(built)
+
+    @property
+    def ready(self) -> bool:
+        return self.encodings is not None and self.map is not None and self.latent_space is not None
 
     @property
     def latent_index(self) -> PointIndex | None:
         """A KD-tree of every data point's mu (nearest points in the latent space)."""
-        return self._latent_index
-
-    @property
-    def ready(self) -> bool:
-        return self.encodings is not None and self.projection is not None
+        return None if self.latent_space is None else self.latent_space.index
 
     # -- the map --------------------------------------------------------------------------
-    def set_projection(self, projection: proj.LinearProjection, source: tuple = ("custom",)) -> None:
-        self.projection, self.projection_source = projection, source
-        self.coords = projection.transform(self.encodings.mu)
-        self._map_index = PointIndex(self.coords)
+    @property
+    def projection(self) -> proj.Projection | None:
+        return None if self.map is None else self.map.projection
+
+    @property
+    def projection_source(self) -> tuple:
+        return PCA if self.map is None else self.map.source
+
+    @property
+    def coords(self) -> np.ndarray | None:
+        """(N, 2) map position of every data point."""
+        return None if self.map is None else self.map.coords
+
+    def set_projection(self, projection: proj.Projection, source: tuple = ("custom",)) -> None:
+        encodings = self.encodings
+        self.run(
+            Work.MAP,
+            lambda: build_map(encodings.mu, projection, source),
+            lambda built: self._swap_map(built) if encodings is self.encodings else None,
+        )
+
+    def _swap_map(self, built: BuiltMap) -> None:
+        self.map = built
         self.projection_changed.emit()
         if self.pinned is not None:  # the pin keeps its latent; only its map position moves
             self.pinned = self.cursor_for_latent(self.pinned.latent)
             self.pinned_changed.emit(self.pinned)
 
     def set_pca(self) -> None:
-        self.set_projection(proj.pca(self.encodings.mu), ("pca",))
+        encodings = self.encodings
+        self.run(
+            Work.MAP,
+            lambda: build_map(encodings.mu, proj.pca(encodings.mu), PCA),
+            lambda built: self._swap_map(built) if encodings is self.encodings else None,
+        )
 
     def set_raw_dims(self, i: int, j: int) -> None:
         self.set_projection(proj.raw_dims(self.latent_dim, i, j), ("raw", int(i), int(j)))
 
     def set_along_vector(self, index: int) -> None:
-        v = self.sliders.vectors[index]
-        self.set_projection(
-            proj.along_vector(self.encodings.mu, v.direction, v.label or v.name), ("vector", int(index))
+        v, encodings = self.sliders.vectors[index], self.encodings
+        self.run(
+            Work.MAP,
+            lambda: build_map(
+                encodings.mu, make_projection(encodings.mu, ("vector",), self.latent_dim, v), ("vector", int(index))
+            ),
+            lambda built: self._swap_map(built) if encodings is self.encodings else None,
         )
 
     def colour_choices(self) -> list[str]:
@@ -143,19 +223,16 @@ class ExplorerState:
         return [COLOUR_NONE, *names, COLOUR_RECON, COLOUR_KL]
 
     def set_colour(self, key: str) -> None:
-        n = len(self.encodings)  # colours need the encodings (recon, KL), not the projection
-        if key == COLOUR_RECON:
-            # RMS error in grey levels (0..255) reads at a glance and does not depend on the
-            # decoder's likelihood; -log p(x|z) runs to tens of thousands of nats, negative for
-            # a sharp Gaussian decoder (the posterior panel shows it)
-            colouring = colour_by(255 * np.sqrt(np.asarray(self.encodings.mse, np.float64)), RECON_TITLE)
-        elif key == COLOUR_KL:
-            colouring = colour_by(self.encodings.kl, KL_TITLE)
-        elif self.dataset is not None and key in self.dataset.label_names:
-            colouring = colour_by(self.dataset.label(key), key)
-        else:
-            key, colouring = COLOUR_NONE, uniform(n)
-        self.colour_key, self.colouring = key, colouring
+        encodings, dataset = self.encodings, self.dataset
+        self.run(
+            Work.COLOURING,
+            lambda: colouring_for(key, encodings, dataset),
+            lambda colouring: self._swap_colouring(key, colouring) if encodings is self.encodings else None,
+        )
+
+    def _swap_colouring(self, key: str, colouring: Colouring) -> None:
+        known = key in (COLOUR_RECON, COLOUR_KL) or (self.dataset is not None and key in self.dataset.label_names)
+        self.colour_key, self.colouring = (key if known else COLOUR_NONE), colouring
         self.colouring_changed.emit()
 
     def set_search(self, query: str) -> None:
@@ -173,14 +250,14 @@ class ExplorerState:
     def latent_at(self, map_xy: np.ndarray) -> Cursor:
         """The latent under a map point: the exact inverse of the projection, with the hidden
         part from the nearest data point or from the data mean (fill_mode)."""
-        nearest, _ = self._map_index.nearest(map_xy)
+        nearest, _ = self.map.index.nearest(map_xy)
         fill = self.encodings.mu[nearest] if self.fill_mode == FILL_NEAREST else self.projection.offset
         latent = self.projection.inverse(map_xy, fill).astype(np.float32)
         return Cursor(np.asarray(map_xy, np.float64), latent, nearest)
 
     def cursor_for_latent(self, latent: np.ndarray) -> Cursor:
         xy = self.projection.transform(latent)
-        return Cursor(xy, np.asarray(latent, np.float32), self._map_index.nearest(xy)[0])
+        return Cursor(xy, np.asarray(latent, np.float32), self.map.index.nearest(xy)[0])
 
     def move_cursor(self, map_xy: np.ndarray) -> Cursor | None:
         if not self.ready:
@@ -216,14 +293,16 @@ class ExplorerState:
         if self._last_neighbours[0] != (index, k):
             self._last_neighbours = (
                 (index, k),
-                self._latent_index.k_nearest(self.encodings.mu[index], k, exclude=index),
+                self.latent_space.index.k_nearest(self.encodings.mu[index], k, exclude=index),
             )
         return self._last_neighbours[1]
 
-    def posterior_ellipse(self, index: int) -> np.ndarray:
-        """The 1-sigma ellipse of q(z|x_index) as seen on the map, (65, 2)."""
+    def posterior_ellipse(self, index: int) -> np.ndarray | None:
+        """The 1-sigma ellipse of q(z|x_index) as seen on the map, (65, 2); None where the map
+        cannot show a covariance."""
         var = np.exp(np.asarray(self.encodings.logvar[index], np.float64))
-        return proj.ellipse_points(self.coords[index], self.projection.project_covariance(var))
+        cov = self.projection.project_covariance(var)
+        return None if cov is None else proj.ellipse_points(self.coords[index], cov)
 
     def set_decoded(self, slot: str, decoded: Decoded) -> bool:
         """Keep a worker result unless a newer one for the same slot is already shown."""
@@ -242,21 +321,41 @@ class ExplorerState:
         if vector.direction.shape != (self.latent_dim,):
             raise ValueError(f"{vector.name} has {vector.direction.size} dimensions, the model {self.latent_dim}")
         self.sliders.add(vector)
-        self.vectors_changed.emit()
+        self._update_effective()
 
     def remove_vector(self, index: int) -> None:
         self.sliders.remove(index)
-        self.vectors_changed.emit()
+        self._update_effective()
         self.offsets_changed.emit()
 
     def set_orthogonalise(self, on: bool) -> None:
         self.sliders.orthogonalise = on
-        self.vectors_changed.emit()
+        self._update_effective()
         self.offsets_changed.emit()
 
+    def _update_effective(self) -> None:
+        """The directions the sliders move along, made once per change of the vectors (the
+        orthogonalised ones need the std of every point's projection: O(N), so state.run)."""
+        vectors, encodings = list(self.sliders.vectors), self.encodings
+        if not (self.sliders.orthogonalise and vectors and encodings is not None):
+            self._effective = vectors
+            self.vectors_changed.emit()
+            return
+
+        def swap(effective: list[AttributeVector]) -> None:
+            if encodings is self.encodings and vectors == self.sliders.vectors and self.sliders.orthogonalise:
+                self._effective = effective
+                self.vectors_changed.emit()
+                self.offsets_changed.emit()
+
+        self.run(Work.SLIDERS, lambda: orthogonalised(vectors, encodings.mu), swap)
+
     def effective_vectors(self) -> list[AttributeVector]:
-        """The vectors the sliders move along (orthogonalised in list order when asked)."""
-        return self.sliders.effective(self.encodings.mu) if self.encodings is not None else []
+        """The vectors the sliders move along (orthogonalised in list order when asked; the
+        plain ones until the orthogonalised ones are ready)."""
+        if len(self._effective) == len(self.sliders.vectors):
+            return list(self._effective)
+        return list(self.sliders.vectors)
 
     def set_slider(self, index: int, value: float) -> None:
         """Move slider `index` to `value` standard deviations; pins a point first if none is."""
@@ -270,7 +369,7 @@ class ExplorerState:
         self.offsets_changed.emit()
 
     def slider_offset(self) -> np.ndarray:
-        return self.sliders.offset(self.encodings.mu, self.latent_dim)
+        return combined_offset(self.effective_vectors(), self.sliders.values, self.latent_dim)
 
     @property
     def moved_latent(self) -> np.ndarray | None:

@@ -14,7 +14,7 @@ import numpy as np
 from psygnal import Signal
 
 from explorer.core.figures import figure as F
-from explorer.core.space.support import Support, SupportMeter
+from explorer.core.space.support import Support
 from models.errors import UserInputError
 
 HINT = "shift-click points on the map to add keyframes"
@@ -32,7 +32,6 @@ class StripState:
         self.figure: F.Figure | None = None
         self.support: Support | None = None
         self.problem = NOT_READY
-        self._meter: SupportMeter | None = None
         for signal in (
             explorer.vectors_changed,
             explorer.offsets_changed,
@@ -92,7 +91,7 @@ class StripState:
     # -- the figure ---------------------------------------------------------------------------
     def reset(self) -> None:
         """A new dataset: its keyframes and support no longer apply."""
-        self.keyframes, self._meter = [], None
+        self.keyframes = []
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -125,11 +124,9 @@ class StripState:
 
     def _measure(self, figure: F.Figure | None) -> Support | None:
         s = self._explorer
-        if figure is None or s.encodings is None:
+        if figure is None or s.latent_space is None:
             return None
-        if self._meter is None:
-            self._meter = SupportMeter(s.encodings.mu, s.latent_index)
-        return self._meter(figure.latents)
+        return s.latent_space.meter(figure.latents)
 
     def _on_explorer_change(self, *_) -> None:
         # vectors and the pinned point matter to sweeps only; the first map makes the state ready

@@ -1,0 +1,34 @@
+"""How the state gets O(number of points) work done without doing it in a setter.
+
+The state never computes a map, a KD-tree, a colouring or a search itself: it hands the work
+to its `run` function with what to do with the answer. Headless (scripts, the CLI, core tests)
+`run_inline` answers at once. The window's controller installs a runner that sends the work to
+the compute thread and calls `done` on the GUI thread when the answer comes, if it is still
+the newest of its kind and of the state's generation; so the GUI thread only swaps results in.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Work(enum.Enum):
+    """Kinds of CPU work; a newer request of a kind replaces an older one (latest wins)."""
+
+    MAP = "building the map"
+    COLOURING = "colouring the map"
+    SEARCH = "searching"
+    SLIDERS = "preparing the sliders"
+    SELECTION = "selecting points"
+    VECTORS = "fitting attribute vectors"
+
+
+Runner = Callable[[Work, Callable[[], T], Callable[[T], None]], None]
+
+
+def run_inline(work: Work, compute: Callable[[], T], done: Callable[[T], None]) -> None:
+    done(compute())

@@ -1,0 +1,51 @@
+"""The compute thread: CPU work that is O(number of points) and must not stall the window.
+
+Map builds (the projection, both KD-trees, the support meter), colourings, searches, vector
+fitting and the sliders' orthogonalised basis run here, beside the model thread, so a long
+PCA never delays a cursor decode. A newer request of a kind replaces a pending one (latest
+wins); results carry the generation they were asked for, like the model thread's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+
+from explorer.core.state.compute import Work
+from explorer.worker.lane import Lane
+from explorer.worker.requests import Result
+
+# which kinds go first when several are pending: the map a user waits for before anything else
+PRIORITY = {Work.MAP: 0, Work.SLIDERS: 1, Work.COLOURING: 2, Work.SEARCH: 3, Work.SELECTION: 4, Work.VECTORS: 5}
+
+
+def one_step(work: Callable[[], object]) -> Callable[[], Generator]:
+    """A plain function as a lane task of a single step."""
+
+    def start():
+        return work()
+        yield
+
+    return start
+
+
+class ComputeWorker:
+    def __init__(self, on_result: Callable[[Result], None]):
+        self._lane = Lane("vae-explorer-compute", on_result)
+
+    def submit(self, kind: Work, work: Callable[[], object], generation: int, replaces: bool = True) -> int:
+        """Run work() here; answers Finished(kind, its value) or Failed. With `replaces`, it takes
+        the place of a pending request of the same kind (latest wins); else it queues."""
+        return self._lane.submit(kind, one_step(work), generation, priority=PRIORITY[kind], replaces=replaces)
+
+    def drop_older(self, generation: int) -> None:
+        self._lane.drop_older(generation)
+
+    def wait_until_idle(self, timeout: float | None = None) -> bool:
+        return self._lane.wait_until_idle(timeout)
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        return self._lane.stop(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._lane.alive

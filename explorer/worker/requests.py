@@ -1,0 +1,91 @@
+"""What the window asks of the worker threads and what comes back: small frozen dataclasses.
+
+Every request and result carries a *generation*: the model and dataset it belongs to. The
+state's generation changes when a new model or dataset is swapped in, and the controller drops
+any result of another generation, so a late answer about the old model never reaches the
+state (see explorer/qt/controller.py).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explorer.core.state.compute import Work
+from explorer.core.steps import Progress
+from models.vae import LatentModel
+
+
+class Slot(enum.IntEnum):
+    """Decode slots, in the order the model thread serves them when several are pending. A new
+    decode replaces a pending one in the same slot (latest wins)."""
+
+    CURSOR = 0  # the latent under the cursor (or the pinned one moved by the sliders)
+    NEAREST = 1  # the reconstruction of the nearest data point
+    POSTERIOR = 2  # samples from its posterior q(z|x)
+    PRIOR = 3  # samples from the prior
+    STRIP = 4  # the strip or grid: many latents, decoded in chunks
+
+
+class Job(enum.Enum):
+    """The model thread's long jobs, run in order (first come, first served) after decodes.
+    The compute thread's kinds of work are explorer.core.state.compute.Work."""
+
+    MODEL = "loading the model"
+    DATASET = "opening the dataset"
+    ENCODE = "encoding"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: LatentModel
+    device: torch.device
+    device_name: str
+
+
+# -- results (delivered by the worker threads to one callback) ----------------------------------
+@dataclass(frozen=True)
+class Decoded:
+    request_id: int
+    generation: int
+    slot: Slot
+    latents: np.ndarray  # (B, D): what was decoded
+    images: np.ndarray  # (B, H, W, C) uint8
+
+
+@dataclass(frozen=True)
+class Progressed:
+    request_id: int
+    generation: int
+    job: Job | Work
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class Finished:
+    request_id: int
+    generation: int
+    job: Job | Work
+    value: object  # what the job returned; its type is fixed by the job (see explorer/worker/jobs.py)
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    request_id: int
+    generation: int
+    job: Job | Work
+
+
+@dataclass(frozen=True)
+class Failed:
+    request_id: int
+    generation: int
+    what: Slot | Job | Work
+    message: str  # one line for the user
+    details: str = ""  # the traceback, for the log
+
+
+Result = Decoded | Progressed | Finished | Cancelled | Failed
