@@ -3,18 +3,21 @@
 from models.architectures import MLPVAE, ConvVAE, build_model
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.config import VAEConfig
+from models.contract import DEFAULT_LIKELIHOOD, Likelihood, likelihood_of
 from models.device import describe_device, resolve_device
 from models.errors import CheckpointError, ModelSpecError, TrainingError, UserInputError
 from models.loading import builtin_specs, load_model
 from models.vae import VAE, ElboTerms, LatentModel, ModelInfo, decode_images, images_to_tensor, tensor_to_images
 
 __all__ = [
+    "DEFAULT_LIKELIHOOD",
     "MLPVAE",
     "VAE",
     "CheckpointError",
     "ConvVAE",
     "ElboTerms",
     "LatentModel",
+    "Likelihood",
     "ModelInfo",
     "ModelSpecError",
     "TrainingError",
@@ -25,6 +28,7 @@ __all__ = [
     "decode_images",
     "describe_device",
     "images_to_tensor",
+    "likelihood_of",
     "load_checkpoint",
     "load_model",
     "resolve_device",

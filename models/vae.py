@@ -1,9 +1,7 @@
-"""The Gaussian-encoder VAE shared by our architectures, and the model contract it meets.
+"""The Gaussian-encoder VAE shared by our architectures; it meets the model contract.
 
-Contract (what the explorer sees of any model, ours or a user's):
-  encode(x) -> (mu, logvar)   x: (B, C, H, W) floats in [0, 1]; mu, logvar: (B, D)
-  decode(z) -> x_mean         (B, D) -> (B, C, H, W) in [0, 1], the mean of p(x|z)
-  latent_dim, image_shape, info (name, label names, training facts, content hash)
+The contract itself (LatentModel, ModelInfo, Likelihood) lives in models.contract and is
+re-exported here, where most code imports it from.
 
 The ELBO per image is E_q[log p(x|z)] - KL(q(z|x) || N(0, I)); training minimises
 recon + beta * KL, where recon = -log p(x|z) summed over pixels, in nats.
@@ -12,8 +10,7 @@ recon + beta * KL, where recon = -log p(x|z) summed over pixels, in nats.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -21,32 +18,23 @@ from torch import nn
 from torch.nn import functional as F
 
 from models.config import VAEConfig
+from models.contract import LatentModel, Likelihood, ModelInfo, gaussian_nll, kl_to_standard_normal
+
+__all__ = [
+    "LOGVAR_RANGE",
+    "VAE",
+    "ElboTerms",
+    "LatentModel",
+    "Likelihood",
+    "ModelInfo",
+    "decode_images",
+    "images_to_tensor",
+    "kl_to_standard_normal",
+    "tensor_to_images",
+]
 
 # Keep exp(logvar) finite when an encoder is pushed to extremes.
 LOGVAR_RANGE = (-20.0, 10.0)
-_LOG_2PI = math.log(2 * math.pi)
-
-
-@dataclass
-class ModelInfo:
-    """What we know about a model besides its weights."""
-
-    name: str = "untitled"
-    label_names: tuple[str, ...] = ()
-    training: dict = field(default_factory=dict)
-    content_hash: str = ""  # sha256 of config + weights; keys caches of its encodings
-    source: str = ""  # the spec or path it was loaded from
-
-
-@runtime_checkable
-class LatentModel(Protocol):
-    latent_dim: int
-    image_shape: tuple[int, int, int]
-    info: ModelInfo
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass
@@ -59,11 +47,6 @@ class ElboTerms:
     @property
     def elbo(self) -> torch.Tensor:
         return -(self.recon + self.kl)
-
-
-def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, exp(logvar)) || N(0, I)) per latent dimension, shape (B, D)."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)
 
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -106,6 +89,14 @@ class VAE(nn.Module):
         mu, logvar = self.encoder(x).chunk(2, dim=-1)
         return mu, logvar.clamp(*LOGVAR_RANGE)
 
+    @property
+    def likelihood(self) -> Likelihood:
+        """The p(x|z) this model declares through the contract (its config's, with the learned
+        sigma for a Gaussian): what evaluation computes recon with, from decode(z)."""
+        if self.config.likelihood == "bernoulli":
+            return Likelihood("bernoulli")
+        return Likelihood("gaussian", sigma=math.exp(self.log_sigma.detach().item()))
+
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
 
@@ -113,13 +104,11 @@ class VAE(nn.Module):
         return torch.sigmoid(self.decode_logits(z))
 
     def neg_log_likelihood(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """-log p(x|z) per image, summed over pixels."""
+        """-log p(x|z) per image, summed over pixels: the training loss's form of
+        `self.likelihood` (from the logits, for stable Bernoulli gradients; with the learnable sigma)."""
         if self.config.likelihood == "bernoulli":
-            nll = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-        else:
-            sigma_sq = torch.exp(2 * self.log_sigma)
-            nll = 0.5 * (x - torch.sigmoid(logits)).pow(2) / sigma_sq + self.log_sigma + 0.5 * _LOG_2PI
-        return nll.flatten(1).sum(1)
+            return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+        return gaussian_nll(x, torch.sigmoid(logits), self.log_sigma)
 
     def elbo_terms(self, x: torch.Tensor, generator: torch.Generator | None = None) -> ElboTerms:
         """One-sample estimate of the ELBO terms (reparameterised, so it trains)."""

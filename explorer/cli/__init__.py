@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
         "With no subcommand, opens the explorer window.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="log what happens (and every traceback) to stderr as well as the log file",
+    )
     window = parser.add_argument_group("the window (no COMMAND)")
     window.add_argument(
         "--model",
@@ -56,9 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     window.add_argument(
         "--device",
-        choices=("auto", "cpu", "cuda", "mps"),
         default="auto",
-        help="where the model runs; auto: CUDA, then MPS, then CPU",
+        metavar="DEVICE",
+        help="where the model runs: auto (CUDA, then MPS, then CPU), cpu, cuda or mps",
     )
     window.add_argument(
         "--screenshot", metavar="PATH", help="open the window, wait until the map is drawn, save a PNG of it and exit"
@@ -88,6 +93,9 @@ def _session_shorthand(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     argv = _session_shorthand(sys.argv[1:] if argv is None else list(argv))
     args = build_parser().parse_args(argv)
+    from explorer.log import setup_logging
+
+    setup_logging(args.verbose)
     if args.command is None:
         from explorer.cli.display import window_problem
 
@@ -103,6 +111,14 @@ def main(argv: list[str] | None = None) -> int:
             except SessionError as e:
                 print(f"{PROG}: error: {e}", file=sys.stderr)
                 return 1
+        from models.device import resolve_device
+        from models.errors import UserInputError
+
+        try:
+            resolve_device(args.device)  # the one list of devices; a typo is one line, before any window
+        except UserInputError as e:
+            print(f"{PROG}: error: {e}", file=sys.stderr)
+            return 1
         from explorer.qt.app import run_window
 
         return run_window(args.model, args.data, device=args.device, screenshot=args.screenshot, session=args.session)

@@ -8,6 +8,7 @@ from superqt import QElidingLabel, QLabeledDoubleSlider
 from explorer.core.space import vectors as V
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.controller import Controller
+from explorer.qt.dialogs import warn
 from explorer.qt.latent_map import SELECTION_COLOURS
 
 SLIDER_RANGE = 3.0  # standard deviations either way
@@ -247,8 +248,7 @@ class AttributePanel(QtWidgets.QWidget):
             action()
         except (V.VectorError, OSError) as e:
             self.state.say(str(e))
-            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "vae-explorer", str(e), parent=self)
-            box.open()
+            warn(self, str(e))
 
     def _selection_mode(self, group: str, on: bool) -> None:
         other = self.select_b if group == "A" else self.select_a

@@ -81,6 +81,7 @@ class Controller(QtCore.QObject):
         self._compute_done: dict[int, Callable] = {}  # compute request -> what to do with its answer
         self._newest_work: dict[Work, int] = {}
         self._focus: int | None = None
+        self._strip_latents: np.ndarray | None = None  # the strip decode last asked for
         self._prior_rng = np.random.default_rng(PRIOR_SEED)
         self.encodings_source = ""  # "cache" or "encoded": where the shown encodings came from
         self.offer_label_vectors = True  # off while a session (which brings its own vectors) opens
@@ -239,8 +240,15 @@ class Controller(QtCore.QObject):
     def _decode_strip(self) -> None:
         """The strip panel's figure, in chunks (a newer figure replaces a pending one)."""
         figure = self.state.strip.figure
-        if figure is not None:
-            self._decode(figure.latents, Slot.STRIP)
+        if figure is None:
+            return
+        shown = self.state.decoded.get("strip")
+        asked = self._unanswered_decodes.get(Slot.STRIP)
+        same = [d.latents for d in (shown,) if d is not None] + ([self._strip_latents] if asked else [])
+        if any(np.array_equal(latents, figure.latents) for latents in same):
+            return  # only the layout changed (padding, captions): the panel lays out the same images again
+        self._strip_latents = np.array(figure.latents)
+        self._decode(figure.latents, Slot.STRIP)
 
     def _on_focus_change(self, *_) -> None:
         if self.state.focus is not None and self.state.focus != self._focus:

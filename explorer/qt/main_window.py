@@ -8,6 +8,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.attribute_panel import AttributePanel
 from explorer.qt.controller import Controller
+from explorer.qt.dialogs import warn
 from explorer.qt.fit_scroll import FitScrollArea
 from explorer.qt.latent_map import LatentMap
 from explorer.qt.map_controls import MapControls
@@ -165,14 +166,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_failed(self, what: str, message: str) -> None:
         if what in ("model", "dataset", "encode"):
-            box = QtWidgets.QMessageBox(
-                QtWidgets.QMessageBox.Icon.Warning,
-                "vae-explorer",
-                f"Could not open the {what if what != 'encode' else 'dataset'}.",
-                parent=self,
-            )
-            box.setInformativeText(message)
-            box.open()  # not exec(): the window stays live behind it
+            warn(self, f"Could not open the {what if what != 'encode' else 'dataset'}.", message)
 
     def _on_data(self) -> None:
         ds, info = self.state.dataset, self.state.model_info

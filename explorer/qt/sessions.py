@@ -15,6 +15,7 @@ from explorer.core.io import session as S
 from explorer.core.io.selection_export import export_selection
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.controller import Controller
+from explorer.qt.dialogs import warn
 from models.errors import UserInputError
 
 
@@ -116,6 +117,4 @@ class SessionKeeper(QtCore.QObject):
 
     def _warn(self, text: str, detail: str) -> None:
         self.state.say(detail)
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "vae-explorer", text, parent=self.window)
-        box.setInformativeText(detail)
-        box.open()  # not exec(): the window stays live behind it
+        warn(self.window, text, detail)

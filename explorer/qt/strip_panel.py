@@ -16,7 +16,9 @@ from explorer.core.figures import figure as F
 from explorer.core.figures.compose import best_columns
 from explorer.core.figures.export import SUFFIXES
 from explorer.core.space import paths
+from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import ExplorerState
+from explorer.qt.dialogs import warn
 from explorer.qt.image_view import ImageView
 from models.errors import UserInputError
 
@@ -300,16 +302,22 @@ class StripPanel(QtWidgets.QWidget):
         if columns == self._preview_columns:
             return
         self._preview_columns = columns
-        self.preview_composite = F.render(
-            figure, decoded.images, self.state.dataset.images, replace(look, columns=columns)
-        )
+        images, data, off_data = decoded.images, self.state.dataset.images, self.strip.support.off_data
         first_tile = 1 if figure.end_indices()[0] is not None else 0
-        image = mark_off_data(
-            self.preview_composite.image, self.preview_composite.boxes, self.strip.support.off_data, first_tile
-        )
-        h, w = image.shape[:2]
-        self.preview.setMinimumSize(int(np.ceil(w * least)), int(np.ceil(h * least)))
-        self.preview.set_image(image)
+
+        def lay_out():  # on the compute thread: a 32x32 grid is a few megapixels
+            composite = F.render(figure, images, data, replace(look, columns=columns))
+            return composite, mark_off_data(composite.image, composite.boxes, off_data, first_tile)
+
+        def show(laid_out) -> None:
+            if figure is not self.strip.figure:
+                return  # another figure came meanwhile; its own layout follows
+            self.preview_composite, image = laid_out
+            h, w = image.shape[:2]
+            self.preview.setMinimumSize(int(np.ceil(w * least)), int(np.ceil(h * least)))
+            self.preview.set_image(image)
+
+        self.state.run(Work.PREVIEW, lay_out, show)
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.preview_scroll.viewport() and event.type() == QtCore.QEvent.Type.Resize:
@@ -365,7 +373,7 @@ class StripPanel(QtWidgets.QWidget):
             )
         except UserInputError as e:
             s.say(str(e))
-            QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "vae-explorer", str(e), parent=self).open()
+            warn(self, str(e))
             return False
         s.say(f"exported {written} and its sidecar {written.name}.json")
         return True

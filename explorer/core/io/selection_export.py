@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer.core.figures.export import ExportError
-from models.atomic import write_bytes_atomic
+from models.atomic import check_writable, write_bytes_atomic
 
 SUFFIXES = (".csv", ".npz")
 
@@ -74,8 +74,7 @@ def export_selection(
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise ExportError(f"{path}: unknown type {path.suffix or '(none)'!r}; use .csv or .npz")
-    if path.exists() and not force:
-        raise ExportError(f"{path}: the file exists; add --force to replace it")
+    check_writable(path, force, error=ExportError)
     groups, indices = selected_rows(selection)
     if len(indices) == 0:
         raise ExportError("nothing is selected: select group A or B on the map first")

@@ -17,7 +17,8 @@ T = TypeVar("T")
 
 
 class Work(enum.Enum):
-    """Kinds of CPU work; a newer request of a kind replaces an older one (latest wins)."""
+    """Kinds of CPU work; a newer request of a kind replaces an older one (latest wins). Listed
+    in the order the compute thread serves them: the map a user waits for first."""
 
     MAP = "building the map"
     COLOURING = "colouring the map"
@@ -25,6 +26,7 @@ class Work(enum.Enum):
     SLIDERS = "preparing the sliders"
     SELECTION = "selecting points"
     VECTORS = "fitting attribute vectors"
+    PREVIEW = "laying out the strip"
 
 
 Runner = Callable[[Work, Callable[[], T], Callable[[T], None]], None]
