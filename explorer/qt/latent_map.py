@@ -20,12 +20,13 @@ from PySide6 import QtCore, QtWidgets
 
 from explorer.core.figures import figure as F
 from explorer.core.maps.colouring import viridis
+from explorer.core.maps.point_groups import PointGroups, point_groups
+from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import Cursor, ExplorerState
 from explorer.qt.map_marks import Marks, resize_labels
 from explorer.qt.point_cloud import PointCloudItem
 from explorer.qt.vector_arrows import VectorArrows
 
-DIMMED = (90, 90, 90)
 SELECTION_COLOURS = {"A": (80, 230, 120), "B": (235, 80, 210)}
 _NO_PEN = pg.mkPen(None)
 
@@ -81,6 +82,7 @@ class LatentMap(pg.PlotWidget):
         self.state = state
         self._point_size = 4.0
         self._points = PointCloudItem(self._point_size)
+        self._points.set_renderer(lambda compute, done: state.run(Work.RASTER, compute, done))
         # The cursor's overlays change on every mouse move; with the points cached in device
         # pixels, a move repaints the overlays over one cached layer instead of every point.
         self._points.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -211,22 +213,24 @@ class LatentMap(pg.PlotWidget):
         prior = self.state.decoded.get("prior")
         if prior is not None:
             self._on_decoded("prior", prior)
-        self._vb.autoRange(padding=0.03)  # now, not at the next paint: the cursor maps through it
+        # framed now, not at the next paint (the cursor maps through it), from the map's own bounds
+        (x0, y0), (x1, y1) = self.state.map.lo, self.state.map.hi
+        self._vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.03)
 
     def _redraw_points(self, *_):
+        """Group the points by colour on the compute thread; draw them when they come."""
         s = self.state
         if s.coords is None or s.colouring is None:
             return
-        c = s.colouring
-        shown = np.ones(len(s.coords), bool) if s.search_mask is None else s.search_mask
-        order = np.argsort(c.groups, kind="stable")
-        bounds = np.searchsorted(c.groups[order], np.arange(len(c.colours) + 1))
-        groups = [(s.coords[~shown], DIMMED)]  # greyed-out points first, underneath
-        for g, rgb in enumerate(c.colours):
-            idx = order[bounds[g] : bounds[g + 1]]
-            groups.append((s.coords[idx[shown[idx]]], rgb))
-        self._points.set_groups(groups)
-        self._update_key(c)
+        coords, colouring, mask = s.coords, s.colouring, s.search_mask
+
+        def show(points: PointGroups) -> None:
+            if (coords, colouring, mask) != (s.coords, s.colouring, s.search_mask):
+                return  # the map changed meanwhile; a newer grouping follows
+            self._points.set_groups(points.groups, None if points.lo is None else (points.lo, points.hi))
+            self._update_key(colouring)
+
+        s.run(Work.POINTS, lambda: point_groups(coords, colouring, mask), show)
 
     def _update_key(self, c) -> None:
         for old in (self._legend, self._colour_bar):

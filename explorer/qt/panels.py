@@ -185,16 +185,21 @@ class ActiveUnits(pg.PlotWidget):
         self.order = np.zeros(0, int)  # dimension shown at each bar position
         self.chosen: list[int] = []
         state.data_changed.connect(self._draw)
+        state.projection_changed.connect(self._draw_once)
         self.scene().sigMouseClicked.connect(self._on_click)
+
+    def _draw_once(self) -> None:
+        if self._bars is None:  # the first map of these encodings brings their active units
+            self._draw()
 
     def _draw(self) -> None:
         if self._bars is not None:
             self.removeItem(self._bars)
             self._bars = None
-        enc = self.state.encodings
-        if enc is None:
+        space = self.state.latent_space
+        if space is None:
             return
-        kl = enc.kl_per_dim()
+        kl = space.kl_per_dim
         self.order = np.argsort(kl)[::-1]
         self.chosen = []
         self._bars = pg.BarGraphItem(x=np.arange(len(kl)), height=kl[self.order], width=0.8, brush=(78, 154, 230))

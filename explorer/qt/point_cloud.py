@@ -7,6 +7,11 @@ as a numpy array. To paint, it maps them to device pixels with numpy, culls what
 screen, and hands Qt an array of PixmapFragments (ten doubles each) in one drawPixmapFragments
 call per group, the way pyqtgraph draws its own symbol atlas. All groups live in this one item,
 so with a device-coordinate cache a frame that only moves overlays blits one cached layer.
+
+Above RASTER_ABOVE points even that paint takes longer than a frame, so the points are drawn
+into an image off the GUI thread (explorer/core/maps/raster.py, through `set_renderer`) and
+paint only blits it. While a new image for a panned or zoomed view is being drawn, the last
+one is shown moved and scaled to where its points now are.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6 import QtCore, QtGui
 
+from explorer.core.maps.raster import View, rasterize
+
+RASTER_ABOVE = 150_000  # points; fewer are painted directly (crisp, antialiased, fast enough)
 _FRAGMENT_FIELDS = 10  # x, y, sourceLeft, sourceTop, width, height, scaleX, scaleY, rotation, opacity
 
 
@@ -30,16 +38,29 @@ class PointCloudItem(pg.GraphicsObject):
         self._fragments = np.zeros((0, _FRAGMENT_FIELDS))
         self._bounds = QtCore.QRectF()
         self._lo = self._hi = None
+        self._render = None  # (compute, done) -> None: runs compute() off the GUI thread, then done(result)
+        self._version = 0  # of the groups and the point size: a raster of an older one is stale
+        self._raster: tuple[QtGui.QImage, np.ndarray, QtGui.QTransform] | None = None
+        self._asked: tuple | None = None  # the raster being drawn
+        self._raster_version = -1
+
+    def set_renderer(self, render) -> None:
+        self._render = render
 
     # -- data and style --------------------------------------------------------------------
-    def set_groups(self, groups: list[tuple[np.ndarray, tuple[int, int, int]]]) -> None:
-        """[(positions (n, 2), rgb), ...], drawn in this order (later groups on top)."""
+    def set_groups(self, groups, bounds: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """[(positions (n, 2), rgb), ...], drawn in this order (later groups on top). `bounds`
+        (lo, hi), when the caller knows them, saves a pass over every point."""
         self.prepareGeometryChange()
+        self._version += 1
+        if not any(len(pos) for pos, _ in groups):
+            self._raster = None
         self._groups = [(np.asarray(pos, np.float64).reshape(-1, 2), tuple(rgb)) for pos, rgb in groups]
         filled = [pos for pos, _ in self._groups if len(pos)]
+        if bounds is None and filled:
+            bounds = np.min([pos.min(0) for pos in filled], axis=0), np.max([pos.max(0) for pos in filled], axis=0)
         if filled:
-            self._lo = np.min([pos.min(0) for pos in filled], axis=0)
-            self._hi = np.max([pos.max(0) for pos in filled], axis=0)
+            self._lo, self._hi = bounds
             (x0, y0), (x1, y1) = self._lo, self._hi
             self._bounds = QtCore.QRectF(x0, y0, x1 - x0, y1 - y0)
         else:
@@ -56,6 +77,7 @@ class PointCloudItem(pg.GraphicsObject):
 
     def set_size(self, size: float) -> None:
         self.prepareGeometryChange()
+        self._version += 1
         self._size = float(size)
         self._sprites.clear()
         self.update()
@@ -99,6 +121,9 @@ class PointCloudItem(pg.GraphicsObject):
     def paint(self, p: QtGui.QPainter, option=None, widget=None) -> None:
         if self._lo is None:
             return
+        if self._render is not None and sum(self.counts()) > RASTER_ABOVE:
+            self._paint_raster(p)
+            return
         t = p.transform()
         device = p.device()
         dpr = widget.devicePixelRatioF() if widget is not None else device.devicePixelRatioF()
@@ -125,3 +150,36 @@ class PointCloudItem(pg.GraphicsObject):
             frags[:, 6:10] = (1 / dpr, 1 / dpr, 0.0, 1.0)
             first = shiboken6.wrapInstance(self._fragments.ctypes.data, QtGui.QPainter.PixmapFragment)
             p.drawPixmapFragments(first, n, sprite)
+
+    # -- many points: an image drawn off the GUI thread ---------------------------------------
+    def _paint_raster(self, p: QtGui.QPainter) -> None:
+        t, device = p.transform(), p.device()
+        view = View(t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy(), device.width(), device.height())
+        key = (view, self._version)
+        if self._raster is None or self._raster[2] != t or self._raster_version != self._version:
+            self._ask_raster(key, view, QtGui.QTransform(t))
+        if self._raster is None:
+            return
+        image, _, made_for = self._raster
+        inverse, ok = made_for.inverted()
+        if not ok:
+            return
+        p.resetTransform()
+        p.setTransform(inverse * t)  # its pixels -> map coordinates -> where they are now
+        p.drawImage(0, 0, image)
+
+    def _ask_raster(self, key: tuple, view: View, transform: QtGui.QTransform) -> None:
+        if self._asked == key:
+            return
+        self._asked = key
+        groups, size, version = list(self._groups), self._size, self._version
+
+        def done(pixels: np.ndarray) -> None:
+            if self._asked == key:
+                self._asked = None
+            h, w = pixels.shape[:2]
+            image = QtGui.QImage(pixels.data, w, h, w * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            self._raster, self._raster_version = (image, pixels, transform), version  # pixels: the image's buffer
+            self.update()
+
+        self._render(lambda: rasterize(groups, view, size), done)

@@ -15,15 +15,7 @@ from explorer.worker.lane import Lane
 from explorer.worker.requests import Result
 
 # which kinds go first when several are pending: the map a user waits for before anything else
-PRIORITY = {
-    Work.MAP: 0,
-    Work.SLIDERS: 1,
-    Work.COLOURING: 2,
-    Work.SEARCH: 3,
-    Work.SELECTION: 4,
-    Work.VECTORS: 5,
-    Work.PREVIEW: 6,
-}
+PRIORITY = {work: rank for rank, work in enumerate(Work)}  # Work lists its kinds in this order
 
 
 def one_step(work: Callable[[], object]) -> Callable[[], Generator]:

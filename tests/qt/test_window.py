@@ -84,9 +84,10 @@ def test_click_pins_and_the_pin_survives_a_projection_change(open_window, qtbot,
     assert w.controls.projection.currentText() == "raw dimensions"
 
 
-def test_search_greys_out_the_rest(open_window):
+def test_search_greys_out_the_rest(open_window, qtbot):
     w = open_window()
     w.controls.search.setText("smiling=1 hat")
+    settle(qtbot, w)
     labels = w.state.dataset.labels
     expected = int(((labels[:, 0] == 1) & (labels[:, 3] == 1)).sum())
     counts = w.map.point_counts()
@@ -95,6 +96,7 @@ def test_search_greys_out_the_rest(open_window):
     w.controls.search.setText("smiling=7 nonsense=1")
     assert "no label called 'nonsense'" in w.controls.search.toolTip()
     w.controls.search.setText("")
+    settle(qtbot, w)
     assert w.map.point_counts()["dimmed"] == 0
 
 

@@ -19,6 +19,7 @@ PCA = ("pca",)  # how a map was made: ("pca",), ("raw", i, j) or ("vector", inde
 class LatentSpace:
     index: PointIndex  # mu of every data point
     meter: SupportMeter
+    kl_per_dim: np.ndarray  # (D,) mean KL of each dimension over the data: the active units
 
 
 @dataclass(frozen=True)
@@ -27,16 +28,20 @@ class BuiltMap:
     source: tuple
     coords: np.ndarray  # (N, 2)
     index: PointIndex  # of coords
+    lo: np.ndarray  # (2,) the corners of the points' bounding box (the view frames it)
+    hi: np.ndarray
 
 
-def index_latents(mu: np.ndarray) -> LatentSpace:
-    index = PointIndex(mu)
-    return LatentSpace(index, SupportMeter(mu, index))
+def index_latents(encodings) -> LatentSpace:
+    """What the encodings give once per dataset (O(N log N): off the GUI thread)."""
+    index = PointIndex(encodings.mu)
+    return LatentSpace(index, SupportMeter(encodings.mu, index), encodings.kl_per_dim())
 
 
 def build_map(mu: np.ndarray, projection: proj.Projection, source: tuple) -> BuiltMap:
     coords = projection.transform(mu)
-    return BuiltMap(projection, source, coords, PointIndex(coords))
+    lo, hi = (coords.min(0), coords.max(0)) if len(coords) else (np.zeros(2), np.ones(2))
+    return BuiltMap(projection, source, coords, PointIndex(coords), lo, hi)
 
 
 def make_projection(mu: np.ndarray, source: tuple, latent_dim: int, vector=None) -> proj.Projection:

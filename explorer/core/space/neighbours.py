@@ -39,5 +39,5 @@ class PointIndex:
         pick = rng.choice(len(data), min(sample, len(data)), replace=False) if len(data) > 1 else np.zeros(0, int)
         if len(pick) == 0:
             return np.zeros(0)
-        dist, _ = self._tree.query(data[pick], k=2)
-        return dist[:, 1]
+        # in small batches: a query holds the GIL, and the window's thread must get it in between
+        return np.concatenate([self._tree.query(data[part], k=2)[0][:, 1] for part in np.array_split(pick, 20)])

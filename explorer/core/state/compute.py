@@ -21,6 +21,8 @@ class Work(enum.Enum):
     in the order the compute thread serves them: the map a user waits for first."""
 
     MAP = "building the map"
+    POINTS = "grouping the points by colour"
+    RASTER = "drawing the points"
     COLOURING = "colouring the map"
     SEARCH = "searching"
     SLIDERS = "preparing the sliders"

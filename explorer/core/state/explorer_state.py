@@ -147,7 +147,7 @@ class ExplorerState:
         key, dataset, mu = self.colour_key, self.dataset, encodings.mu
 
         def build():
-            return index_latents(mu), build_map(mu, proj.pca(mu), PCA), colouring_for(key, encodings, dataset)
+            return index_latents(encodings), build_map(mu, proj.pca(mu), PCA), colouring_for(key, encodings, dataset)
 
         self.run(Work.MAP, build, lambda built: self._swap_first_map(encodings, key, *built))
 
