@@ -292,7 +292,7 @@ class Controller(QtCore.QObject):
         elif r.generation != self.state.generation:
             log.debug("dropped %s of generation %d (now %d)", what, r.generation, self.state.generation)
         elif isinstance(r, DecodedResult):
-            self.state.set_decoded(r.slot.name.lower(), Decoded(r.request_id, r.images, r.latents))
+            self.state.set_decoded(r.slot, Decoded(r.request_id, r.images, r.latents))
         elif isinstance(what, Work):
             self._on_compute(r)
         elif isinstance(r, Failed):  # a decode

@@ -302,7 +302,7 @@ class LatentMap(pg.PlotWidget):
 
     def _on_boxed(self, a, b) -> None:
         if self._selecting_group and self.state.ready:
-            self.state.select(self._selecting_group, self.state.points_in_rect(a.x(), a.y(), b.x(), b.y()))
+            self.state.select_in_rect(self._selecting_group, a.x(), a.y(), b.x(), b.y())
 
     def _on_decoded(self, slot: str, decoded) -> None:
         if slot == "prior" and self.state.projection is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 from superqt import QLabeledDoubleSlider, QLabeledSlider
 
-from explorer.core.maps.search import SearchError
 from explorer.core.state.explorer_state import FILL_MEAN, FILL_NEAREST, ExplorerState
 from explorer.qt.latent_map import LatentMap
 
@@ -80,6 +79,7 @@ class MapControls(QtWidgets.QToolBar):
         state.data_changed.connect(self._sync_choices)
         state.projection_changed.connect(self._sync_projection)
         state.colouring_changed.connect(self._sync_colour)
+        state.search_changed.connect(self._show_search)
         latent_map.set_opacity(self.opacity.value())
 
     def _sync_choices(self) -> None:
@@ -148,17 +148,18 @@ class MapControls(QtWidgets.QToolBar):
             self.state.set_colour(key)
 
     def _apply_search(self, text: str) -> None:
-        if not self.state.ready:
-            return
-        try:
-            self.state.set_search(text)
-        except SearchError as e:
+        if self.state.ready:
+            self.state.set_search(text)  # answered through search_changed
+
+    def _show_search(self, mask) -> None:
+        error = self.state.search_error
+        if error:
             self.search.setStyleSheet("QLineEdit { border: 1px solid #d04040; }")
-            self.search.setToolTip(str(e))
-            self.state.say(str(e))
+            self.search.setToolTip(error)
+            self.state.say(error)
             return
         self.search.setStyleSheet("")
-        mask = self.state.search_mask
-        self.search.setToolTip("" if mask is None else f"{int(mask.sum()):,} matching points")
+        matching = self.state.search_count
+        self.search.setToolTip("" if mask is None else f"{matching:,} matching points")
         if mask is not None:
-            self.state.say(f"{int(mask.sum()):,} of {len(mask):,} points match")
+            self.state.say(f"{matching:,} of {len(mask):,} points match")

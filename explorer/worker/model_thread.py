@@ -61,7 +61,7 @@ class ModelWorker:
             slot,
             lambda: self._decode_steps(latents),
             generation,
-            priority=DECODE_PRIORITY + int(slot),
+            priority=DECODE_PRIORITY + slot.rank,
             replaces=True,
             finish=lambda task, images: Decoded(task.request_id, task.generation, slot, latents, images),
         )

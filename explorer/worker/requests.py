@@ -15,19 +15,9 @@ import numpy as np
 import torch
 
 from explorer.core.state.compute import Work
+from explorer.core.state.slots import Slot
 from explorer.core.steps import Progress
 from models.vae import LatentModel
-
-
-class Slot(enum.IntEnum):
-    """Decode slots, in the order the model thread serves them when several are pending. A new
-    decode replaces a pending one in the same slot (latest wins)."""
-
-    CURSOR = 0  # the latent under the cursor (or the pinned one moved by the sliders)
-    NEAREST = 1  # the reconstruction of the nearest data point
-    POSTERIOR = 2  # samples from its posterior q(z|x)
-    PRIOR = 3  # samples from the prior
-    STRIP = 4  # the strip or grid: many latents, decoded in chunks
 
 
 class Job(enum.Enum):

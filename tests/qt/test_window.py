@@ -94,6 +94,7 @@ def test_search_greys_out_the_rest(open_window, qtbot):
     assert counts["dimmed"] == 2000 - expected
     assert counts["smiling = 1"] == expected and counts["smiling = 0"] == 0
     w.controls.search.setText("smiling=7 nonsense=1")
+    settle(qtbot, w)
     assert "no label called 'nonsense'" in w.controls.search.toolTip()
     w.controls.search.setText("")
     settle(qtbot, w)

@@ -15,10 +15,11 @@ from explorer.core.data import Dataset
 from explorer.core.maps import projection as proj
 from explorer.core.maps.build import PCA, BuiltMap, LatentSpace, build_map, index_latents, make_projection
 from explorer.core.maps.colouring import Colouring, colour_by, uniform
-from explorer.core.maps.search import search
+from explorer.core.maps.search import SearchError, search
 from explorer.core.space.neighbours import PointIndex
 from explorer.core.space.vectors import AttributeVector, SliderSet, combined_offset, orthogonalised
 from explorer.core.state.compute import Runner, Work, run_inline
+from explorer.core.state.slots import Slot
 from explorer.core.state.strip_state import StripState
 from explorer.core.store.encoding import Encodings
 from models.vae import ModelInfo
@@ -66,7 +67,7 @@ class ExplorerState:
     cursor_changed = Signal(object)  # Cursor | None
     pinned_changed = Signal(object)  # Cursor | None
     search_changed = Signal(object)  # mask (N,) bool | None
-    decoded_changed = Signal(str, object)  # slot, Decoded
+    decoded_changed = Signal(object, object)  # Slot, Decoded
     status_changed = Signal(str)  # one line for the status bar
     vectors_changed = Signal()  # attribute vectors added, removed, reordered or orthogonalised
     offsets_changed = Signal()  # a slider moved: the moved latent changed
@@ -91,7 +92,9 @@ class ExplorerState:
         self.cursor: Cursor | None = None
         self.pinned: Cursor | None = None
         self.search_mask: np.ndarray | None = None
-        self.decoded: dict[str, Decoded] = {}
+        self.search_error = ""  # why the last query could not be read ("" when it could)
+        self.search_count = 0  # points the mask keeps
+        self.decoded: dict[Slot, Decoded] = {}  # Slot is a str: decoded["cursor"] works too
         self.sliders = SliderSet()
         self._effective: list[AttributeVector] = []  # sliders.effective(mu), made off the GUI thread
         self.selection: dict[str, np.ndarray] = {"A": np.zeros(0, int), "B": np.zeros(0, int)}
@@ -126,6 +129,7 @@ class ExplorerState:
         self.sliders, self._effective = SliderSet(), []
         self.selection = {"A": np.zeros(0, int), "B": np.zeros(0, int)}
         self.cursor = self.pinned = self.search_mask = None
+        self.search_error = ""
         self._last_neighbours = (None, None)
 
     def _announce_clear(self) -> None:
@@ -236,10 +240,25 @@ class ExplorerState:
         self.colouring_changed.emit()
 
     def set_search(self, query: str) -> None:
-        """Raises SearchError (a message for the user) on a query it cannot read."""
+        """Grey out the points a query leaves out (state.run). A query it cannot read keeps the
+        last mask and sets `search_error` to a message for the user."""
         ds = self.dataset
-        self.search_mask = search(query, len(ds), ds.labels, ds.label_names)
-        self.search_changed.emit(self.search_mask)
+
+        mask, count = self.search_mask, self.search_count
+
+        def run_search() -> tuple[np.ndarray | None, int, str]:
+            try:
+                found = search(query, len(ds), ds.labels, ds.label_names)
+            except SearchError as e:
+                return mask, count, str(e)
+            return found, (0 if found is None else int(np.count_nonzero(found))), ""
+
+        def swap(found: tuple[np.ndarray | None, int, str]) -> None:
+            if ds is self.dataset:
+                self.search_mask, self.search_count, self.search_error = found
+                self.search_changed.emit(self.search_mask)
+
+        self.run(Work.SEARCH, run_search, swap)
 
     def set_fill_mode(self, mode: str) -> None:
         self.fill_mode = mode
@@ -304,8 +323,9 @@ class ExplorerState:
         cov = self.projection.project_covariance(var)
         return None if cov is None else proj.ellipse_points(self.coords[index], cov)
 
-    def set_decoded(self, slot: str, decoded: Decoded) -> bool:
+    def set_decoded(self, slot: Slot | str, decoded: Decoded) -> bool:
         """Keep a worker result unless a newer one for the same slot is already shown."""
+        slot = Slot(slot)
         shown = self.decoded.get(slot)
         if shown is not None and shown.request_id > decoded.request_id:
             return False
@@ -382,7 +402,13 @@ class ExplorerState:
         self.selection[group] = np.asarray(indices, int)
         self.selection_changed.emit()
 
-    def points_in_rect(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    def select_in_rect(self, group: str, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Select the points inside a box on the map as `group` (state.run: a pass over all)."""
         (xa, xb), (ya, yb) = sorted((x0, x1)), sorted((y0, y1))
-        c = self.coords
-        return np.flatnonzero((c[:, 0] >= xa) & (c[:, 0] <= xb) & (c[:, 1] >= ya) & (c[:, 1] <= yb))
+        built = self.map
+
+        def inside() -> np.ndarray:
+            c = built.coords
+            return np.flatnonzero((c[:, 0] >= xa) & (c[:, 0] <= xb) & (c[:, 1] >= ya) & (c[:, 1] <= yb))
+
+        self.run(Work.SELECTION, inside, lambda found: self.select(group, found) if built is self.map else None)
