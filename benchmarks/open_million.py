@@ -73,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--screenshot", metavar="PNG", help="save the window once the last map is drawn")
     parser.add_argument("--profile", action="store_true", help="print where the GUI thread spent its time")
     args = parser.parse_args()
     app = application()
@@ -108,6 +109,11 @@ def main() -> None:
             f"({len(gaps)} ticks): longest {gaps.max():.1f} ms, p99 {np.percentile(gaps, 99):.1f} ms, "
             f"gaps over 16.7 ms: {int((gaps > 16.7).sum())}"
         )
+    if args.screenshot:
+        window.map.viewport().repaint()
+        while not window.controller.idle:  # the raster the repaint asked for
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        window.grab().save(args.screenshot)
     window.close()
     if profile is not None:
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)

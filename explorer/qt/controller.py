@@ -18,14 +18,24 @@ from collections.abc import Callable
 import numpy as np
 from PySide6 import QtCore
 
-from explorer.core.data import Dataset, for_model_steps
+from explorer.core.data import for_model_steps
 from explorer.core.space import vectors as V
 from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import Decoded, ExplorerState
 from explorer.core.store import encoding
 from explorer.worker.compute import ComputeWorker
 from explorer.worker.model_thread import ModelWorker
-from explorer.worker.requests import Cancelled, Failed, Finished, Job, LoadedModel, Progressed, Result, Slot
+from explorer.worker.requests import (
+    Cancelled,
+    Failed,
+    Finished,
+    Job,
+    LoadedModel,
+    OpenedDataset,
+    Progressed,
+    Result,
+    Slot,
+)
 from explorer.worker.requests import Decoded as DecodedResult
 from models import load_model
 
@@ -44,7 +54,7 @@ def _open_dataset_job(spec: str):
     def start(model, device):
         dataset = yield from for_model_steps(spec, model.image_shape)
         key = encoding.cache_key(model.info.content_hash, dataset.fingerprint)
-        return dataset, key, encoding.load_cached(key, len(dataset))
+        return OpenedDataset(dataset, key, encoding.load_cached(key, len(dataset)))
 
     return start
 
@@ -333,7 +343,7 @@ class Controller(QtCore.QObject):
         else:
             self._dataset_id = None
         if isinstance(r, Finished) and r.job is Job.DATASET:
-            self._on_dataset(r.generation, *r.value)
+            self._on_dataset(r.generation, r.value)
         elif isinstance(r, Finished):
             self.encodings_source = "encoded"
             self.state.set_encodings(r.value)
@@ -343,7 +353,8 @@ class Controller(QtCore.QObject):
         elif isinstance(r, Failed):
             self._fail(r)
 
-    def _on_dataset(self, generation: int, dataset: Dataset, key, cached) -> None:
+    def _on_dataset(self, generation: int, opened: OpenedDataset) -> None:
+        dataset, key, cached = opened.dataset, opened.cache_key, opened.cached
         self._focus = None
         self._forget_older(generation)
         self.state.set_dataset(dataset, generation=generation)

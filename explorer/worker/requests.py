@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from explorer.core.data import Dataset
 from explorer.core.state.compute import Work
 from explorer.core.state.slots import Slot
 from explorer.core.steps import Progress
+from explorer.core.store.encoding import Encodings
 from models.vae import LatentModel
 
 
@@ -31,9 +33,21 @@ class Job(enum.Enum):
 
 @dataclass(frozen=True)
 class LoadedModel:
+    """What Job.MODEL finishes with."""
+
     model: LatentModel
     device: torch.device
     device_name: str
+
+
+@dataclass(frozen=True)
+class OpenedDataset:
+    """What Job.DATASET finishes with: the data at the model's image size and, when the cache
+    has them, its encodings (memory-mapped)."""
+
+    dataset: Dataset
+    cache_key: str | None
+    cached: Encodings | None
 
 
 # -- results (delivered by the worker threads to one callback) ----------------------------------

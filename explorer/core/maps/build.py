@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.core.maps import projection as proj
+from explorer.core.maps.colouring import Colouring
 from explorer.core.space.neighbours import PointIndex
 from explorer.core.space.support import SupportMeter
 
@@ -51,3 +52,12 @@ def make_projection(mu: np.ndarray, source: tuple, latent_dim: int, vector=None)
     if source[0] == "vector":
         return proj.along_vector(mu, vector.direction, vector.label or vector.name)
     return proj.pca(mu)
+
+
+@dataclass(frozen=True)
+class FirstMap:
+    """Everything the first map of new encodings needs, built in one piece."""
+
+    space: LatentSpace
+    map: BuiltMap
+    colouring: Colouring

@@ -13,7 +13,15 @@ from psygnal import Signal
 
 from explorer.core.data import Dataset
 from explorer.core.maps import projection as proj
-from explorer.core.maps.build import PCA, BuiltMap, LatentSpace, build_map, index_latents, make_projection
+from explorer.core.maps.build import (
+    PCA,
+    BuiltMap,
+    FirstMap,
+    LatentSpace,
+    build_map,
+    index_latents,
+    make_projection,
+)
 from explorer.core.maps.colouring import Colouring, colour_by, uniform
 from explorer.core.maps.search import SearchError, search
 from explorer.core.space.neighbours import PointIndex
@@ -151,17 +159,19 @@ class ExplorerState:
         key, dataset, mu = self.colour_key, self.dataset, encodings.mu
 
         def build():
-            return index_latents(encodings), build_map(mu, proj.pca(mu), PCA), colouring_for(key, encodings, dataset)
+            return FirstMap(
+                index_latents(encodings), build_map(mu, proj.pca(mu), PCA), colouring_for(key, encodings, dataset)
+            )
 
-        self.run(Work.MAP, build, lambda built: self._swap_first_map(encodings, key, *built))
+        self.run(Work.MAP, build, lambda first: self._swap_first_map(encodings, key, first))
 
-    def _swap_first_map(self, encodings, key, space: LatentSpace, built: BuiltMap, colouring) -> None:
+    def _swap_first_map(self, encodings: Encodings, key: str, first: FirstMap) -> None:
         if encodings is not self.encodings:
             return  # other encodings came meanwhile
-        self.latent_space = space
-        self._swap_colouring(key, colouring)  # before the map: it draws and ranges once both exist
+        self.latent_space = first.space
+        self._swap_colouring(key, first.colouring)  # before the map: it draws and ranges once both exist
         self.strip.reset()  # new encodings, new data support; keyframes come once the map is up
-        self._swap_map(built)
+        self._swap_map(first.map)
 
     @property
     def ready(self) -> bool:
