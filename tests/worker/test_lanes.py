@@ -122,10 +122,12 @@ def test_tasks_of_an_older_generation_are_dropped_once_a_new_model_loads(model_w
 
 
 def test_a_strip_decodes_in_chunks_and_a_cursor_decode_goes_between_them(model_worker, fake_vae):
-    model = fake_vae()
+    gate = threading.Event()
+    model = fake_vae(gate=gate)  # each decode call waits for the gate: the strip's first chunk is held
     wk, got = model_worker(model)
     wk.decode(np.zeros((1024, 4), np.float32), Slot.STRIP, 1)
     cursor = wk.decode(np.ones(4), Slot.CURSOR, 1)
+    gate.set()
     first = got.next(Decoded)
     strip = got.next(Decoded)
     assert first.request_id == cursor and first.slot is Slot.CURSOR
