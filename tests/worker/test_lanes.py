@@ -151,9 +151,10 @@ def test_a_newer_strip_replaces_one_half_decoded(model_worker, fake_vae):
 def test_compute_work_newest_wins_and_failures_are_results():
     got = Results()
     compute = ComputeWorker(got)
-    gate = threading.Event()
+    gate, holding = threading.Event(), threading.Event()
     try:
-        compute.submit(Work.VECTORS, lambda: gate.wait(10), 1, replaces=False)  # holds the thread
+        compute.submit(Work.VECTORS, lambda: (holding.set(), gate.wait(10)), 1, replaces=False)
+        assert holding.wait(10)  # the thread is held: what comes next waits in the queue
         compute.submit(Work.MAP, lambda: "old map", 1)
         newest = compute.submit(Work.MAP, lambda: "new map", 1)
         failing = compute.submit(Work.COLOURING, lambda: 1 / 0, 1)

@@ -1,6 +1,5 @@
 import queue
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -118,11 +117,13 @@ def test_a_failing_model_load_keeps_the_worker(fake_vae):
         assert wk.stop()
 
 
-def _counting_job(n, log):
+def _counting_job(n, log, permits: threading.Semaphore):
+    """n steps; each waits for a permit from the test, so the test decides how far it gets."""
+
     def start(model, device):
         for i in range(n):
+            assert permits.acquire(timeout=10)
             log.append(("step", i))
-            time.sleep(0.01)
             yield Progress(i, n)
         return "finished"
 
@@ -132,7 +133,7 @@ def _counting_job(n, log):
 def test_jobs_report_progress_and_their_result(started, fake_vae):
     wk, c = started(fake_vae())
     log = []
-    rid = wk.run_job(Job.ENCODE, _counting_job(3, log), G)
+    rid = wk.run_job(Job.ENCODE, _counting_job(3, log, threading.Semaphore(3)), G)
     kinds = [c.next() for _ in range(4)]
     assert [type(r) for r in kinds] == [Progressed] * 3 + [Finished]
     assert [r.progress.done for r in kinds[:3]] == [0, 1, 2] and kinds[3].value == "finished"
@@ -140,41 +141,38 @@ def test_jobs_report_progress_and_their_result(started, fake_vae):
 
 
 def test_decodes_are_served_between_job_steps(started, fake_vae):
-    model = fake_vae()
-    wk, c = started(model)
-    log = []
-
-    def start(m, device):
-        for i in range(20):
-            log.append(("step", i))
-            time.sleep(0.02)
-            yield Progress(i, 20)
-
-    wk.run_job(Job.ENCODE, start, G)
-    c.next(Progressed)
+    wk, c = started(fake_vae())
+    permits = threading.Semaphore(1)
+    wk.run_job(Job.ENCODE, _counting_job(20, [], permits), G)
+    c.next(Progressed)  # step 0 done; step 1 waits for a permit
     wk.decode(np.zeros(4), Slot.CURSOR, G)
-    c.next(Decoded)
-    assert len(log) < 20  # the decode did not wait for the whole job
+    permits.release(19)
+    order = []
+    while not isinstance(r := c.next(), Finished):
+        order.append(type(r).__name__ if isinstance(r, Decoded) else r.progress.done)
+    assert order[:2] == [1, "Decoded"]  # served right after the step that was running, not after the job
 
 
 def test_cancel_stops_a_job_between_steps(started, fake_vae):
     wk, c = started(fake_vae())
-    log = []
-    rid = wk.run_job(Job.ENCODE, _counting_job(100, log), G)
+    log, permits = [], threading.Semaphore(1)
+    rid = wk.run_job(Job.ENCODE, _counting_job(100, log, permits), G)
     c.next(Progressed)
     wk.cancel(rid)
+    permits.release(99)
     while isinstance(r := c.next(), Progressed):
         pass
     assert isinstance(r, Cancelled) and r.request_id == rid
-    assert len(log) < 100
+    assert len(log) == 2  # the step under way when it was cancelled, and no other
 
 
 def test_stop_ends_the_thread_mid_job(fake_vae):
     c = Collector()
     wk = w.ModelWorker(c, device="cpu")
     wk.load_model(fake_vae, G)
-    wk.run_job(Job.ENCODE, _counting_job(1000, []), G)
+    log, permits = [], threading.Semaphore(1)
+    wk.run_job(Job.ENCODE, _counting_job(1000, log, permits), G)
     c.next(Progressed)
-    t0 = time.perf_counter()
+    permits.release(999)
     assert wk.stop(timeout=5)
-    assert not wk.alive and time.perf_counter() - t0 < 1
+    assert not wk.alive and len(log) < 1000
