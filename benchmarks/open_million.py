@@ -26,14 +26,14 @@ import numpy as np
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6 import QtCore  # noqa: E402
-from stall_meter import StallMeter  # noqa: E402
+from PySide6 import QtCore
+from stall_meter import StallMeter
 
-from explorer.core.data import Dataset  # noqa: E402
-from explorer.core.store.encoding import Encodings  # noqa: E402
-from explorer.qt import controller as controller_module  # noqa: E402
-from explorer.qt.app import application  # noqa: E402
-from explorer.qt.main_window import MainWindow  # noqa: E402
+from explorer.core.data import Dataset
+from explorer.core.store.encoding import Encodings
+from explorer.qt import controller as controller_module
+from explorer.qt.app import application
+from explorer.qt.main_window import MainWindow
 
 COLUMNS = ("mu", "logvar", "recon", "kl", "mse")
 

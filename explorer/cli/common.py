@@ -30,9 +30,16 @@ def check_out(out: str, force: bool) -> Path:
 
 
 def warn_skipped(dataset) -> None:
-    """Name every file the dataset skipped (unreadable images), as the README promises."""
+    """Name every file the dataset skipped (unreadable images), as the README promises, and
+    what else the user should know of it (its cache folder cannot be written)."""
     for problem in dataset.problems:
         print(f"warning: skipped {problem}", file=sys.stderr)
+    warn(dataset.warnings)
+
+
+def warn(warnings) -> None:
+    for text in warnings:
+        print(f"warning: {text}", file=sys.stderr)
 
 
 @dataclass
@@ -49,7 +56,8 @@ def open_encoded(args: argparse.Namespace) -> Opened:
     from tqdm import tqdm
 
     from explorer.core.data import check_spec, load_for_model
-    from explorer.core.store.encoding import encode_with_cache
+    from explorer.core.steps import run_steps
+    from explorer.core.store.encoding import cache_key, encode_dataset_steps
     from models import load_model, resolve_device
 
     check_spec(args.data)  # a typo fails before the model loads
@@ -57,10 +65,11 @@ def open_encoded(args: argparse.Namespace) -> Opened:
     model = load_model(args.model).to(device)
     dataset = load_for_model(args.data, model.image_shape)
     warn_skipped(dataset)
-    bar = tqdm(total=len(dataset), unit="img", desc="encoding", file=sys.stderr, disable=None, leave=False)
-    encodings = encode_with_cache(model, dataset, device, on_progress=lambda p: bar.update(p.done - bar.n))
-    bar.close()
-    return Opened(model, dataset, encodings, device)
+    key = cache_key(model.info.content_hash, dataset.fingerprint)
+    with tqdm(total=len(dataset), unit="img", desc="encoding", file=sys.stderr, disable=None, leave=False) as bar:
+        encoded = run_steps(encode_dataset_steps(model, dataset, device, key), lambda p: bar.update(p.done - bar.n))
+    warn(encoded.warnings)
+    return Opened(model, dataset, encoded.encodings, device)
 
 
 def name_list(text: str) -> tuple[str, ...]:
@@ -131,6 +140,7 @@ def figure_spec(args: argparse.Namespace, **kind):
 
 def write_figure(args: argparse.Namespace, opened: Opened, figure) -> int:
     """Decode the figure's latents in one batch, write the file and its sidecar, report."""
+    from explorer.core.data import IndexedImages
     from explorer.core.figures import figure as F
     from explorer.core.space.support import SupportMeter
     from models import decode_images
@@ -139,7 +149,7 @@ def write_figure(args: argparse.Namespace, opened: Opened, figure) -> int:
     support = SupportMeter(opened.encodings.mu)(figure.latents)
     ds = opened.dataset
     provenance = F.Provenance(args.model, opened.model.info.content_hash, ds.spec, ds.fingerprint)
-    out = F.export(args.out, figure, decoded, provenance, ds.images, support, force=args.force)
+    out = F.export(args.out, figure, decoded, provenance, IndexedImages(ds), support, force=args.force)
     print(f"wrote {out} ({len(figure.latents)} images: {figure.title()})")
     print(f"  data support: {support.describe()}")
     return 0

@@ -141,7 +141,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     )
     show, close = _progress_bar(args.epochs)
     try:
-        result = train(model, data.images, settings, device=device, on_progress=show)
+        result = train(model, data.images_at(range(len(data))), settings, device=device, on_progress=show)
     except TrainingError as e:
         raise TrainingError(f"{e}; nothing was written") from e
     finally:
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     }
     if data.heldout_spec:
         heldout = load_dataset(data.heldout_spec)
-        facts["heldout"] = evaluate(model.to(device), heldout.images, device=device)
+        facts["heldout"] = evaluate(model.to(device), heldout.images_at(range(len(heldout))), device=device)
         facts["heldout_dataset"] = f"{heldout.spec}, {len(heldout):,} images"
     model.to("cpu")
     model.info = ModelInfo(name=args.name or out.stem, label_names=data.label_names, training=facts, source=str(out))

@@ -41,7 +41,7 @@ def test_cache_round_trip_and_keys(isolated_cache, model, tiny_images):
     enc = encoding.encode_all(model, tiny_images)
     key = encoding.cache_key("a" * 64, "b" * 64)
     assert encoding.load_cached(key) is None
-    encoding.save_cached(key, enc)
+    assert encoding.save_cached(key, enc) is None  # None: no warning, it was written
     back = encoding.load_cached(key, n=64)
     for column in encoding.COLUMNS:
         assert np.array_equal(getattr(back, column), getattr(enc, column))

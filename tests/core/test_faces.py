@@ -135,3 +135,24 @@ def test_dataset_object_and_disk_cache(isolated_cache):
     rebuilt = load_faces("test", n=1200)
     assert np.array_equal(rebuilt.images, data.images)
     assert np.array_equal(data.images[:50], faces.render(faces.sample_factors(50, split="test")))
+
+
+def test_faces_that_cannot_be_cached_open_with_a_warning(isolated_cache, monkeypatch):
+    import errno
+    import os
+
+    from explorer.core.data import builtin
+    from explorer.core.store import cache
+
+    def disk_full(path, arr):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(builtin, "_CACHE_FROM", 10)  # the caching path, without rendering a thousand faces
+    monkeypatch.setattr(cache, "save_array", disk_full)
+    data = load_faces("test", n=20)
+    folder = isolated_cache / "datasets"
+    assert data.warnings == (
+        f"cache folder {folder} is not writable (No space left on device): faces rendered in memory",
+    )
+    assert np.array_equal(data.images, faces.render(faces.sample_factors(20, split="test")))
+    assert not list(folder.glob("*.npy"))

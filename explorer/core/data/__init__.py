@@ -1,19 +1,26 @@
-"""Datasets by SPEC: `builtin:faces`, `builtin:faces:test`, or a folder of images."""
+"""Datasets by SPEC: `builtin:faces`, `builtin:faces:test`, or a folder of images.
+
+Every dataset meets DatasetLike (base.py): length, images_at(indices), labels, fingerprint.
+Today's loaders return ArrayDataset (also named Dataset), which keeps its images in one array.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from explorer.core.data.base import Dataset, DatasetError
+from explorer.core.data.base import ArrayDataset, Dataset, DatasetError, DatasetLike, IndexedImages
 from explorer.core.data.builtin import PREFIX as BUILTIN_PREFIX
 from explorer.core.data.builtin import builtin_specs, builtin_steps, load_faces
 from explorer.core.data.folder import folder_steps
 from explorer.core.steps import Steps, run_steps
 
 __all__ = [
+    "ArrayDataset",
     "Dataset",
     "DatasetError",
+    "DatasetLike",
+    "IndexedImages",
     "builtin_specs",
     "check_spec",
     "dataset_steps",
@@ -43,12 +50,12 @@ def check_spec(spec: str | os.PathLike) -> str | Path:
     return path
 
 
-def load_dataset(spec: str | os.PathLike, image_size: int = 64, channels: int = 3) -> Dataset:
+def load_dataset(spec: str | os.PathLike, image_size: int = 64, channels: int = 3) -> DatasetLike:
     """Load the dataset a SPEC names. image_size and channels apply to image folders."""
     return run_steps(dataset_steps(spec, image_size, channels))
 
 
-def dataset_steps(spec: str | os.PathLike, image_size: int = 64, channels: int = 3) -> Steps[Dataset]:
+def dataset_steps(spec: str | os.PathLike, image_size: int = 64, channels: int = 3) -> Steps[DatasetLike]:
     """load_dataset in steps (rendering or reading images reports progress)."""
     checked = check_spec(spec)
     if isinstance(checked, Path):
@@ -56,12 +63,12 @@ def dataset_steps(spec: str | os.PathLike, image_size: int = 64, channels: int =
     return (yield from builtin_steps(checked))
 
 
-def load_for_model(spec: str | os.PathLike, image_shape: tuple[int, int, int]) -> Dataset:
+def load_for_model(spec: str | os.PathLike, image_shape: tuple[int, int, int]) -> DatasetLike:
     """Load a dataset at a model's image size; DatasetError when its images cannot fit the model."""
     return run_steps(for_model_steps(spec, image_shape))
 
 
-def for_model_steps(spec: str | os.PathLike, image_shape: tuple[int, int, int]) -> Steps[Dataset]:
+def for_model_steps(spec: str | os.PathLike, image_shape: tuple[int, int, int]) -> Steps[DatasetLike]:
     """load_for_model in steps."""
     c, h, _w = image_shape
     dataset = yield from dataset_steps(spec, image_size=h, channels=c)

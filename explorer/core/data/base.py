@@ -1,28 +1,137 @@
-"""The one small interface every dataset meets: images, labels, and an identity."""
+"""The one small interface every dataset meets (DatasetLike), and its in-memory implementation.
+
+The explorer reads images through `images_at(indices)`, a batch at a time, so a dataset may keep
+its pixels anywhere: one array in memory or memory-mapped (ArrayDataset), or files read from
+disk on demand. Labels are small and stay one (N, L) array.
+
+`Dataset` is the name the code base has always constructed (`Dataset(spec, images, labels,
+label_names, fingerprint, ...)`): it is ArrayDataset. New code that only reads a dataset should
+annotate with DatasetLike.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from models.errors import UserInputError
+
+# Which images to read: a range (a chunk of an encoding), a sequence or array of ints, a slice.
+Indices = range | slice | Sequence[int] | np.ndarray
 
 
 class DatasetError(UserInputError):
     """A data SPEC, folder or image file that cannot be used; the message names it."""
 
 
-@dataclass(frozen=True)
-class Dataset:
-    spec: str  # how the user named it, e.g. "builtin:faces" or a folder path
-    images: np.ndarray  # (N, H, W, C) uint8; may be memory-mapped
-    labels: np.ndarray  # (N, L) float32, one column per label name
+@runtime_checkable
+class DatasetLike(Protocol):
+    """What the explorer needs of a dataset (all read-only)."""
+
+    @property
+    def spec(self) -> str:
+        """How the user named it, e.g. "builtin:faces" or a folder path."""
+        ...
+
+    @property
+    def labels(self) -> np.ndarray:
+        """(N, L) float32, one column per label name (small: always in memory)."""
+        ...
+
+    @property
+    def label_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever the pixels or labels could; keys the encodings cache."""
+        ...
+
+    @property
+    def file_names(self) -> tuple[str, ...] | None:
+        """Per image, for data read from files."""
+        ...
+
+    @property
+    def heldout_spec(self) -> str | None:
+        """A held-out split of the same data, if there is one."""
+        ...
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Files skipped while loading, one message each."""
+        ...
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the user should know but that stops nothing (e.g. the cache cannot be written)."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W), as the model contract counts it."""
+        ...
+
+    def images_at(self, indices: Indices) -> np.ndarray:
+        """uint8 (k, H, W, C) images in the order of `indices`; IndexError for an index out of
+        range. The result may be a read-only view: copy it before writing into it."""
+        ...
+
+    def label(self, name: str) -> np.ndarray:
+        """The (N,) column of one label."""
+        ...
+
+    def binary_label_names(self) -> tuple[str, ...]:
+        """Labels whose values are all 0 or 1 (the ones an attribute vector can split on)."""
+        ...
+
+
+class LabelsMixin:
+    """label() and binary_label_names() for any dataset with `labels` and `label_names`."""
+
+    labels: np.ndarray
     label_names: tuple[str, ...]
-    fingerprint: str  # changes whenever the pixels or labels could; keys encoding caches
-    file_names: tuple[str, ...] | None = None  # per image, for data read from files
-    heldout_spec: str | None = None  # a held-out split of the same data, if there is one
-    problems: tuple[str, ...] = ()  # files skipped while loading, one message each
+
+    def label(self, name: str) -> np.ndarray:
+        return self.labels[:, self.label_names.index(name)]
+
+    def binary_label_names(self) -> tuple[str, ...]:
+        return tuple(n for i, n in enumerate(self.label_names) if np.isin(self.labels[:, i], (0.0, 1.0)).all())
+
+
+def as_index(indices: Indices, n: int) -> slice | np.ndarray:
+    """`indices` as a numpy index into n rows: a slice for a forward range (a memory map then
+    reads one contiguous block), else an int array. IndexError when one is out of range."""
+    if isinstance(indices, slice):
+        return slice(*indices.indices(n))
+    if isinstance(indices, range) and indices.step > 0 and indices.start >= 0:
+        if len(indices) and indices[-1] >= n:
+            raise IndexError(f"index {indices[-1]} is out of range for {n} images")
+        return slice(indices.start, indices.start + len(indices) * indices.step, indices.step)
+    idx = np.asarray(indices, dtype=np.intp).reshape(-1)
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"indices {idx.min()}..{idx.max()} are out of range for {n} images")
+    return idx
+
+
+@dataclass(frozen=True)
+class ArrayDataset(LabelsMixin):
+    """A dataset whose images are one (N, H, W, C) uint8 array, in memory or memory-mapped."""
+
+    # the fields, in the order they have always been passed; DatasetLike documents each
+    spec: str
+    images: np.ndarray  # (N, H, W, C) uint8; may be memory-mapped (the window still reads it directly)
+    labels: np.ndarray  # (N, L) float32
+    label_names: tuple[str, ...]
+    fingerprint: str
+    file_names: tuple[str, ...] | None = None
+    heldout_spec: str | None = None
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # new: last, so positional construction stays as it was
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4 or self.images.dtype != np.uint8:
@@ -38,12 +147,26 @@ class Dataset:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        """(C, H, W), as the model contract counts it."""
         _n, h, w, c = self.images.shape
         return (c, h, w)
 
-    def label(self, name: str) -> np.ndarray:
-        return self.labels[:, self.label_names.index(name)]
+    def images_at(self, indices: Indices) -> np.ndarray:
+        return np.asarray(self.images[as_index(indices, len(self))])
 
-    def binary_label_names(self) -> tuple[str, ...]:
-        return tuple(n for i, n in enumerate(self.label_names) if np.isin(self.labels[:, i], (0.0, 1.0)).all())
+
+# The name every caller has constructed so far; see the module docstring.
+Dataset = ArrayDataset
+
+
+class IndexedImages:
+    """A dataset's images as `images[i]` -> (H, W, C), read one at a time through images_at: for
+    code that takes "the dataset's images" but only picks a few (a figure's originals)."""
+
+    def __init__(self, dataset: DatasetLike):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.dataset.images_at([index])[0]

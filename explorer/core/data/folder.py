@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from explorer.core.data.base import Dataset, DatasetError
+from explorer.core.data.base import ArrayDataset, DatasetError
 from explorer.core.steps import Progress, Steps
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -34,7 +34,7 @@ def _try_read(path: Path, size: int, channels: int) -> np.ndarray | str:
         return f"{path}: cannot read this image ({e})"
 
 
-def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: int = 256) -> Steps[Dataset]:
+def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: int = 256) -> Steps[ArrayDataset]:
     """Read the folder's images `chunk` at a time, with progress between chunks."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
@@ -55,7 +55,7 @@ def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: i
     for p, _ in kept:
         st = p.stat()
         h.update(f"{p.relative_to(folder)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    return Dataset(
+    return ArrayDataset(
         spec=str(folder),
         images=np.stack([r for _, r in kept]),
         labels=np.zeros((len(kept), 0), np.float32),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explorer.core.data import Dataset
+from explorer.core.data import DatasetLike
 from explorer.core.space.vectors import AttributeVector
 from models.vae import LatentModel, tensor_to_images
 
@@ -31,14 +31,18 @@ class PixelJudge:
     accuracy: float  # on held-out images of the same data
 
     @classmethod
-    def fit(cls, train: Dataset, label: str, n: int = 3000, heldout: Dataset | None = None) -> PixelJudge:
+    def fit(cls, train: DatasetLike, label: str, n: int = 3000, heldout: DatasetLike | None = None) -> PixelJudge:
+        """Train on the first n images; accuracy on the first 500 held-out ones (or on the next
+        500 of `train` when there is no held-out data)."""
         from sklearn.linear_model import LogisticRegression
 
-        y = train.label(label)[:n]
-        clf = LogisticRegression(max_iter=3000).fit(grey32(train.images[:n]), y)
+        k = min(n, len(train))
+        clf = LogisticRegression(max_iter=3000).fit(grey32(train.images_at(range(k))), train.label(label)[:k])
         check = heldout if heldout is not None else train
-        sl = slice(0, 500) if heldout is not None else slice(n, n + 500)
-        accuracy = float((clf.predict(grey32(check.images[sl])) == check.label(label)[sl]).mean())
+        start = 0 if heldout is not None else k
+        stop = min(start + 500, len(check))
+        predicted = clf.predict(grey32(check.images_at(range(start, stop))))
+        accuracy = float((predicted == check.label(label)[start:stop]).mean())
         return cls(label, clf, accuracy)
 
     def probability(self, images: np.ndarray) -> np.ndarray:

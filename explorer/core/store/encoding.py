@@ -1,101 +1,66 @@
-"""Encode a dataset once: mu, logvar and the per-point ELBO terms, in chunks, cached on disk.
+"""Encode a dataset once: mu, logvar and the per-point ELBO terms, in chunks, stored on disk.
 
-`encode_steps` is a generator that encodes one chunk per step and yields progress. The model
-worker advances it one step at a time, serving cursor decodes in between, so hovering stays
-live while a dataset encodes. Chunks adapt their size to about `target_seconds` each.
+`encode_dataset_steps` is a generator that encodes one chunk per step and yields progress. The
+model worker advances it one step at a time, serving cursor decodes in between, so hovering
+stays live while a dataset encodes. Chunks adapt their size to about `target_seconds` each.
 
-The result is a column store (one array per column, memory-mappable) cached under
-<cache>/encodings/<model hash>-<data fingerprint>/: a changed model or dataset has another
-key, so a stale cache is never reused.
+Each chunk goes into the latents store (latents.py) under <cache>/encodings/<key>.partial/ as
+it is encoded, so a cancelled encoding keeps what it did and the next one with the same key
+resumes there; the finished store is renamed <key>/ and opened memory-mapped. The key is
+<model hash>-<data fingerprint>: a changed model or dataset has another key, so a stale store
+is never reused. The cache is only a help: when it cannot be written the encoding goes on in
+memory and says so in a warning, never in an error.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
 import time
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from explorer.core.steps import Progress, Steps, run_steps
 from explorer.core.store import cache
+from explorer.core.store.latents import COLUMNS, FORMAT, Encodings, StoreWriter, empty_columns, open_complete
 from models.evaluation import per_image_terms
-from models.vae import VAE, images_to_tensor, kl_to_standard_normal
+from models.vae import LatentModel, images_to_tensor
 
-COLUMNS = ("mu", "logvar", "recon", "kl", "mse")
-CACHE_FORMAT = 1
+if TYPE_CHECKING:
+    from explorer.core.data.base import DatasetLike
+
+__all__ = [
+    "CACHE_FORMAT",
+    "COLUMNS",
+    "Encoded",
+    "Encodings",
+    "Progress",
+    "cache_key",
+    "encode_all",
+    "encode_dataset_steps",
+    "encode_steps",
+    "encode_with_cache",
+    "load_cached",
+    "open_cached",
+    "save_cached",
+]
+
+CACHE_FORMAT = FORMAT
+ENCODINGS = "encodings"  # the store's folder in the cache
+_IN_MEMORY = "encoded in memory, not cached"
 
 
 @dataclass(frozen=True)
-class Encodings:
-    """Per data point: mu, logvar (N, D); recon (-log p(x|z=mu)), kl, mse (N,)."""
+class Encoded:
+    """What encode_dataset_steps returns: the encodings, what the user should know (the cache
+    could not be written), and how many rows a previous, cancelled run had already stored."""
 
-    mu: np.ndarray
-    logvar: np.ndarray
-    recon: np.ndarray
-    kl: np.ndarray
-    mse: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.mu)
-
-    @property
-    def latent_dim(self) -> int:
-        return self.mu.shape[1]
-
-    def kl_per_dim(self) -> np.ndarray:
-        """Mean KL(q(z_j|x) || N(0, 1)) over the data for each latent dimension j: the
-        'active units' a model uses (near 0 means the dimension is ignored)."""
-        # np.array copies: the columns may be read-only memory maps, which torch will not wrap
-        return (
-            kl_to_standard_normal(
-                torch.from_numpy(np.array(self.mu, np.float32)), torch.from_numpy(np.array(self.logvar, np.float32))
-            )
-            .mean(0)
-            .numpy()
-        )
-
-
-def encode_steps(
-    model: VAE,
-    images: np.ndarray,
-    device: torch.device | str = "cpu",
-    target_seconds: float = 0.04,
-    first_chunk: int = 32,
-    max_chunk: int = 4096,
-) -> Steps[Encodings]:
-    """Encode `images` chunk by chunk; yields Progress after each chunk, returns Encodings."""
-    n, d = len(images), model.latent_dim
-    out = {
-        "mu": np.empty((n, d), np.float32),
-        "logvar": np.empty((n, d), np.float32),
-        "recon": np.empty(n, np.float32),
-        "kl": np.empty(n, np.float32),
-        "mse": np.empty(n, np.float32),
-    }
-    start, chunk = 0, first_chunk
-    while start < n:
-        t0 = time.perf_counter()
-        x = images_to_tensor(images[start : start + chunk]).to(device)
-        terms = per_image_terms(model, x, sample=False)
-        for k, v in terms.items():
-            out[k][start : start + len(x)] = v.cpu().numpy()
-        start += len(x)
-        # Aim each chunk at target_seconds: short enough to serve a cursor decode between
-        # chunks, long enough to keep the device busy.
-        elapsed = max(time.perf_counter() - t0, 1e-6)
-        chunk = int(np.clip(chunk * target_seconds / elapsed, max(chunk // 2, 8), min(chunk * 2, max_chunk)))
-        yield Progress(start, n)
-    return Encodings(**out)
-
-
-def encode_all(model: VAE, images: np.ndarray, device: torch.device | str = "cpu", **kwargs) -> Encodings:
-    """encode_steps run to the end (for scripts and tests)."""
-    return run_steps(encode_steps(model, images, device, **kwargs))
+    encodings: Encodings
+    warnings: tuple[str, ...] = ()
+    resumed_from: int = 0
 
 
 def cache_key(model_hash: str, data_fingerprint: str) -> str | None:
@@ -105,50 +70,194 @@ def cache_key(model_hash: str, data_fingerprint: str) -> str | None:
     return f"{model_hash[:24]}-{data_fingerprint[:24]}"
 
 
+def open_cached(key: str | None, n: int) -> Encodings | None:
+    """The complete stored encodings of `key` (memory-mapped, read-only); None when absent,
+    damaged, partial or not of n rows."""
+    return load_cached(key, n)
+
+
 def load_cached(key: str | None, n: int | None = None) -> Encodings | None:
-    """Cached encodings for `key` (memory-mapped), or None when absent, damaged or of another size."""
+    """open_cached, with n optional (any size)."""
+    return None if key is None else open_complete(cache.cache_path(ENCODINGS, key), n)
+
+
+def save_cached(key: str | None, enc: Encodings) -> str | None:
+    """Store finished encodings under `key` in one go (replacing any store of that key).
+    Returns a warning when the cache cannot be written; never raises for that."""
     if key is None:
         return None
-    folder = cache.cache_dir("encodings") / key
     try:
-        meta = json.loads((folder / "meta.json").read_text())
-        if meta.get("format") != CACHE_FORMAT:
-            return None
-        arrays = {c: np.load(folder / f"{c}.npy", mmap_mode="r", allow_pickle=False) for c in COLUMNS}
-    except (OSError, ValueError):
-        return None
-    sizes = {len(a) for a in arrays.values()}
-    if sizes != {meta.get("n")} or (n is not None and sizes != {n}):
-        return None
-    return Encodings(**arrays)
+        with StoreWriter.create(cache.make_dir(ENCODINGS), key, len(enc), enc.latent_dim) as writer:
+            writer.write(0, {c: getattr(enc, c) for c in COLUMNS})
+            writer.finish()
+    except OSError as e:
+        return cache.unwritable_warning(cache.cache_path(ENCODINGS), e, "the encodings were not cached")
+    return None
 
 
-def save_cached(key: str | None, enc: Encodings) -> None:
-    """Write the columns to a temp folder, then rename it into place (never half a cache)."""
+def encode_dataset_steps(
+    model: LatentModel,
+    dataset: DatasetLike,
+    device: torch.device | str = "cpu",
+    key: str | None = None,
+    *,
+    target_seconds: float = 0.04,
+    first_chunk: int = 32,
+    max_chunk: int = 4096,
+) -> Steps[Encoded]:
+    """Encode the dataset chunk by chunk into the store of `key` (in memory when key is None or
+    the cache cannot be written), resuming a partial store of that key; yields Progress after
+    each chunk. A complete store of `key` is returned at once. Closing the generator early
+    (cancel) keeps the rows written so far for the next run."""
+    n, d = len(dataset), model.latent_dim
+    cached = load_cached(key, n)
+    if cached is not None and cached.latent_dim == d:
+        return Encoded(cached, (), n)
+    read = lambda start, stop: dataset.images_at(range(start, stop))
+    sizer = _ChunkSizer(first_chunk, target_seconds, max_chunk)
     if key is None:
-        return
-    root = cache.cache_dir("encodings")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+        return Encoded((yield from _fill(model, read, n, device, _Memory(n, d), 0, sizer)))
     try:
-        for c in COLUMNS:
-            np.save(tmp / f"{c}.npy", np.asarray(getattr(enc, c)), allow_pickle=False)
-        (tmp / "meta.json").write_text(json.dumps({"format": CACHE_FORMAT, "n": len(enc)}))
-        final = root / key
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        writer = StoreWriter.open(cache.make_dir(ENCODINGS), key, n, d)
+    except OSError as e:
+        warning = cache.unwritable_warning(cache.cache_path(ENCODINGS), e, _IN_MEMORY)
+        return Encoded((yield from _fill(model, read, n, device, _Memory(n, d), 0, sizer)), (warning,))
+    resumed_from = writer.done
+    with closing(writer):
+        try:
+            return Encoded(
+                (yield from _fill(model, read, n, device, _Stored(writer), writer.done, sizer)), (), resumed_from
+            )
+        except _CacheFailed as failed:
+            warning = cache.unwritable_warning(writer.folder.parent, failed.error, _IN_MEMORY)
+            memory, start = failed.salvage(writer, n, d)
+    if start < resumed_from:  # nothing could be read back: every row is encoded again
+        resumed_from = 0
+    return Encoded((yield from _fill(model, read, n, device, memory, start, sizer)), (warning,), resumed_from)
 
 
-def encode_with_cache(model: VAE, dataset, device: torch.device | str = "cpu", on_progress=None) -> Encodings:
-    """The dataset's encodings from the cache, or encoded now (and cached). For headless use:
-    the window runs encode_steps on its worker instead, to stay responsive."""
+def encode_steps(
+    model: LatentModel,
+    images: np.ndarray,
+    device: torch.device | str = "cpu",
+    target_seconds: float = 0.04,
+    first_chunk: int = 32,
+    max_chunk: int = 4096,
+) -> Steps[Encodings]:
+    """Encode an (N, H, W, C) uint8 array chunk by chunk, in memory; yields Progress after each
+    chunk, returns Encodings."""
+    n, d = len(images), model.latent_dim
+    sizer = _ChunkSizer(first_chunk, target_seconds, max_chunk)
+    return (yield from _fill(model, lambda a, b: images[a:b], n, device, _Memory(n, d), 0, sizer))
+
+
+def encode_all(model: LatentModel, images: np.ndarray, device: torch.device | str = "cpu", **kwargs) -> Encodings:
+    """encode_steps run to the end (for scripts and tests)."""
+    return run_steps(encode_steps(model, images, device, **kwargs))
+
+
+def encode_with_cache(
+    model: LatentModel, dataset: DatasetLike, device: torch.device | str = "cpu", on_progress=None
+) -> Encodings:
+    """The dataset's encodings from the cache, or encoded now (and stored). For headless use:
+    the window runs encode_dataset_steps on its worker instead, to stay responsive. A cache
+    that cannot be written is silently skipped here; encode_dataset_steps reports it."""
     key = cache_key(model.info.content_hash, dataset.fingerprint)
-    cached = load_cached(key, len(dataset))
-    if cached is not None:
-        return cached
-    encodings = run_steps(encode_steps(model, dataset.images, device), on_progress)
-    save_cached(key, encodings)
-    return encodings
+    return run_steps(encode_dataset_steps(model, dataset, device, key), on_progress).encodings
+
+
+# -- the chunk loop -----------------------------------------------------------------------------
+class _ChunkSizer:
+    """Aim each chunk at target_seconds: short enough to serve a cursor decode between chunks,
+    long enough to keep the device busy."""
+
+    def __init__(self, first: int, target_seconds: float, most: int):
+        self.size, self.target, self.most = first, target_seconds, most
+
+    def took(self, seconds: float) -> None:
+        elapsed = max(seconds, 1e-6)
+        self.size = int(
+            np.clip(self.size * self.target / elapsed, max(self.size // 2, 8), min(self.size * 2, self.most))
+        )
+
+
+def _fill(
+    model: LatentModel,
+    read: Callable[[int, int], np.ndarray],
+    n: int,
+    device: torch.device | str,
+    sink,
+    start: int,
+    sizer: _ChunkSizer,
+) -> Steps[Encodings]:
+    """Encode rows [start, n) into `sink` (its write(start, rows) and result()), chunk by chunk."""
+    while start < n:
+        t0 = time.perf_counter()
+        stop = min(start + sizer.size, n)
+        x = images_to_tensor(read(start, stop)).to(device)
+        rows = {k: v.cpu().numpy() for k, v in per_image_terms(model, x, sample=False).items()}
+        sink.write(start, rows)
+        sizer.took(time.perf_counter() - t0)
+        start = stop
+        yield Progress(start, n, "encoding")
+    return sink.result()
+
+
+class _Memory:
+    """Columns in memory."""
+
+    def __init__(self, n: int, d: int, columns: dict[str, np.ndarray] | None = None):
+        self.columns = empty_columns(n, d) if columns is None else columns
+
+    def write(self, start: int, rows: dict[str, np.ndarray]) -> None:
+        for c in COLUMNS:
+            self.columns[c][start : start + len(rows[c])] = rows[c]
+
+    def result(self) -> Encodings:
+        return Encodings(**self.columns)
+
+
+class _CacheFailed(Exception):
+    """The store refused a write at row `start` (every row before it is in the store)."""
+
+    def __init__(self, error: OSError, start: int):
+        super().__init__(str(error))
+        self.error, self.start = error, start
+
+    def salvage(self, writer: StoreWriter, n: int, d: int) -> tuple[_Memory, int]:
+        """In-memory columns holding what the store has, and the row to go on from (0 when
+        nothing can be read back)."""
+        memory = _Memory(n, d)
+        try:
+            memory.write(0, writer.read(self.start))  # through the open files
+            return memory, self.start
+        except (OSError, ValueError):  # ValueError: the files were closed by finish()
+            pass
+        found = open_complete(writer.folder, n) if self.start == n else None  # complete, not renamed
+        if found is None:
+            return memory, 0
+        return _Memory(n, d, {c: getattr(found, c) for c in COLUMNS}), n
+
+
+class _Stored:
+    """Columns written to the store as they come; a refusal of the disk raises _CacheFailed."""
+
+    def __init__(self, writer: StoreWriter):
+        self.writer = writer
+
+    def write(self, start: int, rows: dict[str, np.ndarray]) -> None:
+        try:
+            self.writer.write(start, rows)
+        except OSError as e:
+            raise _CacheFailed(e, start) from e
+
+    def result(self) -> Encodings:
+        n = self.writer.n
+        try:
+            final = self.writer.finish()
+        except OSError as e:
+            raise _CacheFailed(e, n) from e
+        encodings = open_complete(final, n)
+        if encodings is None:
+            raise _CacheFailed(OSError(f"{final}: the store just written cannot be read back"), n)
+        return encodings
