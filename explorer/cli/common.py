@@ -57,7 +57,7 @@ def open_encoded(args: argparse.Namespace) -> Opened:
 
     from explorer.core.data import check_spec, load_for_model
     from explorer.core.steps import run_steps
-    from explorer.core.store.encoding import cache_key, encode_dataset_steps
+    from explorer.core.store.encoding import encode_dataset_steps, model_cache_key
     from models import load_model, resolve_device
 
     check_spec(args.data)  # a typo fails before the model loads
@@ -65,7 +65,7 @@ def open_encoded(args: argparse.Namespace) -> Opened:
     model = load_model(args.model).to(device)
     dataset = load_for_model(args.data, model.image_shape)
     warn_skipped(dataset)
-    key = cache_key(model.info.content_hash, dataset.fingerprint)
+    key = model_cache_key(model, dataset.fingerprint)
     with tqdm(total=len(dataset), unit="img", desc="encoding", file=sys.stderr, disable=None, leave=False) as bar:
         encoded = run_steps(encode_dataset_steps(model, dataset, device, key), lambda p: bar.update(p.done - bar.n))
     warn(encoded.warnings)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6 import QtCore
 
-from explorer.core.data import for_model_steps
+from explorer.core.data import DatasetLike, for_model_steps
 from explorer.core.space import vectors as V
 from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import Decoded, ExplorerState
@@ -53,17 +53,18 @@ def _open_dataset_job(spec: str):
 
     def start(model, device):
         dataset = yield from for_model_steps(spec, model.image_shape)
-        key = encoding.cache_key(model.info.content_hash, dataset.fingerprint)
-        return OpenedDataset(dataset, key, encoding.load_cached(key, len(dataset)))
+        key = encoding.model_cache_key(model, dataset.fingerprint)
+        return OpenedDataset(dataset, key, encoding.open_cached(key, len(dataset)))
 
     return start
 
 
-def _encode_job(images: np.ndarray, key: str | None):
+def _encode_job(dataset: DatasetLike, key: str | None):
+    """Model-thread job: encode chunk by chunk into the store (resuming a cancelled run);
+    finishes with Encoded (the encodings, and a warning when the cache could not be written)."""
+
     def start(model, device):
-        result = yield from encoding.encode_steps(model, images, device)
-        encoding.save_cached(key, result)  # on the worker: disk writes stay off the GUI thread
-        return result
+        return (yield from encoding.encode_dataset_steps(model, dataset, device, key))
 
     return start
 
@@ -345,9 +346,13 @@ class Controller(QtCore.QObject):
         if isinstance(r, Finished) and r.job is Job.DATASET:
             self._on_dataset(r.generation, r.value)
         elif isinstance(r, Finished):
+            encoded = r.value
             self.encodings_source = "encoded"
-            self.state.set_encodings(r.value)
-            self.state.say(f"encoded {len(r.value):,} points")
+            self.state.set_encodings(encoded.encodings)
+            resumed = f" (resumed after {encoded.resumed_from:,})" if encoded.resumed_from else ""
+            self.state.say(f"encoded {len(encoded.encodings):,} points{resumed}")
+            for warning in encoded.warnings:
+                self.state.say(warning)
         elif isinstance(r, Cancelled):
             self.state.say("encoding cancelled" if r.job is Job.ENCODE else "opening the dataset cancelled")
         elif isinstance(r, Failed):
@@ -360,10 +365,12 @@ class Controller(QtCore.QObject):
         self.state.set_dataset(dataset, generation=generation)
         for problem in dataset.problems:
             self.state.say(f"skipped {problem}")
+        for warning in dataset.warnings:
+            self.state.say(warning)
         if cached is not None:
             self.encodings_source = "cache"
             self.state.set_encodings(cached)
             self.state.say(f"{len(dataset):,} points (encodings from the cache)")
             return
         self.progress.emit(0, len(dataset), "encoding")
-        self._encode_id = self._run_job(Job.ENCODE, _encode_job(dataset.images, key), generation)
+        self._encode_id = self._run_job(Job.ENCODE, _encode_job(dataset, key), generation)

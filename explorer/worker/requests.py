@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explorer.core.data import Dataset
+from explorer.core.data import DatasetLike
 from explorer.core.state.compute import Work
 from explorer.core.state.slots import Slot
 from explorer.core.steps import Progress
@@ -45,7 +45,7 @@ class OpenedDataset:
     """What Job.DATASET finishes with: the data at the model's image size and, when the cache
     has them, its encodings (memory-mapped)."""
 
-    dataset: Dataset
+    dataset: DatasetLike
     cache_key: str | None
     cached: Encodings | None
 

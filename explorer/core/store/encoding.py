@@ -14,6 +14,7 @@ memory and says so in a warning, never in an error.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -26,6 +27,7 @@ import torch
 from explorer.core.steps import Progress, Steps, run_steps
 from explorer.core.store import cache
 from explorer.core.store.latents import COLUMNS, FORMAT, Encodings, StoreWriter, empty_columns, open_complete
+from models.contract import likelihood_of
 from models.evaluation import per_image_terms
 from models.vae import LatentModel, images_to_tensor
 
@@ -68,6 +70,15 @@ def cache_key(model_hash: str, data_fingerprint: str) -> str | None:
     if not model_hash or not data_fingerprint:
         return None
     return f"{model_hash[:24]}-{data_fingerprint[:24]}"
+
+
+def model_cache_key(model: LatentModel, data_fingerprint: str) -> str | None:
+    """The cache key of a model's encodings of a dataset: its weights and the likelihood its
+    reconstruction term is scored with (a changed declaration must not reuse old terms)."""
+    if not model.info.content_hash:
+        return None
+    scored = hashlib.sha256(f"{model.info.content_hash}/{likelihood_of(model).describe()}".encode()).hexdigest()
+    return cache_key(scored, data_fingerprint)
 
 
 def open_cached(key: str | None, n: int) -> Encodings | None:
@@ -162,7 +173,7 @@ def encode_with_cache(
     """The dataset's encodings from the cache, or encoded now (and stored). For headless use:
     the window runs encode_dataset_steps on its worker instead, to stay responsive. A cache
     that cannot be written is silently skipped here; encode_dataset_steps reports it."""
-    key = cache_key(model.info.content_hash, dataset.fingerprint)
+    key = model_cache_key(model, dataset.fingerprint)
     return run_steps(encode_dataset_steps(model, dataset, device, key), on_progress).encodings
 
 
