@@ -160,3 +160,19 @@ def test_a_restored_session_then_another_dataset_offers_its_label_sliders(open_w
     settle(qtbot, again)
     names = {v.name for v in again.state.sliders.vectors}
     assert set(again.state.dataset.binary_label_names()) <= names
+
+
+def test_an_unwritable_cache_folder_still_opens_the_data_with_a_warning(open_window, qtbot, tmp_path, monkeypatch):
+    from explorer.core.store import cache
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(cache.ENV_VAR, str(blocker / "cache"))  # no folder can be made under a file
+    said = []
+    w = open_window(wait_ready=False)
+    w.state.status_changed.connect(said.append)
+    qtbot.waitUntil(lambda: w.state.ready, timeout=180_000)
+    assert len(w.state.encodings) == len(w.state.dataset) == 2000
+    warnings = [s for s in said if "is not writable" in s]
+    assert any("faces rendered in memory" in s for s in warnings)  # the dataset's warning
+    assert any("encoded in memory, not cached" in s for s in warnings)  # the encoding's
