@@ -98,10 +98,10 @@ class DecoderPanel(QtWidgets.QWidget):
             return
         self._focus = index
         ds = self.state.dataset
-        self.original.set_image(ds.images[index])
+        self.original.set_image(ds.images_at([index])[0])
         self.labels.setText(_format_labels(self.state, index))
         self._neighbour_ids = self.state.latent_neighbours(index, N_NEIGHBOURS)
-        self.neighbours.set_images(ds.images[self._neighbour_ids], [f"#{i}" for i in self._neighbour_ids])
+        self.neighbours.set_images(ds.images_at(self._neighbour_ids), [f"#{i}" for i in self._neighbour_ids])
 
     def _pin_neighbour(self, i: int) -> None:
         if i < len(self._neighbour_ids):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from explorer.core.data import IndexedImages
 from explorer.core.figures import figure as F
 from explorer.core.figures.compose import best_columns
 from explorer.core.figures.export import SUFFIXES
@@ -279,7 +280,7 @@ class StripPanel(QtWidgets.QWidget):
         the preview is rendered on every change; this, at export scale, when asked for."""
         decoded = self.state.decoded.get("strip")
         if self._composite is None and decoded is not None and self._matches(decoded):
-            self._composite = F.render(self.strip.figure, decoded.images, self.state.dataset.images)
+            self._composite = F.render(self.strip.figure, decoded.images, IndexedImages(self.state.dataset))
         return self._composite
 
     def _show_preview(self) -> None:
@@ -302,7 +303,7 @@ class StripPanel(QtWidgets.QWidget):
         if columns == self._preview_columns:
             return
         self._preview_columns = columns
-        images, data, off_data = decoded.images, self.state.dataset.images, self.strip.support.off_data
+        images, data, off_data = decoded.images, IndexedImages(self.state.dataset), self.strip.support.off_data
         first_tile = 1 if figure.end_indices()[0] is not None else 0
 
         def lay_out():  # on the compute thread: a 32x32 grid is a few megapixels
@@ -369,7 +370,7 @@ class StripPanel(QtWidgets.QWidget):
         provenance = F.Provenance(s.model_info.source, s.model_info.content_hash, s.dataset.spec, s.dataset.fingerprint)
         try:
             written = F.export(
-                path, figure, decoded.images, provenance, s.dataset.images, self.strip.support, force=True
+                path, figure, decoded.images, provenance, IndexedImages(s.dataset), self.strip.support, force=True
             )
         except UserInputError as e:
             s.say(str(e))
