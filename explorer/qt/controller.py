@@ -53,6 +53,7 @@ def _open_dataset_job(spec: str):
 
     def start(model, device):
         dataset = yield from for_model_steps(spec, model.image_shape)
+        dataset.binary_label_names()  # a pass over the labels, made here rather than on the GUI thread
         key = encoding.model_cache_key(model, dataset.fingerprint)
         return OpenedDataset(dataset, key, encoding.open_cached(key, len(dataset)))
 

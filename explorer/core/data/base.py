@@ -100,7 +100,12 @@ class LabelsMixin:
         return self.labels[:, self.label_names.index(name)]
 
     def binary_label_names(self) -> tuple[str, ...]:
-        return tuple(n for i, n in enumerate(self.label_names) if np.isin(self.labels[:, i], (0.0, 1.0)).all())
+        # a pass over every label: made once (labels never change), on the thread that opens the data
+        names = self.__dict__.get("_binary_label_names")
+        if names is None:
+            names = tuple(n for i, n in enumerate(self.label_names) if np.isin(self.labels[:, i], (0.0, 1.0)).all())
+            object.__setattr__(self, "_binary_label_names", names)  # also on frozen dataclasses
+        return names
 
 
 def as_index(indices: Indices, n: int) -> slice | np.ndarray:
