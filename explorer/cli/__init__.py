@@ -14,6 +14,7 @@ import os
 import sys
 
 from explorer import __version__
+from explorer.cli.common import add_device_argument
 
 PROG = "vae-explorer"
 SESSION_SUFFIX = ".vaesession"  # explorer.core.io.session.SUFFIX (not imported here: it pulls in torch)
@@ -59,12 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="builtin:faces, builtin:faces:test or a folder of images (default builtin:faces)",
     )
-    window.add_argument(
-        "--device",
-        default="auto",
-        metavar="DEVICE",
-        help="where the model runs: auto (CUDA, then MPS, then CPU), cpu, cuda or mps",
-    )
+    add_device_argument(window)
     window.add_argument(
         "--screenshot", metavar="PATH", help="open the window, wait until the map is drawn, save a PNG of it and exit"
     )

@@ -8,7 +8,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
 # explorer.core.space.paths.METHODS, not imported: it pulls in numpy, scipy and torch, and --help needs
 # only these names (tests/cli keeps the two equal)
 METHODS = ("lerp", "slerp", "gauss")
@@ -19,7 +18,18 @@ def add_model_and_data(
 ) -> None:
     p.add_argument("--model", required=True, metavar="SPEC", help="builtin:faces or a .safetensors path")
     p.add_argument("--data", required=True, metavar="SPEC", help=data_help)
-    p.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default auto)")
+    add_device_argument(p)
+
+
+def add_device_argument(p) -> None:
+    """--device, checked when a command runs by models.device.resolve_device, which holds the one
+    list of devices (importing it here would pull in torch and slow down --help)."""
+    p.add_argument(
+        "--device",
+        default="auto",
+        metavar="DEVICE",
+        help="where the model runs: auto (CUDA, then MPS, then CPU), cpu, cuda or mps",
+    )
 
 
 def check_out(out: str, force: bool) -> Path:

@@ -34,9 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="default 32")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, cosine-decayed (default 1e-3)")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and batches (default 0)")
-    p.add_argument(
-        "--device", choices=("auto", "cpu", "cuda", "mps"), default="auto", help="auto: CUDA, then MPS, then CPU"
-    )
+    common.add_device_argument(p)
     p.add_argument(
         "--image-size",
         type=int,
