@@ -8,11 +8,13 @@
    longest gap beyond the interval is the longest GUI-thread stall while encoding. The map's
    one-off build when encoding ends is reported separately.
 2. Then it drives the map the way a hand does: gestures of --moves mouse moves at --rate per
-   second through the scene's sigMouseMoved (the path a real mouse event takes), each followed
-   by a 150 ms rest. Latency runs from a move's event to the moment decodedView is given the
-   image decoded for that move. Moves whose decode was replaced by a newer one (latest wins)
-   have no latency of their own. It also counts how often the final position of a gesture is
-   what decodedView shows at the end of the rest.
+   second, each a real QMouseEvent sent to the map's viewport (through Qt's view, the scene
+   and pyqtgraph's dispatch, as a user's mouse), each gesture followed by a 150 ms rest.
+   Per event: the GUI-thread time until it returns, wall and CPU (the CPU time leaves out what
+   other processes of a shared machine took). Latency runs from a move's event to the
+   moment decodedView is given the image decoded for that move. Moves whose decode was
+   replaced by a newer one (latest wins) have no latency of their own. It also counts how
+   often the final position of a gesture is what decodedView shows at the end of the rest.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen: render offscreen
 os.environ["VAE_EXPLORER_CACHE_DIR"] = tempfile.mkdtemp(prefix="vae-explorer-bench-")
 
+from gui_tools import StallMeter, send_move
 from PySide6 import QtCore
 
 from explorer.qt.app import application
@@ -39,32 +42,6 @@ from explorer.qt.main_window import MainWindow
 
 def pct(values, q) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
-
-
-class StallMeter(QtCore.QObject):
-    """Gaps between ticks of a 1 ms precise timer on the GUI thread."""
-
-    def __init__(self):
-        super().__init__()
-        self.timer = QtCore.QTimer(self)
-        self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(1)
-        self.timer.timeout.connect(self._tick)
-        self.gaps: list[float] = []
-        self._last = None
-
-    def start(self):
-        self.gaps.clear()
-        self._last = time.perf_counter()
-        self.timer.start()
-
-    def stop(self):
-        self.timer.stop()
-
-    def _tick(self):
-        now = time.perf_counter()
-        self.gaps.append(now - self._last)
-        self._last = now
 
 
 def raw_encode_rate(model_spec: str, data_spec: str, device: str, n: int = 5000) -> float:
@@ -167,6 +144,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     lo, hi = np.percentile(state.coords, [2, 98], axis=0)
     interval = 1.0 / args.rate
+    viewport, event_ms, event_cpu_ms = window.map.viewport(), [], []
     final_shown, achieved = 0, []
     for _ in range(args.gestures):
         a, b = lo + rng.random(2) * (hi - lo), lo + rng.random(2) * (hi - lo)
@@ -176,10 +154,13 @@ def main() -> None:
             due = t_start + k * interval
             while time.perf_counter() < due:
                 app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 1)
-            scene_point = window.map.scene_point(xy)
-            t_event = time.perf_counter()
-            window.map.scene().sigMouseMoved.emit(scene_point)
-            if state.cursor is not None:
+            pixel = window.map.mapFromScene(window.map.scene_point(xy))
+            before = state.cursor
+            t_event, c_event = time.perf_counter(), time.thread_time()
+            send_move(viewport, pixel)
+            event_ms.append((time.perf_counter() - t_event) * 1e3)
+            event_cpu_ms.append((time.thread_time() - c_event) * 1e3)
+            if state.cursor is not before:  # (a move to the pixel of the last one is no new cursor)
                 sent_at[state.cursor.latent.tobytes()] = t_event
         achieved.append((args.moves - 1) / (time.perf_counter() - t_start))
         wait(app, 0.15)
@@ -187,7 +168,7 @@ def main() -> None:
         shown = state.decoded.get("cursor")
         final_shown += shown is not None and np.array_equal(shown.latents[0], last)
 
-    lat = np.array(latencies)
+    lat, per_event, per_event_cpu = np.array(latencies), np.array(event_ms), np.array(event_cpu_ms)
     device = state.device_name
     n_points = len(state.coords)
     stall_pass_s = encode_window.get("end", 0) - encode_window.get("start", 0)
@@ -225,7 +206,9 @@ def main() -> None:
     )
     print(
         f"latency mouse event -> image set on decodedView: p50 {pct(lat, 50):.2f} ms, p95 {pct(lat, 95):.2f} ms, "
-        f"p99 {pct(lat, 99):.2f} ms, max {lat.max():.2f} ms"
+        f"p99 {pct(lat, 99):.2f} ms, max {lat.max():.2f} ms; GUI-thread time per QMouseEvent: "
+        f"p50 {pct(per_event, 50):.2f} ms, p95 {pct(per_event, 95):.2f} ms "
+        f"(CPU p50 {pct(per_event_cpu, 50):.2f} ms, p95 {pct(per_event_cpu, 95):.2f} ms)"
     )
     print(f"final position of a gesture shown after a 150 ms rest: {final_shown}/{args.gestures}")
 

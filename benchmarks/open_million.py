@@ -26,8 +26,8 @@ import numpy as np
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from gui_tools import StallMeter
 from PySide6 import QtCore
-from stall_meter import StallMeter
 
 from explorer.core.data import Dataset
 from explorer.core.store.encoding import Encodings

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 PRIOR_SEED = 0
 # The nearest point's reconstruction and its posterior samples wait until the cursor rests this
 # long: while it moves, the worker decodes only the cursor, so the image under it stays fresh.
+# Its neighbours in the latent space are searched then too (state.settle_focus).
 FOCUS_DECODE_DELAY_MS = 40
 
 
@@ -98,7 +99,7 @@ class Controller(QtCore.QObject):
         self.encodings_source = ""  # "cache" or "encoded": where the shown encodings came from
         self.offer_label_vectors = True  # off while a session (which brings its own vectors) opens
         self._focus_timer = QtCore.QTimer(self, singleShot=True, interval=FOCUS_DECODE_DELAY_MS)
-        self._focus_timer.timeout.connect(self._decode_focus)
+        self._focus_timer.timeout.connect(self._on_rest)
         self._focus_timer.timeout.connect(self._tell_if_settled, QtCore.Qt.ConnectionType.QueuedConnection)
         # asked and not answered yet (request id -> generation): the newest decode per slot (a
         # newer one replaces a pending one, which then never answers), jobs, loads, compute work
@@ -263,8 +264,13 @@ class Controller(QtCore.QObject):
         self._decode(figure.latents, Slot.STRIP)
 
     def _on_focus_change(self, *_) -> None:
-        if self.state.focus is not None and self.state.focus != self._focus:
-            self._focus_timer.start()  # restarts: decoded once the cursor rests
+        focus = self.state.focus
+        if focus is not None and (focus != self._focus or focus != self.state.settled_focus):
+            self._focus_timer.start()  # restarts: handled once the cursor rests
+
+    def _on_rest(self) -> None:
+        self._decode_focus()
+        self.state.settle_focus()  # after the decodes are asked for: the model thread starts on them meanwhile
 
     def _decode_focus(self) -> None:
         index = self.state.focus

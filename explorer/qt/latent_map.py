@@ -31,6 +31,26 @@ SELECTION_COLOURS = {"A": (80, 230, 120), "B": (235, 80, 210)}
 _NO_PEN = pg.mkPen(None)
 
 
+class _MapScene(pg.GraphicsScene):
+    """pyqtgraph's scene, without its search for the items near the cursor on every move.
+
+    pyqtgraph sends its HoverEvents to the items near the cursor after every move; finding them
+    asks every item for its bounds and shape, a third of a move's cost on the map. On the map
+    they serve the plot (it shows its auto-range button while the mouse is over it) and the
+    click and drag dispatch, which pyqtgraph refreshes itself on a press and a release. So they
+    are sent on the first move into the map and after a press or release, not on every move."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent=parent)
+        self._hover_sent = False  # a move sent them; a leave, press or release (each sends its own) clears it
+
+    def sendHoverEvents(self, ev, exitOnly=False) -> None:
+        moved = not exitOnly and ev.type() == QtCore.QEvent.Type.GraphicsSceneMouseMove
+        if not (moved and self._hover_sent):
+            super().sendHoverEvents(ev, exitOnly)
+        self._hover_sent = moved
+
+
 class _MapViewBox(pg.ViewBox):
     """Left click pins, left drag walks (or draws a selection box in select mode);
     Ctrl/middle drag pans as usual."""
@@ -78,6 +98,7 @@ class LatentMap(pg.PlotWidget):
     def __init__(self, state: ExplorerState, parent=None):
         self._vb = _MapViewBox()
         super().__init__(parent=parent, viewBox=self._vb)
+        self._use_scene(_MapScene(parent=self))
         self.setObjectName("latentMap")
         self.state = state
         self._point_size = 4.0
@@ -98,6 +119,8 @@ class LatentMap(pg.PlotWidget):
         # overlays: a few points each, so pyqtgraph's ScatterPlotItem (sizes in pixels) is fine
         self._neighbours = Marks(symbol="o", size=9, pen=pg.mkPen(0, 220, 255, 220, width=1.5), brush=None)
         self._nearest = Marks(symbol="o", size=14, pen=pg.mkPen(255, 230, 0, width=2), brush=None)
+        self._nearest.setData(pos=[(0, 0)])  # one ring, moved onto the focus: cheaper than new data
+        self._nearest.hide()
         self._ellipse = pg.PlotCurveItem(pen=pg.mkPen(255, 230, 0, 200, width=1.5))
         self._prior = Marks(symbol="x", size=10, pen=pg.mkPen(255, 90, 90, width=2))
         self._pin = Marks(symbol="star", size=20, pen=pg.mkPen("w", width=1.2), brush=pg.mkBrush(255, 140, 0))
@@ -140,14 +163,23 @@ class LatentMap(pg.PlotWidget):
         state.projection_changed.connect(self._on_projection)
         state.colouring_changed.connect(self._redraw_points)
         state.search_changed.connect(self._redraw_points)
-        state.cursor_changed.connect(self._show_focus)
+        state.focus_changed.connect(self._show_focus)
+        state.focus_settled.connect(self._show_neighbours)
         state.pinned_changed.connect(self._show_pin)
-        state.pinned_changed.connect(self._show_focus)
         state.decoded_changed.connect(self._on_decoded)
         state.selection_changed.connect(self._show_selection)
         state.strip.figure_changed.connect(self._show_strip)
         self._vb.boxed.connect(self._on_boxed)
         self._selecting_group = ""
+
+    def _use_scene(self, scene: pg.GraphicsScene) -> None:
+        """Move the plot into `scene` (pyqtgraph's view makes its own scene, and takes no other)."""
+        old = self.scene()
+        self.setCentralItem(None)
+        self.sceneObj = scene
+        self.setScene(scene)
+        self.setCentralItem(self.plotItem)
+        old.deleteLater()
 
     # -- public -----------------------------------------------------------------------------
     def set_point_size(self, size: float) -> None:
@@ -190,9 +222,10 @@ class LatentMap(pg.PlotWidget):
         self._points.set_groups([])
         self._selection.set_groups([])
         self.arrows.show()
-        for item in (self._neighbours, self._nearest, self._prior, self._pin):
+        for item in (self._neighbours, self._prior, self._pin):
             item.setData([], [])
         self._ellipse.setData([], [])
+        self._nearest.hide()
 
     def _on_projection(self) -> None:
         p = self.state.projection
@@ -206,6 +239,7 @@ class LatentMap(pg.PlotWidget):
         self.setLabel("left", html.escape(p.axis_labels[1] + suffix[1]))
         self._redraw_points()
         self._show_focus()
+        self._show_neighbours()
         self._show_pin(self.state.pinned)
         self.arrows.show()
         self._show_selection()
@@ -258,14 +292,24 @@ class LatentMap(pg.PlotWidget):
                 self._legend.addItem(sample, html.escape(name))
 
     def _show_focus(self, *_) -> None:
+        """The ring on the focus and its posterior's ellipse. Its neighbours' rings belong to the
+        focus the cursor last rested on: hidden while the cursor is on another."""
         s = self.state
         focus = s.focus
         if focus is None or s.coords is None:
             return
-        self._nearest.setData(pos=s.coords[[focus]])
+        self._nearest.setPos(*s.coords[focus])
+        self._nearest.show()
         ellipse = s.posterior_ellipse(focus)
         self._ellipse.setData(*(ellipse.T if ellipse is not None else ([], [])))
-        self._neighbours.setData(pos=s.coords[s.latent_neighbours(focus)])
+        self._neighbours.setVisible(focus == s.settled_focus)
+
+    def _show_neighbours(self, *_) -> None:
+        s = self.state
+        if s.settled_focus is None or s.coords is None:
+            return
+        self._neighbours.setData(pos=s.coords[s.latent_neighbours(s.settled_focus)])
+        self._neighbours.setVisible(s.settled_focus == s.focus)
 
     def _show_pin(self, pinned: Cursor | None) -> None:
         if pinned is None:

@@ -83,8 +83,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state.model_changed.connect(lambda: self.device_label.setText(self.state.device_name))
         self.state.data_changed.connect(self._on_data)
         self.state.cursor_changed.connect(self._on_cursor)
-        self.state.cursor_changed.connect(self._show_focus_terms)
-        self.state.pinned_changed.connect(self._show_focus_terms)
+        self.state.focus_changed.connect(self._show_focus_terms)
         self._restore_settings()
         if session is None or not self.sessions.open(session):
             self.controller.open(model_spec, data_spec)

@@ -6,10 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from explorer.core.state.explorer_state import Cursor, Decoded, ExplorerState
+from explorer.core.state.explorer_state import N_NEIGHBOURS, Cursor, Decoded, ExplorerState
 from explorer.qt.image_view import ImageRow, ImageView
-
-N_NEIGHBOURS = 8
 
 
 def _heading(text: str) -> QtWidgets.QLabel:
@@ -70,11 +68,12 @@ class DecoderPanel(QtWidgets.QWidget):
         self.neighbours.clicked.connect(self._pin_neighbour)
         box.addWidget(self.neighbours, stretch=1)
         layout.addWidget(self.nearest_box)
-        self._focus: int | None = None
+        self._neighbours_of: int | None = None
         self._neighbour_ids = np.zeros(0, int)
 
         state.cursor_changed.connect(self._on_cursor)
-        state.pinned_changed.connect(self._show_focus)
+        state.focus_changed.connect(self._show_focus)
+        state.focus_settled.connect(self._show_neighbours)
         state.decoded_changed.connect(self._on_decoded)
         state.data_changed.connect(self._clear)
 
@@ -83,25 +82,28 @@ class DecoderPanel(QtWidgets.QWidget):
             view.set_image(None)
         self.neighbours.set_images([])
         self.labels.setText("")
-        self._focus = None
+        self._neighbours_of = None
 
     def _on_cursor(self, cursor: Cursor | None) -> None:
         if cursor is None:
             return
         z = ", ".join(f"{v:.2f}" for v in cursor.latent[:6]) + (", …" if len(cursor.latent) > 6 else "")
         self.latent_text.setText(f"z = [{z}]  (map {cursor.map_xy[0]:.2f}, {cursor.map_xy[1]:.2f})")
-        self._show_focus()
 
-    def _show_focus(self, *_) -> None:
-        index = self.state.focus
-        if index is None or index == self._focus:
+    def _show_focus(self, index: int | None) -> None:
+        if index is None:
             return
-        self._focus = index
-        ds = self.state.dataset
-        self.original.set_image(ds.images_at([index])[0])
+        self.original.set_image(self.state.dataset.images_at([index])[0])
         self.labels.setText(_format_labels(self.state, index))
+
+    def _show_neighbours(self, index: int) -> None:
+        """The focus's neighbours, once the cursor rests on it (the same ones are not set again)."""
+        if index == self._neighbours_of:
+            return
+        self._neighbours_of = index
         self._neighbour_ids = self.state.latent_neighbours(index, N_NEIGHBOURS)
-        self.neighbours.set_images(ds.images_at(self._neighbour_ids), [f"#{i}" for i in self._neighbour_ids])
+        ids = self._neighbour_ids
+        self.neighbours.set_images(self.state.dataset.images_at(ids), [f"#{i}" for i in ids])
 
     def _pin_neighbour(self, i: int) -> None:
         if i < len(self._neighbour_ids):

@@ -45,3 +45,21 @@ def test_a_new_model_or_dataset_drops_decoded_images(_state):
     s.set_decoded("prior", Decoded(2, np.zeros((1, 2, 2, 3), np.uint8), np.zeros((1, 8))))
     s.set_dataset(Dataset("y", np.zeros((3, 2, 2, 3), np.uint8), np.zeros((3, 0), np.float32), (), "fp2"))
     assert s.decoded == {} and not s.ready
+
+
+def test_focus_changed_only_when_the_nearest_point_changes_and_settling_finds_its_neighbours(_state):
+    s = _state()
+    told, settled = [], []
+    s.focus_changed.connect(told.append)
+    s.focus_settled.connect(settled.append)
+    a, b = 3, int(np.argmax(((s.coords - s.coords[3]) ** 2).sum(1)))  # two points far apart
+    s.move_cursor(s.coords[a])
+    s.move_cursor(s.coords[a] + 1e-6)  # the same nearest point
+    s.move_cursor(s.coords[b])
+    assert told == [a, b] and settled == []  # the neighbours wait for the cursor to rest
+    s.settle_focus()
+    assert settled == [b] and s.settled_focus == b
+    assert np.array_equal(s.latent_neighbours(b), s.latent_index.k_nearest(s.encodings.mu[b], 8, exclude=b))
+    s.set_encodings(s.encodings)  # the views clear what they showed: the same focus is told again
+    s.move_cursor(s.coords[b])
+    assert told == [a, b, b] and s.settled_focus is None

@@ -22,6 +22,7 @@ class Work(enum.Enum):
 
     MAP = "building the map"
     POINTS = "grouping the points by colour"
+    NEIGHBOURS = "finding neighbours"
     RASTER = "drawing the points"
     COLOURING = "colouring the map"
     SEARCH = "searching"
