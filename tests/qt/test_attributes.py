@@ -66,9 +66,10 @@ def test_a_slider_without_a_pin_pins_the_current_point_first(attr_window):
     assert state.pinned is not None and state.sliders.values[2] == 1.0
 
 
-def test_orthogonalise_makes_the_sliders_orthogonal(attr_window):
+def test_orthogonalise_makes_the_sliders_orthogonal(attr_window, qtbot):
     w = attr_window
     w.attribute_panel.orthogonalise.setChecked(True)
+    qtbot.waitUntil(lambda: w.controller.idle)  # the orthogonal basis is made on the compute thread
     units = np.stack([v.direction for v in w.state.effective_vectors()])
     assert np.abs(units @ units.T - np.eye(4)).max() < 1e-6
     assert len(w.attribute_panel.rows) == 4
@@ -82,9 +83,11 @@ def test_box_selections_make_an_exact_a_minus_b_vector(attr_window, qtbot):
     w.attribute_panel.select_a.setChecked(True)
     assert w.map._vb.selecting
     w.map._vb.boxed.emit(QtCore.QPointF(x0, y0), QtCore.QPointF(x1, y0 + (y1 - y0) / 2))
+    qtbot.waitUntil(lambda: w.controller.idle)  # the points in the box are found on the compute thread
     w.attribute_panel.select_b.setChecked(True)
     assert not w.attribute_panel.select_a.isChecked()
     w.map._vb.boxed.emit(QtCore.QPointF(x0, y0 + (y1 - y0) / 2), QtCore.QPointF(x1, y1))
+    qtbot.waitUntil(lambda: w.controller.idle)
     a, b = state.selection["A"], state.selection["B"]
     inside = (state.coords[a] >= [x0, y0]).all(1) & (state.coords[a] <= [x1, y1]).all(1)
     assert len(a) > 10 and len(b) > 10 and inside.all()
@@ -98,10 +101,11 @@ def test_box_selections_make_an_exact_a_minus_b_vector(attr_window, qtbot):
     assert not w.map._vb.selecting
 
 
-def test_map_along_a_vector(attr_window):
+def test_map_along_a_vector(attr_window, qtbot):
     w = attr_window
     w.controls.projection.setCurrentText("along a vector")
     w.controls.vector.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: w.controller.idle)  # the map is built on the compute thread
     p = w.state.projection
     glasses = w.state.sliders.vectors[1]
     assert p.name == "along glasses"

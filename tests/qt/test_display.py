@@ -33,6 +33,7 @@ def _with_labels(w, qtbot):
 def test_the_along_a_vector_axis_reads_mu_dot_the_vector(open_window, qtbot):
     w = _with_labels(open_window(), qtbot)
     w.state.set_along_vector(0)
+    qtbot.waitUntil(lambda: w.controller.idle)  # maps and colourings are made on the compute thread
     assert w.map.getAxis("bottom").label.toPlainText().strip() == "<mu, smiling>"
     assert w.map.getAxis("left").label.toPlainText().strip() == "PC 1 without smiling"
 
@@ -41,6 +42,7 @@ def test_the_along_a_vector_axis_reads_mu_dot_the_vector(open_window, qtbot):
 def test_colour_bars_show_numbers(open_window, qtbot, key):
     w = open_window()
     w.state.set_colour(key)
+    qtbot.waitUntil(lambda: w.controller.idle)
     lo, hi = w.state.colouring.value_range
     axis = w.map._colour_bar.axis
     qtbot.waitUntil(lambda: axis.boundingRect().height() > 100)  # laid out beside the map
@@ -50,9 +52,10 @@ def test_colour_bars_show_numbers(open_window, qtbot, key):
     assert all(lo - (hi - lo) <= v <= hi + (hi - lo) for v in values)
 
 
-def test_the_reconstruction_error_is_coloured_in_grey_levels(open_window):
+def test_the_reconstruction_error_is_coloured_in_grey_levels(open_window, qtbot):
     w = open_window()
     w.state.set_colour(COLOUR_RECON)
+    qtbot.waitUntil(lambda: w.controller.idle)
     rms = 255 * np.sqrt(np.asarray(w.state.encodings.mse, np.float64))
     lo, hi = w.state.colouring.value_range
     assert (lo, hi) == pytest.approx((np.percentile(rms, 1), np.percentile(rms, 99)))

@@ -19,6 +19,7 @@ def _arrange(w, qtbot):
     s.strip.add_data_point(30)
     s.strip.add_data_point(31)
     s.strip.set_spec(steps=6, method="lerp")
+    qtbot.waitUntil(lambda: w.controller.idle, timeout=30_000)  # the map and colouring come from the compute thread
 
 
 def test_a_saved_session_reopens_as_it_was(open_window, qtbot, tmp_path, isolated_cache):
