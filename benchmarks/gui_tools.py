@@ -7,6 +7,8 @@ import time
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from explorer.core.store.encoding import Encodings
+
 
 class StallMeter(QtCore.QObject):
     """A 1 ms precise timer on the GUI thread: the gaps between its ticks are how long the GUI
@@ -56,3 +58,10 @@ def send_move(viewport: QtWidgets.QWidget, pixel: QtCore.QPoint) -> None:
             QtCore.Qt.KeyboardModifier.NoModifier,
         ),
     )
+
+
+def synthetic_encodings(mu: np.ndarray, rng: np.random.Generator) -> Encodings:
+    """Encodings around given mu: a narrow posterior and random ELBO terms (for map benchmarks)."""
+    n = len(mu)
+    rand = lambda: rng.random(n).astype(np.float32)
+    return Encodings(mu=mu, logvar=np.full_like(mu, -4), recon=rand(), kl=rand(), mse=rand())

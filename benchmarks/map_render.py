@@ -19,9 +19,10 @@ import numpy as np
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from gui_tools import synthetic_encodings
+
 from explorer.core.data import Dataset
 from explorer.core.state.explorer_state import ExplorerState
-from explorer.core.store.encoding import Encodings
 from explorer.qt.app import application
 from explorer.qt.latent_map import LatentMap
 from models.vae import ModelInfo
@@ -36,15 +37,7 @@ def synthetic_state(n: int, d: int = 16) -> ExplorerState:
     state = ExplorerState()
     state.set_model(ModelInfo(name="synthetic"), d, "none")
     state.set_dataset(ds)
-    state.set_encodings(
-        Encodings(
-            mu=mu,
-            logvar=np.full_like(mu, -4),
-            recon=rng.random(n).astype(np.float32),
-            kl=rng.random(n).astype(np.float32),
-            mse=rng.random(n).astype(np.float32),
-        )
-    )
+    state.set_encodings(synthetic_encodings(mu, rng))
     return state
 
 

@@ -31,12 +31,11 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pyqtgraph as pg
-from gui_tools import send_move
+from gui_tools import send_move, synthetic_encodings
 from PySide6 import QtCore
 
 from explorer.core.data import Dataset
 from explorer.core.state.explorer_state import ExplorerState
-from explorer.core.store.encoding import Encodings
 from explorer.qt.app import application
 from explorer.qt.main_window import MainWindow
 
@@ -54,15 +53,7 @@ def use_synthetic_points(state: ExplorerState, n: int) -> None:
             f"synthetic:{n}", images, rng.random((n, 2)).astype(np.float32), ("x", "y"), fingerprint=f"synthetic-{n}"
         )
     )
-    state.set_encodings(
-        Encodings(
-            mu=mu,
-            logvar=np.full_like(mu, -4),
-            recon=rng.random(n).astype(np.float32),
-            kl=rng.random(n).astype(np.float32),
-            mse=rng.random(n).astype(np.float32),
-        )
-    )
+    state.set_encodings(synthetic_encodings(mu, rng))
 
 
 def open_window(data: str, points: int = 0) -> MainWindow:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 
 from explorer.core.state.compute import Work
-from explorer.worker.lane import Lane
+from explorer.worker.lane import Lane, LaneWorker
 from explorer.worker.requests import Result
 
 # which kinds go first when several are pending: the map a user waits for before anything else
@@ -28,7 +28,7 @@ def one_step(work: Callable[[], object]) -> Callable[[], Generator]:
     return start
 
 
-class ComputeWorker:
+class ComputeWorker(LaneWorker):
     def __init__(self, on_result: Callable[[Result], None]):
         self._lane = Lane("vae-explorer-compute", on_result)
 
@@ -36,16 +36,3 @@ class ComputeWorker:
         """Run work() here; answers Finished(kind, its value) or Failed. With `replaces`, it takes
         the place of a pending request of the same kind (latest wins); else it queues."""
         return self._lane.submit(kind, one_step(work), generation, priority=PRIORITY[kind], replaces=replaces)
-
-    def drop_older(self, generation: int) -> None:
-        self._lane.drop_older(generation)
-
-    def wait_until_idle(self, timeout: float | None = None) -> bool:
-        return self._lane.wait_until_idle(timeout)
-
-    def stop(self, timeout: float = 5.0) -> bool:
-        return self._lane.stop(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._lane.alive

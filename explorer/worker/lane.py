@@ -191,3 +191,23 @@ class Lane:
             self._on_result(result)
         except Exception:  # the receiver's bug must not end the thread that serves it
             log.exception("the result callback failed on %s", type(result).__name__)
+
+
+class LaneWorker:
+    """What both worker threads offer beside their own requests: forgetting old generations,
+    waiting until idle, stopping. Subclasses set `self._lane`."""
+
+    _lane: Lane
+
+    def drop_older(self, generation: int) -> None:
+        self._lane.drop_older(generation)
+
+    def wait_until_idle(self, timeout: float | None = None) -> bool:
+        return self._lane.wait_until_idle(timeout)
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        return self._lane.stop(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._lane.alive

@@ -17,7 +17,7 @@ from collections.abc import Callable, Generator
 import numpy as np
 import torch
 
-from explorer.worker.lane import Lane
+from explorer.worker.lane import Lane, LaneWorker
 from explorer.worker.requests import Decoded, Job, LoadedModel, Result, Slot
 from models.device import describe_device, resolve_device
 from models.errors import UserInputError
@@ -29,7 +29,7 @@ MODEL_PRIORITY, DECODE_PRIORITY, JOB_PRIORITY = -1, 0, 100
 JobStart = Callable[[LatentModel, torch.device], Generator]  # (model, device) -> steps
 
 
-class ModelWorker:
+class ModelWorker(LaneWorker):
     def __init__(self, on_result: Callable[[Result], None], device: str = "auto"):
         self._device_choice = device
         self.device: torch.device | None = None
@@ -74,19 +74,6 @@ class ModelWorker:
 
     def cancel(self, request_id: int) -> None:
         self._lane.cancel(request_id)
-
-    def drop_older(self, generation: int) -> None:
-        self._lane.drop_older(generation)
-
-    def wait_until_idle(self, timeout: float | None = None) -> bool:
-        return self._lane.wait_until_idle(timeout)
-
-    def stop(self, timeout: float = 5.0) -> bool:
-        return self._lane.stop(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._lane.alive
 
     # -- on the worker thread ---------------------------------------------------------------
     def _require_model(self) -> LatentModel:

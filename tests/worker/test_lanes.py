@@ -1,7 +1,6 @@
 """The lanes under both worker threads: generations, chunked decodes, errors that never end a
 thread, cancelling, and waiting until idle. Gates (threading.Event) order things; no sleeps."""
 
-import queue
 import threading
 
 import numpy as np
@@ -14,31 +13,12 @@ from explorer.worker.lane import Lane
 from explorer.worker.requests import Decoded, Failed, Finished, Job, Slot
 
 
-class Results:
-    def __init__(self):
-        self.q = queue.Queue()
-
-    def __call__(self, r):
-        self.q.put(r)
-
-    def next(self, kind=object, timeout=10):
-        while not isinstance(r := self.q.get(timeout=timeout), kind):
-            pass
-        return r
-
-    def all(self):
-        out = []
-        while not self.q.empty():
-            out.append(self.q.get())
-        return out
-
-
 @pytest.fixture
-def model_worker(fake_vae):
+def model_worker(fake_vae, results):
     made = []
 
     def make(model=None, generation=1):
-        got = Results()
+        got = results()
         wk = w.ModelWorker(got, device="cpu")
         made.append(wk)
         wk.load_model(lambda: model or fake_vae(), generation)
@@ -148,8 +128,8 @@ def test_a_newer_strip_replaces_one_half_decoded(model_worker, fake_vae):
     assert all(r.request_id in (old, new) for r in decoded) and len(decoded) <= 2
 
 
-def test_compute_work_newest_wins_and_failures_are_results():
-    got = Results()
+def test_compute_work_newest_wins_and_failures_are_results(results):
+    got = results()
     compute = ComputeWorker(got)
     gate, holding = threading.Event(), threading.Event()
     try:

@@ -1,4 +1,3 @@
-import queue
 import threading
 
 import numpy as np
@@ -12,32 +11,12 @@ from explorer.worker.requests import Cancelled, Decoded, Failed, Finished, Job, 
 G = 1  # the generation every request here belongs to
 
 
-class Collector:
-    def __init__(self):
-        self.results = queue.Queue()
-
-    def __call__(self, result):
-        self.results.put(result)
-
-    def next(self, kind=None, timeout=10):
-        while True:
-            r = self.results.get(timeout=timeout)
-            if kind is None or isinstance(r, kind):
-                return r
-
-    def drain(self):
-        out = []
-        while not self.results.empty():
-            out.append(self.results.get())
-        return out
-
-
 @pytest.fixture
-def started():
+def started(results):
     made = []
 
     def start(model):
-        c = Collector()
+        c = results()
         wk = w.ModelWorker(c, device="cpu")
         made.append(wk)
         wk.load_model(lambda: model, G)
@@ -82,8 +61,8 @@ def test_slots_do_not_replace_each_other(started, fake_vae):
     a = wk.decode(np.zeros(4), Slot.CURSOR, G)
     b = wk.decode(np.ones(4), Slot.NEAREST, G)
     gate.set()
-    results = {c.next(Decoded).slot: None for _ in range(2)}
-    assert set(results) == {Slot.CURSOR, Slot.NEAREST} and a < b
+    slots = {c.next(Decoded).slot: None for _ in range(2)}
+    assert set(slots) == {Slot.CURSOR, Slot.NEAREST} and a < b
 
 
 def test_errors_reach_the_caller_and_the_worker_survives(started, fake_vae):
@@ -98,8 +77,8 @@ def test_errors_reach_the_caller_and_the_worker_survives(started, fake_vae):
     assert isinstance(c.next(), Decoded) and wk.alive
 
 
-def test_a_failing_model_load_keeps_the_worker(fake_vae):
-    c = Collector()
+def test_a_failing_model_load_keeps_the_worker(fake_vae, results):
+    c = results()
     wk = w.ModelWorker(c, device="cpu")
     try:
 
@@ -166,8 +145,8 @@ def test_cancel_stops_a_job_between_steps(started, fake_vae):
     assert len(log) == 2  # the step under way when it was cancelled, and no other
 
 
-def test_stop_ends_the_thread_mid_job(fake_vae):
-    c = Collector()
+def test_stop_ends_the_thread_mid_job(fake_vae, results):
+    c = results()
     wk = w.ModelWorker(c, device="cpu")
     wk.load_model(fake_vae, G)
     log, permits = [], threading.Semaphore(1)
