@@ -11,6 +11,7 @@ decode of the old model's latents never reaches the new one.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Generator
 
@@ -25,6 +26,13 @@ from models.vae import LatentModel, decode_images
 
 CHUNK_SECONDS = 0.03  # a strip chunk's target: a cursor decode waits at most about this long
 MODEL_PRIORITY, DECODE_PRIORITY, JOB_PRIORITY = -1, 0, 100
+
+def cpu_threads() -> int:
+    """torch's threads when the model runs on the CPU beside the window: one core is left to the
+    GUI and compute threads. On 2 busy cores a one-image decode took 47 ms (p50) with 2 torch
+    threads and 1.8 ms with 1, which also encoded faster there (benchmarks/latency.py)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
 
 JobStart = Callable[[LatentModel, torch.device], Generator]  # (model, device) -> steps
 
@@ -43,6 +51,8 @@ class ModelWorker(LaneWorker):
 
         def start():
             device = resolve_device(self._device_choice)
+            if device.type == "cpu":
+                torch.set_num_threads(cpu_threads())
             model = load()
             if isinstance(model, torch.nn.Module):
                 model = model.to(device).eval()
