@@ -34,6 +34,7 @@ from explorer.core.store.encoding import Encodings
 from explorer.qt import controller as controller_module
 from explorer.qt.app import application
 from explorer.qt.main_window import MainWindow
+from explorer.worker.requests import OpenedDataset
 
 COLUMNS = ("mu", "logvar", "recon", "kl", "mse")
 
@@ -63,7 +64,7 @@ def open_job(folder: Path):
         images = np.zeros((n, 1, 1, 3), np.uint8)  # latents only: no pictures behind the points
         dataset = Dataset(f"synthetic:{n}", images, np.asarray(labels), ("even", "rare"), f"synthetic-{n}")
         encodings = Encodings(**{c: np.load(folder / f"{c}.npy", mmap_mode="r") for c in COLUMNS})
-        return dataset, None, encodings
+        return OpenedDataset(dataset, None, encodings)
         yield
 
     return start

@@ -91,9 +91,21 @@ def _cohens_d(a: np.ndarray, b: np.ndarray) -> float:
     return float((a.mean() - b.mean()) / pooled) if pooled > 0 else float("inf")
 
 
+AUC_SAMPLE = 200_000  # points the AUC is estimated on (a sort of a million holds the GIL ~0.1 s)
+
+
 def _split_quality(pos: np.ndarray, neg: np.ndarray, labelled: bool) -> Quality:
-    """Quality from the projections of the two groups onto the unit direction."""
-    auc = roc_auc(np.r_[pos, neg], np.r_[np.ones(len(pos)), np.zeros(len(neg))]) if labelled else None
+    """Quality from the projections of the two groups onto the unit direction. On more than
+    AUC_SAMPLE points the AUC comes from a fixed random sample of each group (its standard
+    error there is under 0.002); Cohen's d and the counts use every point."""
+    auc = None
+    if labelled:
+        a, b = pos, neg
+        if len(pos) + len(neg) > AUC_SAMPLE:
+            rng, keep = np.random.default_rng(0), AUC_SAMPLE / (len(pos) + len(neg))
+            a = rng.choice(pos, max(1, round(len(pos) * keep)), replace=False)
+            b = rng.choice(neg, max(1, round(len(neg) * keep)), replace=False)
+        auc = roc_auc(np.r_[a, b], np.r_[np.ones(len(a)), np.zeros(len(b))])
     return Quality(auc, _cohens_d(pos, neg), len(pos), len(neg))
 
 
