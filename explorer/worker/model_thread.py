@@ -27,6 +27,7 @@ from models.vae import LatentModel, decode_images
 CHUNK_SECONDS = 0.03  # a strip chunk's target: a cursor decode waits at most about this long
 MODEL_PRIORITY, DECODE_PRIORITY, JOB_PRIORITY = -1, 0, 100
 
+
 def cpu_threads() -> int:
     """torch's threads when the model runs on the CPU beside the window: one core is left to the
     GUI and compute threads. On 2 busy cores a one-image decode took 47 ms (p50) with 2 torch

@@ -13,14 +13,8 @@ from models import decode_images, load_model
 BASE = ("--model", "builtin:faces", "--data", "builtin:faces:test", "--device", "cpu")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def shared_cache(tmp_path_factory):
-    """One encodings cache for the module: the held-out faces are encoded once."""
-    from explorer.core.store import cache
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(cache.ENV_VAR, str(tmp_path_factory.mktemp("cache")))
-        yield
+# the held-out faces are encoded once per run, for every test that needs them (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("held_out_faces_cached")
 
 
 @pytest.fixture(scope="module")

@@ -249,16 +249,6 @@ def test_the_core_checks_the_duration_for_the_window_too(duration, ok):
 
 
 # -- 6. --balance-by -----------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def faces_cache(tmp_path_factory):
-    """One encodings cache for the tests that encode the held-out faces."""
-    from explorer.core.store import cache
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(cache.ENV_VAR, str(tmp_path_factory.mktemp("cache")))
-        yield
-
-
 @pytest.mark.parametrize(
     "command, message",
     [
@@ -280,7 +270,9 @@ def faces_cache(tmp_path_factory):
         ),
     ],
 )
-def test_balancing_a_label_by_itself_or_an_unknown_label_is_an_error(capsys, tmp_path, faces_cache, command, message):
+def test_balancing_a_label_by_itself_or_an_unknown_label_is_an_error(
+    capsys, tmp_path, held_out_faces_cached, command, message
+):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
     code, stdout, err = run_cli(capsys, *argv, *FACES, "--data", "builtin:faces:test")
     assert code == 1 and stdout == ""

@@ -1,15 +1,7 @@
-import threading
+"""Qt fixtures. Worker threads and timers left running fail a test: see tests/conftest.py."""
 
 import pytest
 from PySide6 import QtCore, QtTest, QtWidgets
-
-
-@pytest.fixture(autouse=True)
-def no_worker_left_behind():
-    """Every Qt test must shut its model worker down."""
-    yield
-    alive = [t.name for t in threading.enumerate() if t.name == "vae-explorer-model" and t.is_alive()]
-    assert not alive, f"worker threads still running after the test: {alive}"
 
 
 @pytest.fixture
@@ -29,7 +21,7 @@ def _map_settled(window) -> bool:
 
 
 @pytest.fixture(scope="session")
-def bundled_pair_cached():
+def bundled_pair_cached(held_out_faces_cached):
     """The bundled faces rendered and encoded by the bundled model, in the user cache, once per
     run: a window then opens them from the cache, and no window test waits on how fast this
     machine renders 22,000 faces (a fresh machine's first run does it here, without a limit)."""
@@ -37,9 +29,7 @@ def bundled_pair_cached():
     from explorer.core.store.encoding import encode_with_cache
     from models import load_model
 
-    model = load_model("builtin:faces")
-    for spec in ("builtin:faces", "builtin:faces:test"):
-        encode_with_cache(model, load_dataset(spec))
+    encode_with_cache(load_model("builtin:faces"), load_dataset("builtin:faces"))
 
 
 @pytest.fixture

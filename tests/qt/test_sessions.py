@@ -1,6 +1,7 @@
 """Sessions and selection export from the window."""
 
 import numpy as np
+import pytest
 import torch
 from PySide6 import QtWidgets
 
@@ -22,7 +23,7 @@ def _arrange(w, qtbot):
     qtbot.waitUntil(lambda: w.controller.idle, timeout=30_000)  # the map and colouring come from the compute thread
 
 
-def test_a_saved_session_reopens_as_it_was(open_window, qtbot, tmp_path, isolated_cache):
+def test_a_saved_session_reopens_as_it_was(open_window, qtbot, tmp_path):
     w = open_window()
     _arrange(w, qtbot)
     path = tmp_path / "mine.vaesession"
@@ -48,6 +49,7 @@ def test_a_saved_session_reopens_as_it_was(open_window, qtbot, tmp_path, isolate
     assert np.array_equal(s.decoded["cursor"].latents[0], s.moved_latent)  # the decoder shows the moved point
 
 
+@pytest.mark.slow  # encodes the held-out faces twice, with two models of its own
 def test_a_session_whose_model_changed_says_so_and_restores_nothing(open_window, qtbot, tmp_path, isolated_cache):
     model = load_model("builtin:faces")
     model_path = tmp_path / "mine.safetensors"

@@ -41,9 +41,7 @@ def _wait_for_preview(window, qtbot):
     return panel
 
 
-def test_shift_clicking_two_points_and_exporting_writes_their_decodes_at_the_ends(
-    open_window, qtbot, tmp_path, model, isolated_cache
-):
+def test_shift_clicking_two_points_and_exporting_writes_their_decodes_at_the_ends(open_window, qtbot, tmp_path, model):
     w = open_window()
     panel = w.findChild(QtWidgets.QWidget, "stripPanel")
     assert panel is w.strip_panel
@@ -72,6 +70,7 @@ def test_shift_clicking_two_points_and_exporting_writes_their_decodes_at_the_end
         assert np.abs(image[y : y + h, x : x + wd].astype(int) - own).max() <= 1
 
 
+@pytest.mark.slow  # the window renders and encodes the held-out faces in a cache of its own
 def test_gui_and_cli_exports_of_the_same_path_are_the_same_image(open_window, qtbot, tmp_path, isolated_cache, capsys):
     w = open_window()
     s = w.state.strip
