@@ -2,7 +2,7 @@
 
 Served in this order, a step at a time: a model load, then decodes by slot (cursor first; a
 new decode replaces a pending one in its slot), then jobs (opening and encoding a dataset)
-first come, first served. A strip or grid decodes in chunks of about CHUNK_SECONDS, and a job
+first come, first served. A strip or grid decodes a batch of DECODE_CHUNK latents per step, and a job
 advances one chunk per step, so a cursor decode waits at most one chunk.
 
 Once a model of generation g is loaded, every task of an older generation is dropped: a
@@ -12,7 +12,6 @@ decode of the old model's latents never reaches the new one.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Generator
 
 import numpy as np
@@ -22,9 +21,8 @@ from explorer.worker.lane import Lane, LaneWorker
 from explorer.worker.requests import Decoded, Job, LoadedModel, Result, Slot
 from models.device import describe_device, resolve_device
 from models.errors import UserInputError
-from models.vae import LatentModel, decode_images
+from models.vae import DECODE_CHUNK, LatentModel, decode_images
 
-CHUNK_SECONDS = 0.03  # a strip chunk's target: a cursor decode waits at most about this long
 MODEL_PRIORITY, DECODE_PRIORITY, JOB_PRIORITY = -1, 0, 100
 
 
@@ -93,14 +91,11 @@ class ModelWorker(LaneWorker):
         return self.model
 
     def _decode_steps(self, latents: np.ndarray) -> Generator[None, None, np.ndarray]:
-        """Decode in chunks sized to about CHUNK_SECONDS each (one chunk for a cursor)."""
-        model, parts, start, chunk = self._require_model(), [], 0, 8
-        while start < len(latents):
-            t0 = time.perf_counter()
-            parts.append(decode_images(model, latents[start : start + chunk], self.device))
-            start += chunk
-            if start < len(latents):
-                elapsed = max(time.perf_counter() - t0, 1e-6)
-                chunk = int(np.clip(chunk * CHUNK_SECONDS / elapsed, 1, chunk * 4))
-                yield
+        """Decode a batch of DECODE_CHUNK per step (one step for a cursor): the same batches as
+        decode_images, so the window's strip has the CLI's pixels."""
+        model, parts = self._require_model(), []
+        for start in range(0, len(latents), DECODE_CHUNK):
+            if start:
+                yield  # between two batches: a cursor decode goes first
+            parts.append(decode_images(model, latents[start : start + DECODE_CHUNK], self.device))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
