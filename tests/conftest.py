@@ -11,6 +11,7 @@ import gc
 import os
 import sys
 import sysconfig
+import tempfile
 import threading
 import time
 import weakref
@@ -20,6 +21,8 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the CLI logs to a file; a test run writes its log beside the test run's other files, not the user's
+os.environ.setdefault("VAE_EXPLORER_LOG_DIR", tempfile.mkdtemp(prefix="vae-explorer-test-log-"))
 
 # -- nothing left running ------------------------------------------------------------------
 
