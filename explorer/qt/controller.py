@@ -46,6 +46,11 @@ PRIOR_SEED = 0
 # long: while it moves, the worker decodes only the cursor, so the image under it stays fresh.
 # Its neighbours in the latent space are searched then too (state.settle_focus).
 FOCUS_DECODE_DELAY_MS = 40
+# Once a decode of this many images (a strip, a grid) has replaced the last one, the model
+# thread hands the memory freed back to the system: each figure size leaves differently sized
+# holes in malloc's heap that later ones rarely fit (explorer/worker/native_memory.py). The
+# cursor's and the posterior's decodes (1 and 8 images) reuse theirs.
+RELEASE_AFTER_IMAGES = 16
 
 
 def _open_dataset_job(spec: str):
@@ -311,6 +316,8 @@ class Controller(QtCore.QObject):
             log.debug("dropped %s of generation %d (now %d)", what, r.generation, self.state.generation)
         elif isinstance(r, DecodedResult):
             self.state.set_decoded(r.slot, Decoded(r.request_id, r.images, r.latents))
+            if len(r.images) >= RELEASE_AFTER_IMAGES:  # the old figure and its previews are freed by now
+                self.worker.release_memory()
         elif isinstance(what, Work):
             self._on_compute(r)
         elif isinstance(r, Failed):  # a decode
@@ -345,6 +352,7 @@ class Controller(QtCore.QObject):
         if isinstance(r, Progressed):
             self.progress.emit(r.progress.done, r.progress.total, r.progress.what)
             return
+        self.worker.release_memory()  # what rendering or encoding chunk by chunk freed
         self.progress.emit(0, 0, "")
         if r.request_id == self._encode_id:
             self._encode_id = None

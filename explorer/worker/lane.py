@@ -26,8 +26,9 @@ from models.errors import UserInputError
 
 log = logging.getLogger(__name__)
 
+EVERY_GENERATION = 2**62  # the generation of housekeeping that no model or dataset change drops
 Start = Callable[[], Generator]  # called on the lane's thread; yields Progress or None per step
-Finish = Callable[["Task", object], Result]  # (task, what its generator returned) -> its result
+Finish = Callable[["Task", object], Result | None]  # (task, what its generator returned) -> its result
 
 
 def finished(task: Task, value: object) -> Result:
@@ -164,7 +165,9 @@ class Lane:
             progress = next(task.steps)
         except StopIteration as done:
             self._end(task)
-            self._deliver(task.finish(task, done.value))
+            result = task.finish(task, done.value)
+            if result is not None:  # housekeeping tasks answer nothing
+                self._deliver(result)
             return
         except Exception as e:  # a user's model or file can fail any way: report it, keep serving
             self._end(task)

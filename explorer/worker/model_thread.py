@@ -17,13 +17,14 @@ from collections.abc import Callable, Generator
 import numpy as np
 import torch
 
-from explorer.worker.lane import Lane, LaneWorker
+from explorer.worker import native_memory
+from explorer.worker.lane import EVERY_GENERATION, Lane, LaneWorker
 from explorer.worker.requests import Decoded, Job, LoadedModel, Result, Slot
 from models.device import describe_device, resolve_device
 from models.errors import UserInputError
 from models.vae import DECODE_CHUNK, LatentModel, decode_images
 
-MODEL_PRIORITY, DECODE_PRIORITY, JOB_PRIORITY = -1, 0, 100
+MODEL_PRIORITY, DECODE_PRIORITY, TIDY_PRIORITY, JOB_PRIORITY = -1, 0, 50, 100
 
 
 def cpu_threads() -> int:
@@ -39,6 +40,7 @@ JobStart = Callable[[LatentModel, torch.device], Generator]  # (model, device) -
 class ModelWorker(LaneWorker):
     def __init__(self, on_result: Callable[[Result], None], device: str = "auto"):
         self._device_choice = device
+        native_memory.bound_model_caches()  # before this process's first convolution
         self.device: torch.device | None = None
         self.model: LatentModel | None = None
         self._lane = Lane("vae-explorer-model", on_result)
@@ -73,6 +75,19 @@ class ModelWorker(LaneWorker):
             priority=DECODE_PRIORITY + slot.rank,
             replaces=True,
             finish=lambda task, images: Decoded(task.request_id, task.generation, slot, latents, images),
+        )
+
+    def release_memory(self) -> None:
+        """Give the memory freed by now back to the system once the pending decodes are served
+        (no answer). Asked after a large decode's images have replaced the old ones."""
+
+        def start():
+            native_memory.release_free_memory()
+            return None
+            yield
+
+        self._lane.submit(
+            Job.TIDY, start, EVERY_GENERATION, priority=TIDY_PRIORITY, replaces=True, finish=lambda task, value: None
         )
 
     def run_job(self, job: Job, start: JobStart, generation: int) -> int:

@@ -29,6 +29,7 @@ class Job(enum.Enum):
     MODEL = "loading the model"
     DATASET = "opening the dataset"
     ENCODE = "encoding"
+    TIDY = "giving freed memory back"  # answers nothing
 
 
 @dataclass(frozen=True)
