@@ -61,7 +61,10 @@ def _open_dataset_job(spec: str):
         dataset = yield from for_model_steps(spec, model.image_shape)
         dataset.binary_label_names()  # a pass over the labels, made here rather than on the GUI thread
         key = encoding.model_cache_key(model, dataset.fingerprint)
-        return OpenedDataset(dataset, key, encoding.open_cached(key, len(dataset)))
+        cached = encoding.open_cached(key, len(dataset))
+        if cached is not None and cached.latent_dim != model.latent_dim:
+            cached = None  # not this model's, whatever its info says: encode it again
+        return OpenedDataset(dataset, key, cached)
 
     return start
 

@@ -74,10 +74,12 @@ def cache_key(model_hash: str, data_fingerprint: str) -> str | None:
 
 def model_cache_key(model: LatentModel, data_fingerprint: str) -> str | None:
     """The cache key of a model's encodings of a dataset: its weights and the likelihood its
-    reconstruction term is scored with (a changed declaration must not reuse old terms)."""
+    reconstruction term is scored with (a changed declaration must not reuse old terms), and its
+    latent size (a model whose info names the weights of another must not get their latents)."""
     if not model.info.content_hash:
         return None
-    scored = hashlib.sha256(f"{model.info.content_hash}/{likelihood_of(model).describe()}".encode()).hexdigest()
+    what = f"{model.info.content_hash}/{model.latent_dim}/{likelihood_of(model).describe()}"
+    scored = hashlib.sha256(what.encode()).hexdigest()
     return cache_key(scored, data_fingerprint)
 
 
