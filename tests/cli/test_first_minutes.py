@@ -57,10 +57,9 @@ def test_train_refuses_a_learning_rate_or_beta_that_cannot_train(capsys, tmp_pat
     assert not out.exists()
 
 
-def test_train_that_diverges_stops_with_where_and_why_and_writes_nothing(capsys, tmp_path, pictures):
-    out = tmp_path / "m.safetensors"
-    code, _, err = run_cli(
-        capsys,
+def _tiny_train(pictures, out) -> tuple:
+    """train a tiny MLP on the test pictures for two epochs: the options the train tests share."""
+    return (
         "train",
         "--data",
         pictures,
@@ -74,6 +73,14 @@ def test_train_that_diverges_stops_with_where_and_why_and_writes_nothing(capsys,
         "2",
         "--batch-size",
         "4",
+    )
+
+
+def test_train_that_diverges_stops_with_where_and_why_and_writes_nothing(capsys, tmp_path, pictures):
+    out = tmp_path / "m.safetensors"
+    code, _, err = run_cli(
+        capsys,
+        *_tiny_train(pictures, out),
         "--lr",
         "1e30",
         "--device",
@@ -92,19 +99,7 @@ def test_a_beta_so_large_the_loss_overflows_is_named_as_the_cause(capsys, tmp_pa
     out = tmp_path / "m.safetensors"
     code, _, err = run_cli(
         capsys,
-        "train",
-        "--data",
-        pictures,
-        "--out",
-        out,
-        "--arch",
-        "mlp",
-        "--image-size",
-        "8",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "4",
+        *_tiny_train(pictures, out),
         "--beta",
         "1e300",
         "--device",
