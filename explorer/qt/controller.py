@@ -59,7 +59,6 @@ def _open_dataset_job(spec: str):
 
     def start(model, device):
         dataset = yield from for_model_steps(spec, model.image_shape)
-        dataset.binary_label_names()  # a pass over the labels, made here rather than on the GUI thread
         key = encoding.model_cache_key(model, dataset.fingerprint)
         cached = encoding.open_cached(key, len(dataset))
         if cached is not None and cached.latent_dim != model.latent_dim:
@@ -355,7 +354,6 @@ class Controller(QtCore.QObject):
         if isinstance(r, Progressed):
             self.progress.emit(r.progress.done, r.progress.total, r.progress.what)
             return
-        self.worker.release_memory()  # what rendering or encoding chunk by chunk freed
         self.progress.emit(0, 0, "")
         if r.request_id == self._encode_id:
             self._encode_id = None

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 
 from explorer.core.state.compute import Work
-from explorer.worker.lane import Lane, LaneWorker
+from explorer.worker.lane import EVERY_GENERATION, Lane, LaneWorker
 from explorer.worker.requests import Result
+
+COMPUTE_NICE = 10  # below the model thread: a map build waits for a cursor decode, not the reverse
 
 # which kinds go first when several are pending: the map a user waits for before anything else
 PRIORITY = {work: rank for rank, work in enumerate(Work)}  # Work lists its kinds in this order
@@ -28,9 +30,25 @@ def one_step(work: Callable[[], object]) -> Callable[[], Generator]:
     return start
 
 
+def _warm_up() -> None:
+    """Import what the fits use while the window is still starting. scikit-learn's metrics take
+    about 0.7 s to import, much of it holding the GIL: as part of the first map build, that
+    stalled the window."""
+    import sklearn.linear_model
+    import sklearn.metrics  # noqa: F401
+
+
 class ComputeWorker(LaneWorker):
     def __init__(self, on_result: Callable[[Result], None]):
-        self._lane = Lane("vae-explorer-compute", on_result)
+        self._lane = Lane("vae-explorer-compute", on_result, nice=COMPUTE_NICE)
+        self._lane.submit(
+            Work.WARM_UP,
+            one_step(_warm_up),
+            EVERY_GENERATION,
+            priority=PRIORITY[Work.WARM_UP],
+            replaces=True,
+            finish=lambda task, value: None,  # answers nothing
+        )
 
     def submit(self, kind: Work, work: Callable[[], object], generation: int, replaces: bool = True) -> int:
         """Run work() here; answers Finished(kind, its value) or Failed. With `replaces`, it takes

@@ -24,6 +24,7 @@ from models.device import describe_device, resolve_device
 from models.errors import UserInputError
 from models.vae import DECODE_CHUNK, LatentModel, decode_images
 
+MODEL_NICE = 5  # the GUI thread runs first when the cores are busy (lane.lower_priority)
 MODEL_PRIORITY, DECODE_PRIORITY, TIDY_PRIORITY, JOB_PRIORITY = -1, 0, 50, 100
 
 
@@ -43,7 +44,7 @@ class ModelWorker(LaneWorker):
         native_memory.bound_model_caches()  # before this process's first convolution
         self.device: torch.device | None = None
         self.model: LatentModel | None = None
-        self._lane = Lane("vae-explorer-model", on_result)
+        self._lane = Lane("vae-explorer-model", on_result, nice=MODEL_NICE)
 
     # -- requests (any thread) ------------------------------------------------------------
     def load_model(self, load: Callable[[], LatentModel], generation: int) -> int:

@@ -50,6 +50,11 @@ class OpenedDataset:
     cache_key: str | None
     cached: Encodings | None
 
+    def __post_init__(self) -> None:
+        # the pass over every label (binary_label_names is cached) is made here, on the thread
+        # that opened the data: the GUI thread asks for it when the data is swapped in
+        self.dataset.binary_label_names()
+
 
 # -- results (delivered by the worker threads to one callback) ----------------------------------
 @dataclass(frozen=True)

@@ -126,3 +126,16 @@ def test_support_flags_steps_that_leave_the_data():
     near = meter(np.array([[0.0, 0.0], [10.0, 0.0]]))
     assert near.describe() == "every step lies within the data"
     assert PointIndex(blob_a).distances([[0, 0]])[1][0] == np.argmin(np.linalg.norm(blob_a, axis=1))
+
+
+def test_points_are_widened_block_by_block_to_the_same_float64_values(monkeypatch, tmp_path):
+    from explorer.core.space import neighbours
+
+    monkeypatch.setattr(neighbours, "BLOCK", 7)  # several blocks and a short last one
+    values = np.random.default_rng(0).normal(size=(30, 3)).astype(np.float32)
+    np.save(tmp_path / "mu.npy", values)
+    mapped = np.load(tmp_path / "mu.npy", mmap_mode="r")
+    wide = neighbours.as_float64(mapped)
+    assert wide.dtype == np.float64 and wide.flags.c_contiguous and np.array_equal(wide, values.astype(np.float64))
+    already = np.zeros((4, 2))
+    assert neighbours.as_float64(already) is already  # nothing to widen: no copy

@@ -1,16 +1,19 @@
 """The lanes under both worker threads: generations, chunked decodes, errors that never end a
 thread, cancelling, and waiting until idle. Gates (threading.Event) order things; no sleeps."""
 
+import os
+import sys
 import threading
 
 import numpy as np
 import pytest
 
+from explorer.core.data import Dataset
 from explorer.core.state.compute import Work
 from explorer.worker import model_thread as w
 from explorer.worker.compute import ComputeWorker
 from explorer.worker.lane import Lane
-from explorer.worker.requests import Decoded, Failed, Finished, Job, Slot
+from explorer.worker.requests import Decoded, Failed, Finished, Job, OpenedDataset, Slot
 
 
 @pytest.fixture
@@ -158,3 +161,29 @@ def test_wait_until_idle_is_false_while_work_is_held(model_worker):
     assert not wk.wait_until_idle(timeout=0)
     gate.set()
     assert wk.wait_until_idle(10)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads have their own niceness only on Linux")
+def test_a_lane_runs_nicer_than_the_thread_that_made_it():
+    seen = []
+
+    def niceness():
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return None
+        yield
+
+    lane = Lane("test-lane", lambda r: None, nice=5)
+    try:
+        lane.submit(Work.MAP, niceness, 1, priority=0, replaces=False)
+        assert lane.wait_until_idle(10)
+    finally:
+        assert lane.stop()
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen == [min(19, here + 5)]
+
+
+def test_opened_data_knows_its_binary_labels_before_the_gui_thread_asks():
+    labels = np.array([[0, 1, 0.5], [1, 0, 2.0]], np.float32)
+    dataset = Dataset("t", np.zeros((2, 4, 4, 3), np.uint8), labels, ("a", "b", "c"), "t")
+    OpenedDataset(dataset, None, None)  # made on the thread that opened the data
+    assert dataset.__dict__["_binary_label_names"] == ("a", "b")

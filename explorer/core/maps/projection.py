@@ -60,7 +60,7 @@ class LinearProjection:
         return self.axes.T @ (np.asarray(variances, np.float64)[:, None] * self.axes)
 
 
-PCA_BLOCK = 65_536  # rows per step of the covariance: each numpy call is short, so other threads get the GIL
+PCA_BLOCK = 16_384  # rows per step of the covariance: each numpy call is short (< 1 ms), so other threads get the GIL
 
 
 def pca(mu: np.ndarray) -> LinearProjection:

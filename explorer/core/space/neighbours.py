@@ -9,10 +9,24 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+BLOCK = 65_536  # rows converted per numpy call: a short call each, so other threads get the GIL
+
+
+def as_float64(points: np.ndarray) -> np.ndarray:
+    """`points` as a C-ordered float64 array, converted a block at a time (a memory map of a
+    million float32 latents is read and widened in one long call otherwise)."""
+    points = np.asarray(points)
+    if points.dtype == np.float64 and points.flags.c_contiguous:
+        return points
+    out = np.empty(points.shape, np.float64)
+    for i in range(0, len(points), BLOCK):
+        out[i : i + BLOCK] = points[i : i + BLOCK]
+    return out
+
 
 class PointIndex:
     def __init__(self, points: np.ndarray):
-        self._tree = cKDTree(np.asarray(points, np.float64))
+        self._tree = cKDTree(as_float64(points))
         self.size = len(points)
 
     def nearest(self, point: np.ndarray) -> tuple[int, float]:

@@ -30,6 +30,7 @@ class Work(enum.Enum):
     SELECTION = "selecting points"
     VECTORS = "fitting attribute vectors"
     PREVIEW = "laying out the strip"
+    WARM_UP = "loading the fitting libraries"  # the compute thread's own, at its start
 
 
 Runner = Callable[[Work, Callable[[], T], Callable[[T], None]], None]
