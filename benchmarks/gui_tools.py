@@ -40,24 +40,45 @@ class StallMeter(QtCore.QObject):
         return np.array(self.gaps) * 1e3
 
 
-def send_move(viewport: QtWidgets.QWidget, pixel: QtCore.QPoint) -> None:
-    """A real QMouseEvent moving the mouse to `pixel` of the viewport, handled before this returns.
+Button = QtCore.Qt.MouseButton
 
-    Sent with sendEvent rather than QTest.mouseMove: that one first runs whatever events are
-    pending (worker results, timers, repaints), and their time would count as the move's."""
+
+def send_mouse(
+    viewport: QtWidgets.QWidget,
+    pixel: QtCore.QPoint,
+    kind: QtCore.QEvent.Type = QtCore.QEvent.Type.MouseMove,
+    button: QtCore.Qt.MouseButton = Button.NoButton,
+    held: QtCore.Qt.MouseButton = Button.NoButton,
+) -> None:
+    """A real QMouseEvent at `pixel` of the viewport (a move, press or release; `held` is the
+    buttons down during it), handled before this returns.
+
+    Sent with sendEvent rather than QTest: that first runs whatever events are pending (worker
+    results, timers, repaints), and their time would count as the event's."""
     pos = QtCore.QPointF(pixel)
-    none = QtCore.Qt.MouseButton.NoButton
-    QtWidgets.QApplication.sendEvent(
-        viewport,
-        QtGui.QMouseEvent(
-            QtCore.QEvent.Type.MouseMove,
-            pos,
-            viewport.mapToGlobal(pos),
-            none,
-            none,
-            QtCore.Qt.KeyboardModifier.NoModifier,
-        ),
+    event = QtGui.QMouseEvent(kind, pos, viewport.mapToGlobal(pos), button, held, QtCore.Qt.KeyboardModifier.NoModifier)
+    QtWidgets.QApplication.sendEvent(viewport, event)
+
+
+def send_move(viewport: QtWidgets.QWidget, pixel: QtCore.QPoint) -> None:
+    """A real mouse move to `pixel` of the viewport, no button held."""
+    send_mouse(viewport, pixel)
+
+
+def send_wheel(viewport: QtWidgets.QWidget, pixel: QtCore.QPoint, steps: float) -> None:
+    """A real QWheelEvent of `steps` notches (120 each; > 0 away from the user) at `pixel`."""
+    pos = QtCore.QPointF(pixel)
+    event = QtGui.QWheelEvent(
+        pos,
+        viewport.mapToGlobal(pos),
+        QtCore.QPoint(),
+        QtCore.QPoint(0, round(120 * steps)),
+        Button.NoButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+        QtCore.Qt.ScrollPhase.NoScrollPhase,
+        False,
     )
+    QtWidgets.QApplication.sendEvent(viewport, event)
 
 
 def synthetic_encodings(mu: np.ndarray, rng: np.random.Generator) -> Encodings:

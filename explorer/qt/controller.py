@@ -12,6 +12,7 @@ generation are dropped here, and both threads forget their queued work of older 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -20,10 +21,11 @@ from PySide6 import QtCore
 
 from explorer.core.data import DatasetLike, for_model_steps
 from explorer.core.space import vectors as V
+from explorer.core.space.neighbours import as_float64
 from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import Decoded, ExplorerState
 from explorer.core.store import encoding
-from explorer.worker.compute import ComputeWorker
+from explorer.worker.compute import ComputeWorker, one_step
 from explorer.worker.model_thread import ModelWorker
 from explorer.worker.requests import (
     Cancelled,
@@ -158,17 +160,24 @@ class Controller(QtCore.QObject):
             z = self._prior_rng.standard_normal((self.n_samples, self.state.latent_dim)).astype(np.float32)
             self._decode(z, Slot.PRIOR)
 
-    def compute_vectors(self, build, what: str = "vector") -> None:
-        """Fit build(mu) -> AttributeVector or a list of them on the compute thread; add them.
+    def compute_vectors(self, builds, what: str = "vector") -> None:
+        """Fit each of `builds` (build(mu) -> AttributeVector or a list of them) on the compute
+        thread, one step each, and add what they give.
 
-        A logistic regression over every point takes a moment: it must not stall the GUI.
-        Vector requests queue (each is wanted), unlike the other compute work.
+        A fit over a million points takes up to a second: it must not stall the GUI, and a
+        close or a new model waits for one fit at most. Vector requests queue (each is
+        wanted), unlike the other compute work.
         """
-        mu = self.state.encodings.mu
+        mu, builds = self.state.encodings.mu, builds if isinstance(builds, (list, tuple)) else [builds]
 
         def fit():
-            result = build(np.asarray(mu, np.float64))
-            return result if isinstance(result, list) else [result]
+            wide = as_float64(mu)
+            vectors = []
+            for build in builds:
+                yield
+                result = build(wide)
+                vectors.extend(result if isinstance(result, list) else [result])
+            return vectors
 
         def add(vectors) -> None:
             for vector in vectors:
@@ -186,7 +195,7 @@ class Controller(QtCore.QObject):
             return
         labels, all_names = np.asarray(s.dataset.labels), s.dataset.label_names
         self.compute_vectors(
-            lambda mu: [V.from_label(V.MEAN, mu, labels, all_names, n) for n in names], what="label vectors"
+            [lambda mu, n=n: V.from_label(V.MEAN, mu, labels, all_names, n) for n in names], what="label vectors"
         )
 
     def stop(self) -> bool:
@@ -205,6 +214,13 @@ class Controller(QtCore.QObject):
         shows is what the state asks for (the screenshot waits for this)."""
         return not (self._unanswered_decodes or self._unanswered or self._focus_timer.isActive())
 
+    def _mapped_arrays(self) -> list:
+        """The state's arrays that may be memory-mapped files: the images and the latents."""
+        s = self.state
+        images = getattr(s.dataset, "images", None)  # an in-memory dataset's (DatasetLike need not have one)
+        columns = [] if s.encodings is None else [getattr(s.encodings, f.name) for f in dataclasses.fields(s.encodings)]
+        return [a for a in (images, *columns) if isinstance(a, np.ndarray)]
+
     # -- requests ---------------------------------------------------------------------------
     def _decode(self, latents, slot: Slot) -> None:
         generation = self.state.generation
@@ -217,11 +233,12 @@ class Controller(QtCore.QObject):
 
     def _run_on_compute_thread(self, work: Work, compute: Callable, done: Callable) -> None:
         """The state's runner: newest request of a kind wins."""
-        self._submit_compute(work, compute, done, replaces=True)
+        self._submit_compute(work, one_step(compute), done, replaces=True)
 
-    def _submit_compute(self, work: Work, compute: Callable, done: Callable, replaces: bool) -> None:
+    def _submit_compute(self, work: Work, start: Callable, done: Callable, replaces: bool) -> None:
+        """Run the generator start() gives on the compute thread, a step at a time; done(its value)."""
         generation = self.state.generation
-        request_id = self.compute.submit(work, compute, generation, replaces=replaces)
+        request_id = self.compute.submit_steps(work, start, generation, replaces=replaces)
         if replaces and work in self._newest_work:  # a replaced request never answers
             older = self._newest_work[work]
             self._compute_done.pop(older, None)
@@ -319,7 +336,7 @@ class Controller(QtCore.QObject):
         elif isinstance(r, DecodedResult):
             self.state.set_decoded(r.slot, Decoded(r.request_id, r.images, r.latents))
             if len(r.images) >= RELEASE_AFTER_IMAGES:  # the old figure and its previews are freed by now
-                self.worker.release_memory()
+                self.worker.release_memory(self._mapped_arrays())
         elif isinstance(what, Work):
             self._on_compute(r)
         elif isinstance(r, Failed):  # a decode

@@ -53,4 +53,9 @@ class ComputeWorker(LaneWorker):
     def submit(self, kind: Work, work: Callable[[], object], generation: int, replaces: bool = True) -> int:
         """Run work() here; answers Finished(kind, its value) or Failed. With `replaces`, it takes
         the place of a pending request of the same kind (latest wins); else it queues."""
-        return self._lane.submit(kind, one_step(work), generation, priority=PRIORITY[kind], replaces=replaces)
+        return self.submit_steps(kind, one_step(work), generation, replaces)
+
+    def submit_steps(self, kind: Work, start: Callable[[], Generator], generation: int, replaces: bool = True) -> int:
+        """As submit, for work done a step at a time: start() gives a generator whose value is
+        the answer. Between two steps more urgent work runs, and a close or cancel stops it."""
+        return self._lane.submit(kind, start, generation, priority=PRIORITY[kind], replaces=replaces)

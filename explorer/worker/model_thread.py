@@ -12,7 +12,7 @@ decode of the old model's latents never reaches the new one.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 import torch
@@ -78,12 +78,14 @@ class ModelWorker(LaneWorker):
             finish=lambda task, images: Decoded(task.request_id, task.generation, slot, latents, images),
         )
 
-    def release_memory(self) -> None:
+    def release_memory(self, mapped: Sequence[np.ndarray] = ()) -> None:
         """Give the memory freed by now back to the system once the pending decodes are served
-        (no answer). Asked after a large decode's images have replaced the old ones."""
+        (no answer), and the pages read so far of the `mapped` arrays (memory-mapped files).
+        Asked after a large decode's images have replaced the old ones."""
 
         def start():
             native_memory.release_free_memory()
+            native_memory.release_mapped_pages(mapped)
             return None
             yield
 

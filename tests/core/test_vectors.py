@@ -72,6 +72,26 @@ def test_principal_directions_are_orthonormal(toy):
     units = np.stack([v.unit for v in vs])
     assert np.allclose(units @ units.T, np.eye(3), atol=1e-9)
     assert vs[0].quality.auc is None and vs[0].std >= vs[1].std >= vs[2].std
+    _, _, vt = np.linalg.svd(toy[0] - toy[0].mean(0), full_matrices=False)
+    assert np.allclose(np.abs(units @ vt[:3].T), np.eye(3), atol=1e-6)  # the data's own principal axes
+
+
+def test_regressions_on_many_points_fit_a_sample_and_keep_the_direction(toy, monkeypatch):
+    mu, smile, _ = toy
+    whole = V.logistic_direction(mu, smile, "smiling")
+    monkeypatch.setattr(V, "FIT_SAMPLE", 1000)
+    sampled = V.logistic_direction(mu, smile, "smiling")
+    assert not np.allclose(sampled.direction, whole.direction)  # a fit of its own
+    assert sampled.unit @ whole.unit > 0.99
+    assert sampled.quality.n_positive + sampled.quality.n_negative == len(mu)  # judged on every point
+
+
+def test_a_ridge_direction_of_a_label_mostly_one_is_judged_on_both_sides(toy):
+    mu, smile, _ = toy
+    mostly_one = np.where(np.arange(len(mu)) < 3000, 1.0, smile)  # median 1: nothing lies above it
+    v = V.ridge_direction(mu, mostly_one, "mostly")
+    assert v.quality.n_positive == int(mostly_one.sum()) and v.quality.n_negative == int((mostly_one == 0).sum())
+    assert v.quality.auc > 0.7  # smiling decides the label of the last 1,000 points only
 
 
 def test_bad_labels_are_refused(toy):

@@ -46,6 +46,8 @@ def open_window(qtbot, settings, bundled_pair_cached):
         windows.append(w)
         if wait_ready:
             qtbot.waitUntil(lambda: w.state.ready, timeout=180_000)
+            # the colours, point groups and label vectors come from the compute thread after the map
+            qtbot.waitUntil(lambda: w.controller.idle, timeout=60_000)
             qtbot.waitUntil(lambda: _map_settled(w))
         return w
 

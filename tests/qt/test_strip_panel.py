@@ -114,7 +114,12 @@ def test_gui_and_cli_exports_of_the_same_path_are_the_same_image(open_window, qt
         ]
     )
     assert code == 0, capsys.readouterr().err
-    assert np.array_equal(np.asarray(Image.open(gui)), np.asarray(Image.open(cli)))
+    a, b = (np.asarray(Image.open(p), int) for p in (gui, cli))
+    rows, cols = np.nonzero(np.abs(a - b).max(2)) if a.shape == b.shape else (np.zeros(1, int),) * 2
+    assert a.shape == b.shape and not len(rows), (
+        f"{a.shape} vs {b.shape}; {len(rows)} pixels differ, rows {rows.min()}-{rows.max()}, "
+        f"columns {cols.min()}-{cols.max()}, by up to {np.abs(a - b).max() if a.shape == b.shape else '?'}"
+    )
 
 
 def test_the_preview_follows_the_settings_and_marks_steps_off_the_data(open_window, qtbot):

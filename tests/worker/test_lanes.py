@@ -187,3 +187,30 @@ def test_opened_data_knows_its_binary_labels_before_the_gui_thread_asks():
     dataset = Dataset("t", np.zeros((2, 4, 4, 3), np.uint8), labels, ("a", "b", "c"), "t")
     OpenedDataset(dataset, None, None)  # made on the thread that opened the data
     assert dataset.__dict__["_binary_label_names"] == ("a", "b")
+
+
+def test_work_in_steps_stops_between_two_steps_when_the_worker_closes(results):
+    got = results()
+    compute = ComputeWorker(got)
+    gate, started, ran = threading.Event(), threading.Event(), []
+
+    def fits():
+        for i in range(3):
+            if i:
+                yield  # a close or more urgent work gets in here
+            if i == 0:
+                started.set()
+                gate.wait(10)
+            ran.append(i)
+        return ran
+
+    compute.submit_steps(Work.VECTORS, fits, 1, replaces=False)
+    assert started.wait(10)
+    stopping = threading.Thread(target=compute.stop)
+    stopping.start()
+    while not compute._lane._stopping:  # the close is asked while the first step still runs
+        started.wait(0.001)
+    gate.set()
+    stopping.join(10)
+    assert not stopping.is_alive() and not compute.alive
+    assert ran == [0]  # the fit under way finished its step; the others never ran

@@ -17,6 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
+from explorer.core.space.covariance import principal_axes
+
 
 class Projection(Protocol):
     """What the map needs of any latent -> 2D map: linear ones here, UMAP or t-SNE later.
@@ -60,22 +62,10 @@ class LinearProjection:
         return self.axes.T @ (np.asarray(variances, np.float64)[:, None] * self.axes)
 
 
-PCA_BLOCK = 16_384  # rows per step of the covariance: each numpy call is short (< 1 ms), so other threads get the GIL
-
-
 def pca(mu: np.ndarray) -> LinearProjection:
-    """The top two principal directions of mu, from its (D, D) covariance accumulated in blocks:
-    O(N D^2) and light on memory, where an SVD of the (N, D) data is heavier and runs long."""
-    n, d = mu.shape
-    blocks = range(0, n, PCA_BLOCK)
-    mean = sum(np.asarray(mu[i : i + PCA_BLOCK], np.float64).sum(0) for i in blocks) / max(n, 1)
-    cov = np.zeros((d, d))
-    for i in blocks:
-        centred = np.asarray(mu[i : i + PCA_BLOCK], np.float64) - mean
-        cov += centred.T @ centred
-    var, vecs = np.linalg.eigh(cov)
-    var, vecs = np.clip(var[::-1], 0, None), vecs[:, ::-1]  # largest first
-    vecs = vecs * np.where(vecs[np.abs(vecs).argmax(0), np.arange(d)] < 0, -1.0, 1.0)  # a fixed sign per axis
+    """The top two principal directions of mu (space/covariance.py: from its covariance)."""
+    d = mu.shape[1]
+    mean, var, vecs = principal_axes(mu)
     explained = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
     axes = vecs[:, :2] if d >= 2 else np.eye(d, 2)
     return LinearProjection("PCA", mean, axes, ("PC 1", "PC 2"), (float(explained[0]), float(explained[1])))
