@@ -226,8 +226,7 @@ class AttributePanel(QtWidgets.QWidget):
     def load_from(self, path: str) -> None:
         """Add the vectors saved in `path`; VectorError (shown to the user) for another model."""
         loaded = V.load_vectors(path, self.state.model_info.content_hash, self.state.latent_dim)
-        for vector in loaded:
-            self.state.add_vector(vector)
+        self.state.add_vectors(loaded)
         self.state.say(f"loaded {len(loaded)} vectors from {path}")
 
     def _ask_save(self) -> None:

@@ -180,8 +180,7 @@ class Controller(QtCore.QObject):
             return vectors
 
         def add(vectors) -> None:
-            for vector in vectors:
-                self.state.add_vector(vector)
+            self.state.add_vectors(vectors)
             self.state.say(f"added {', '.join(v.name for v in vectors)}")
 
         self.state.say(f"computing {what} …")

@@ -112,3 +112,12 @@ def test_a_pixel_judge_trains_through_the_interface_alone():
     judge = PixelJudge.fit(lazy, "smiling", n=16)
     assert lazy.batches == [16, 8]  # the first 16 to train, the other 8 to check
     assert 0.0 <= judge.accuracy <= 1.0
+
+
+def test_binary_labels_are_found_block_by_block(images, monkeypatch):
+    from explorer.core.data import base
+
+    monkeypatch.setattr(base, "LABEL_BLOCK", 2)  # three blocks of two rows
+    labels = np.array([[1, 1, 0], [0, 0, 0], [1, 1, 1], [0, 0, 1], [1, 0.5, 0], [0, 1, np.nan]], np.float32)
+    data = ArrayDataset("blocks", images, labels, ("yes", "late", "nan"), "fp")
+    assert data.binary_label_names() == ("yes",)  # a 0.5 or a NaN in the last block rules a label out

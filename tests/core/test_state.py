@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -63,3 +65,20 @@ def test_focus_changed_only_when_the_nearest_point_changes_and_settling_finds_it
     s.set_encodings(s.encodings)  # the views clear what they showed: the same focus is told again
     s.move_cursor(s.coords[b])
     assert told == [a, b, b] and s.settled_focus is None
+
+
+def test_several_vectors_are_added_as_one_change_or_not_at_all(_state):
+    from explorer.core.space.vectors import mean_difference
+
+    s = _state()
+    mu = np.asarray(s.encodings.mu, np.float64)
+    changes = []
+    s.vectors_changed.connect(lambda: changes.append(len(s.sliders.vectors)))
+    a = mean_difference(mu, (mu[:, 0] > 0).astype(float), "a")
+    b = mean_difference(mu, (mu[:, 1] > 0).astype(float), "b")
+    s.add_vectors([a, b])
+    assert changes == [2] and [v.name for v in s.sliders.vectors] == ["a", "b"]
+    wrong = dataclasses.replace(a, name="short", direction=a.direction[:-1])
+    with pytest.raises(ValueError, match="short has"):
+        s.add_vectors([b, wrong])
+    assert len(s.sliders.vectors) == 2 and changes == [2]  # neither was added

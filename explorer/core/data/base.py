@@ -103,9 +103,21 @@ class LabelsMixin:
         # a pass over every label: made once (labels never change), on the thread that opens the data
         names = self.__dict__.get("_binary_label_names")
         if names is None:
-            names = tuple(n for i, n in enumerate(self.label_names) if np.isin(self.labels[:, i], (0.0, 1.0)).all())
+            names = tuple(n for i, n in enumerate(self.label_names) if _all_binary(self.labels[:, i]))
             object.__setattr__(self, "_binary_label_names", names)  # also on frozen dataclasses
         return names
+
+
+LABEL_BLOCK = 65_536  # values per numpy call: each short, so other threads get the GIL between
+
+
+def _all_binary(column: np.ndarray) -> bool:
+    """Every value is 0 or 1 (checked a block at a time, stopping at the first other value)."""
+    for i in range(0, len(column), LABEL_BLOCK):
+        part = np.asarray(column[i : i + LABEL_BLOCK])
+        if not ((part == 0) | (part == 1)).all():
+            return False
+    return True
 
 
 def as_index(indices: Indices, n: int) -> slice | np.ndarray:

@@ -132,8 +132,7 @@ def restore(state, doc: dict, path: str = "the session") -> None:
         raise SessionError(f"{path}: its selection names points the dataset ({n:,} points) does not have")
 
     state.pin(None if pinned is None else state.cursor_for_latent(pinned))  # first: the sliders move it
-    for v in vectors:
-        state.add_vector(v)
+    state.add_vectors(vectors)
     state.sliders.values = values
     state.set_orthogonalise(bool(doc.get("orthogonalise", False)))
     if doc.get("fill_mode") in (FILL_NEAREST, FILL_MEAN):

@@ -11,9 +11,16 @@ from explorer.core.state.compute import Work
 
 class SliderPart:
     def add_vector(self, vector: AttributeVector) -> None:
-        if vector.direction.shape != (self.latent_dim,):
-            raise ValueError(f"{vector.name} has {vector.direction.size} dimensions, the model {self.latent_dim}")
-        self.sliders.add(vector)
+        self.add_vectors([vector])
+
+    def add_vectors(self, vectors: list[AttributeVector]) -> None:
+        """Add sliders for `vectors`, as one change (the panel builds its rows once). ValueError,
+        adding none, when one does not fit the model's latent size."""
+        for vector in vectors:
+            if vector.direction.shape != (self.latent_dim,):
+                raise ValueError(f"{vector.name} has {vector.direction.size} dimensions, the model {self.latent_dim}")
+        for vector in vectors:
+            self.sliders.add(vector)
         self._update_effective()
 
     def remove_vector(self, index: int) -> None:
