@@ -3,6 +3,7 @@ first, in one place, that a file may be written where the user asked."""
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -18,14 +19,50 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def _temp_prefix(path: Path, pid: int | str) -> str:
+    return f".{path.name}.{pid}."
+
+
+def sweep_stale_temps(path: Path) -> int:
+    """Remove the temp files an earlier write of `path` left when its process was killed (their
+    name carries the writer's process id, and no such process runs any more); how many."""
+    swept = 0
+    try:
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return 0
+    for tmp in candidates:
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        try:
+            tmp.unlink()
+            swept += 1
+        except OSError:
+            pass  # not ours to remove after all (another user's, read-only folder): leave it
+    return swept
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Yield a temp file beside `path`; on success it replaces `path` in one rename.
 
-    On any error the temp file is removed and `path` keeps its old content.
+    On any error the temp file is removed and `path` keeps its old content. A process killed
+    meanwhile cannot remove it: the next write of `path` sweeps it (sweep_stale_temps).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    sweep_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path, os.getpid()), suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK)
         with os.fdopen(fd, mode) as f:

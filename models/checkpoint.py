@@ -21,14 +21,35 @@ import safetensors
 import safetensors.torch
 import torch
 
+from models import schema as S
 from models.architectures import build_model
 from models.atomic import write_bytes_atomic
-from models.config import VAEConfig
+from models.config import MAX_PARAMETERS, VAEConfig
 from models.errors import CheckpointError
 from models.vae import VAE, ModelInfo
 
 FORMAT_KEY = "vae_explorer_format"
 FORMAT_VERSION = 1
+
+# The header's other entries, as `vae-explorer info` and the window read them. Unknown training
+# facts are kept (a newer version may record more); known ones must have their type.
+_TERMS = S.obj({k: S.number() for k in ("elbo", "recon", "kl", "mse")}, required=("elbo", "recon", "kl"))
+TRAINING_SCHEMA = S.obj(
+    {
+        **{k: S.integer(0) for k in ("batch_size", "epochs", "images")},
+        "seed": S.integer(),
+        **{k: S.number(0) for k in ("lr", "seconds")},
+        "command": S.text(S.MAX_TEXT),
+        **{
+            k: S.text()
+            for k in ("dataset", "dataset_fingerprint", "device", "heldout_dataset", "torch", "vae_explorer")
+        },
+        "final_train": _TERMS,
+        "heldout": _TERMS,
+    }
+)
+LABEL_NAMES_SCHEMA = S.list_of(S.text(), max_len=10_000, as_tuple=True)
+NAME_SCHEMA = S.text()
 
 
 def content_hash(config: VAEConfig, tensors: dict[str, torch.Tensor]) -> str:
@@ -72,11 +93,18 @@ def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
     return metadata, tensors
 
 
-def _json_field(path: Path, metadata: dict[str, str], key: str, default):
+def _json_field(path: Path, metadata: dict[str, str], key: str, default, spec: S.Spec):
+    """Header entry `key` read as JSON and checked against `spec`; CheckpointError naming the
+    file and the field otherwise."""
     try:
-        return json.loads(metadata[key]) if key in metadata else default
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path}: header entry {key!r} is not valid JSON ({e})") from e
+        value = json.loads(metadata[key]) if key in metadata else default
+    except (json.JSONDecodeError, RecursionError) as e:
+        reason = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+        raise CheckpointError(f"{path}: header entry {key!r} is not valid JSON ({reason})") from e
+    try:
+        return spec(value, key)
+    except S.SchemaError as e:
+        raise CheckpointError(f"{path}: invalid header: {e}") from e
 
 
 def _check_fit(path: Path, model: VAE, tensors: dict[str, torch.Tensor]) -> None:
@@ -108,18 +136,30 @@ def load_checkpoint(path: str | os.PathLike, source: str | None = None) -> VAE:
             f"(this vae-explorer reads format {FORMAT_VERSION})"
         )
     try:
-        config = VAEConfig.from_dict(_json_field(path, metadata, "config", {}))
+        config = VAEConfig.from_dict(_json_field(path, metadata, "config", {}, lambda value, where: value))
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: invalid model config: {e}") from e
-
+    try:
+        name = NAME_SCHEMA(metadata.get("name", path.stem), "name")
+    except S.SchemaError as e:
+        raise CheckpointError(f"{path}: invalid header: {e}") from e
     info = ModelInfo(
-        name=metadata.get("name", path.stem),
-        label_names=tuple(_json_field(path, metadata, "label_names", [])),
-        training=_json_field(path, metadata, "training", {}),
+        name=name,
+        label_names=_json_field(path, metadata, "label_names", [], LABEL_NAMES_SCHEMA),
+        training=_json_field(path, metadata, "training", {}, TRAINING_SCHEMA),
         source=source or str(path),
     )
+    # the network the config describes, first without memory (torch's meta device): its size
+    # and its tensors' shapes are checked against the limits and the file before it is built
+    with torch.device("meta"):
+        outline = build_model(config, info)
+    if (parameters := sum(p.numel() for p in outline.parameters())) > MAX_PARAMETERS:
+        raise CheckpointError(
+            f"{path}: the model config asks for {parameters:,} weights, "
+            f"more than the {MAX_PARAMETERS:,} this version loads"
+        )
+    _check_fit(path, outline, tensors)
     model = build_model(config, info)
-    _check_fit(path, model, tensors)
     digest = content_hash(config, tensors)
     if metadata.get("content_sha256") != digest:
         raise CheckpointError(f"{path}: the weights do not match their recorded checksum; the file is damaged")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
+
+from models import schema as S
 
 ARCHS = ("conv", "mlp")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -12,6 +14,29 @@ CONV_SIZES = (32, 64, 128)
 # Square sizes `vae-explorer train` offers an MLP (it takes any shape): below 8 px is hardly an
 # image, and above 128 px its first layer alone has over 25 M weights, where a conv VAE fits.
 MLP_SIZES = range(8, 129)
+
+# What a config may ask for at most (docs/reliability.md): far beyond what this tool trains,
+# yet no checkpoint header can make loading allocate without bound. The weights a config
+# implies are also checked against the file's own tensors before anything is built.
+MAX_CHANNELS = 4
+MAX_IMAGE_SIDE = 1024
+MAX_LATENT_DIM = 4096
+MAX_WIDTH = 16_384
+MAX_LAYERS = 16
+MAX_PARAMETERS = 500_000_000  # 2 GB of float32 weights
+
+CONFIG_SCHEMA = S.obj(
+    {
+        "arch": S.text(choices=ARCHS),
+        "image_shape": S.list_of(S.integer(1, MAX_IMAGE_SIDE), 3, 3, as_tuple=True),
+        "latent_dim": S.integer(1, MAX_LATENT_DIM),
+        "beta": S.number(0, 1e6),
+        "likelihood": S.text(choices=LIKELIHOODS),
+        "widths": S.list_of(S.integer(1, MAX_WIDTH), 0, MAX_LAYERS, as_tuple=True),
+    },
+    required=("arch", "image_shape"),
+    extra=False,
+)
 
 # Default widths: conv channels per stride-2 stage (one stage per halving down to 4x4),
 # MLP hidden sizes from the input side.
@@ -46,6 +71,11 @@ class VAEConfig:
             raise ValueError(f"likelihood {self.likelihood!r} is not one of {', '.join(LIKELIHOODS)}")
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:
             raise ValueError(f"image_shape {self.image_shape} is not (channels, height, width)")
+        if self.image_shape[0] > MAX_CHANNELS or max(self.image_shape[1:]) > MAX_IMAGE_SIDE:
+            raise ValueError(
+                f"image_shape {self.image_shape} is larger than {MAX_CHANNELS} channels of "
+                f"{MAX_IMAGE_SIDE} x {MAX_IMAGE_SIDE} px"
+            )
         c, h, w = self.image_shape
         if self.arch == "conv":
             if c not in (1, 3) or h != w or h not in CONV_SIZES:
@@ -55,12 +85,12 @@ class VAEConfig:
                 )
             if len(self.widths) != self.conv_stages:
                 raise ValueError(f"a {h} px conv VAE needs {self.conv_stages} widths, got {self.widths}")
-        if not 1 <= self.latent_dim <= 4096:
-            raise ValueError(f"latent_dim {self.latent_dim} is not in 1..4096")
+        if not 1 <= self.latent_dim <= MAX_LATENT_DIM:
+            raise ValueError(f"latent_dim {self.latent_dim} is not in 1..{MAX_LATENT_DIM}")
         if not (math.isfinite(self.beta) and self.beta >= 0):  # 0 is a plain (noisy) autoencoder
             raise ValueError(f"beta {self.beta} must be a finite number >= 0")
-        if not self.widths or min(self.widths) < 1:
-            raise ValueError(f"widths {self.widths} must be positive")
+        if not self.widths or min(self.widths) < 1 or max(self.widths) > MAX_WIDTH or len(self.widths) > MAX_LAYERS:
+            raise ValueError(f"widths {self.widths} must be 1 to {MAX_LAYERS} layers of 1 to {MAX_WIDTH:,} units")
 
     @property
     def conv_stages(self) -> int:
@@ -71,12 +101,7 @@ class VAEConfig:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict) -> VAEConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
-        missing = {"arch", "image_shape"} - set(data)
-        if missing:
-            raise ValueError(f"missing config keys: {', '.join(sorted(missing))}")
-        return cls(**data)
+    def from_dict(cls, data: object) -> VAEConfig:
+        """A config from its JSON form; ValueError (a SchemaError) naming the first field that
+        has the wrong type or is out of range."""
+        return cls(**CONFIG_SCHEMA(data, "config"))

@@ -47,6 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="replace MODEL if it exists")
 
 
+MAX_EPOCHS, MAX_BATCH = 100_000, 65_536  # far beyond use; a typo of a few zeros fails here, not in torch
+
+
 def _check_out(out: str, force: bool) -> Path:
     from models.errors import UserInputError
 
@@ -62,8 +65,10 @@ def _check_numbers(args: argparse.Namespace) -> int:
     from models.config import CONV_SIZES, MLP_SIZES
     from models.errors import UserInputError
 
-    if args.epochs < 1 or args.batch_size < 1:
-        raise UserInputError("--epochs and --batch-size must be at least 1")
+    if not (1 <= args.epochs <= MAX_EPOCHS and 1 <= args.batch_size <= MAX_BATCH):
+        raise UserInputError(f"--epochs must be 1 to {MAX_EPOCHS:,} and --batch-size 1 to {MAX_BATCH:,}")
+    if not 0 <= args.seed < 2**63:
+        raise UserInputError(f"--seed {args.seed}: a seed is a whole number from 0 to 2**63 - 1")
     if not (math.isfinite(args.lr) and args.lr > 0):
         raise UserInputError(f"--lr {args.lr:g}: the learning rate must be a finite number > 0 (default 1e-3)")
     if not (math.isfinite(args.beta) and args.beta >= 0):  # the rule of VAEConfig.validate, checked early

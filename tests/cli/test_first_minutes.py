@@ -57,6 +57,24 @@ def test_train_refuses_a_learning_rate_or_beta_that_cannot_train(capsys, tmp_pat
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--seed", str(2**70), f"--seed {2**70}: a seed is a whole number from 0 to 2**63 - 1"),
+        ("--seed", "-1", "--seed -1: a seed is a whole number from 0 to 2**63 - 1"),
+        ("--epochs", "10000000", "--epochs must be 1 to 100,000 and --batch-size 1 to 65,536"),
+        ("--batch-size", "10000000", "--epochs must be 1 to 100,000 and --batch-size 1 to 65,536"),
+        ("--image-size", "100000", "--image-size 100000: the conv VAE takes square images of 32, 64, 128 px"),
+    ],
+)
+def test_train_refuses_numbers_out_of_bounds_before_any_work(capsys, tmp_path, pictures, option, value, message):
+    out = tmp_path / "m.safetensors"
+    code, stdout, err = run_cli(capsys, "train", "--data", pictures, "--out", out, option, value)
+    assert code == 1 and stdout == ""
+    assert one_error_line(err).startswith(f"vae-explorer: error: {message}")
+    assert not out.exists()
+
+
 def _tiny_train(pictures, out) -> tuple:
     """train a tiny MLP on the test pictures for two epochs: the options the train tests share."""
     return (

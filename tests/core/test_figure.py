@@ -1,4 +1,5 @@
 import json
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -7,7 +8,7 @@ from PIL import Image
 
 from explorer.core.figures import figure as F
 from explorer.core.figures.compose import Layout, LayoutError, compose, parse_colour
-from explorer.core.figures.export import Animation, ExportError, sidecar_path
+from explorer.core.figures.export import Animation, ExportError, check_sidecar, sidecar_path
 from explorer.core.space import paths as P
 from explorer.core.space.support import SupportMeter
 from explorer.core.space.vectors import mean_difference
@@ -131,6 +132,24 @@ def test_export_png_writes_the_composite_and_a_sidecar_that_rebuilds_the_latents
     F.export(out, figure, decoded, PROVENANCE, support=support, force=True)
     assert out.read_bytes() == first  # deterministic bytes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["strip.png", "strip.png.json"]  # no temp files
+    assert check_sidecar(out)["figure_sha256"] == doc["figure_sha256"] and doc["figure_file"] == "strip.png"
+
+
+def test_a_sidecar_left_beside_another_figure_is_told_apart_and_killed_writes_are_swept(model, mu, tmp_path):
+    figure = F.build(F.FigureSpec(steps=4), _keys(mu, 2, 8))
+    out = F.export(tmp_path / "strip.png", figure, decode_images(model, figure.latents), PROVENANCE)
+    old_sidecar = sidecar_path(out).read_bytes()
+    other = F.build(F.FigureSpec(steps=5), _keys(mu, 3, 9))
+    F.export(out, other, decode_images(model, other.latents), PROVENANCE, force=True)
+    sidecar_path(out).write_bytes(old_sidecar)  # as a kill between the two renames leaves them
+    with pytest.raises(ExportError, match=r"strip\.png\.json: does not belong to strip\.png"):
+        check_sidecar(out)
+    # temp files of writers that were killed (no such process now) go at the next write; a live one's stay
+    dead, live = tmp_path / ".strip.png.999999999.abc.tmp", tmp_path / f".strip.png.{os.getpid()}.xyz.tmp"
+    dead.write_bytes(b"half"), live.write_bytes(b"mine")
+    F.export(out, figure, decode_images(model, figure.latents), PROVENANCE, force=True)
+    assert not dead.exists() and live.exists()
+    assert check_sidecar(out)["spec"]["steps"] == 4
 
 
 @pytest.mark.parametrize("suffix, pingpong, frames", [(".gif", False, 6), (".gif", True, 10), (".apng", True, 10)])
@@ -176,8 +195,19 @@ def test_colours_and_layouts_are_checked():
     assert parse_colour("white") == (255, 255, 255)
     with pytest.raises(LayoutError, match="'bluish' is not a colour"):
         parse_colour("bluish")
-    with pytest.raises(LayoutError, match="scale 1..16"):
+    with pytest.raises(LayoutError, match="scale 0: must be 1 to 16"):
         compose(np.zeros((2, 4, 4, 3), np.uint8), Layout(scale=0))
+    for padding in (20_000, 100_000):  # issue 11: 20 GB and 503 GB canvases before
+        with pytest.raises(LayoutError, match=f"padding {padding}: must be 0 to 256"):
+            compose(np.zeros((2, 4, 4, 3), np.uint8), Layout(padding=padding))
+    with pytest.raises(LayoutError, match="more than 100 megapixels"):
+        compose(np.zeros((1024, 128, 128, 3), np.uint8), Layout(scale=16, padding=256))
+
+
+def test_a_path_through_too_many_keyframes_is_refused_before_decoding():
+    keys = [F.Keyframe(np.full(4, i, np.float32), i) for i in range(300)]  # issue 11: 18,838 images asked
+    with pytest.raises(F.FigureError, match="300 keyframes at 64 steps each would decode 18,838 images, more than"):
+        F.build(F.FigureSpec(steps=64), keys)
 
 
 def test_grey_tiles_become_rgb_and_captions_draw_text(tmp_path):

@@ -132,7 +132,7 @@ def test_a_changed_model_or_dataset_is_named(arranged, tmp_path):
         ("{not json", "not a readable session file"),
         ('{"format": "something else"}', "not a vae-explorer session file"),
         ('{"format": "vae-explorer.session", "version": 99}', "session file version 99 is not supported"),
-        ('{"format": "vae-explorer.session", "version": 1}', "does not say which model and data"),
+        ('{"format": "vae-explorer.session", "version": 1}', "session has no model, data"),
     ],
 )
 def test_bad_session_files_are_named_and_explained(tmp_path, content, message):
@@ -152,3 +152,48 @@ def test_a_damaged_session_changes_nothing(arranged, make_state, tmp_path):
         S.restore(fresh, json.loads(json.dumps(doc)), "bad.vaesession")
     assert fresh.sliders.vectors == [] and fresh.pinned is None and fresh.strip.keyframes == []
     assert fresh.strip.spec == F.FigureSpec()
+
+
+def _nested(doc):
+    doc["strip"]["keyframes"] = [[[[]]]]
+    text = json.dumps(doc)
+    return text.replace("[[[[]]]]", "[" * 5000 + "]" * 5000)
+
+
+# Each session case of issue 11: refused with the file named, and nothing of it applied.
+SESSION_CASES = {
+    "a NaN pinned point": (lambda d: d.update(pinned=[float("nan")] * len(d["pinned"])), r"session.pinned\[0\] is nan"),
+    "an Inf pinned point": (
+        lambda d: d.update(pinned=[float("inf")] * len(d["pinned"])),
+        r"session.pinned\[0\] is inf",
+    ),
+    "an empty projection": (lambda d: d.update(projection=[]), "session.projection has 0 entries"),
+    "raw dims 99": (lambda d: d.update(projection=["raw", 99, 0]), "latent dimensions 99 and 0; the model has 0..3"),
+    "the same raw dim twice": (lambda d: d.update(projection=["raw", 1, 1]), "they must differ"),
+    "a projection vector 'x'": (lambda d: d.update(projection=["vector", "x"]), r"session.projection\[1\] is text"),
+    "a projection vector out of range": (lambda d: d.update(projection=["vector", 7]), "along vector 7, and it has 2"),
+    "a model hash as an int": (lambda d: d["model"].update(hash=12), "session.model.hash is a whole number, not text"),
+    "a huge strip padding": (
+        lambda d: d["strip"]["spec"]["layout"].update(padding=20_000),
+        "session.strip.spec.layout.padding is 20000, more than 256",
+    ),
+    "a huge vector std": (
+        lambda d: d["vectors"][0].update(std=1e300),
+        r"session.vectors\[0\].std is 1e\+300, more than",
+    ),
+    "nested 5,000 deep": (_nested, "nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("case", list(SESSION_CASES))
+def test_a_damaged_session_is_refused_naming_the_file_and_nothing_is_applied(arranged, make_state, tmp_path, case):
+    change, message = SESSION_CASES[case]
+    doc = json.loads(json.dumps(S.capture(arranged)))
+    text = change(doc) or json.dumps(doc)
+    path = tmp_path / "damaged.vaesession"
+    path.write_text(text)
+    fresh = make_state(model_hash="a" * 64)
+    with pytest.raises(S.SessionError, match=r"damaged\.vaesession: .*" + message):
+        S.restore(fresh, S.load(path), str(path))
+    assert fresh.sliders.vectors == [] and fresh.pinned is None and fresh.projection_source == ("pca",)
+    assert path.read_text() == text  # and the file is as it was

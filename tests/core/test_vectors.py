@@ -172,3 +172,36 @@ def test_from_label_dispatches_and_names_problems(toy):
         V.from_label(V.BALANCED, mu, labels, names, "smiling")
     with pytest.raises(V.VectorError, match="unknown method 'magic'"):
         V.from_label("magic", mu, labels, names, "smiling")
+
+
+VECTOR_FILE_CASES = {
+    "nested 5,000 deep": (lambda d: "[" * 5000 + "]" * 5000, "nested too deeply"),
+    "deeper than the parser goes": (
+        lambda d: json.dumps(d).replace('"vectors": [', '"vectors": [' + "[" * 100_000 + "]" * 100_000 + ", "),
+        "nested too deeply",
+    ),
+    "a huge std": (lambda d: d["vectors"][0].update(std=1e300), r"vectors\[0\]\.std is 1e\+300, more than"),
+    "a NaN in the direction": (lambda d: d["vectors"][0]["direction"].__setitem__(1, float("nan")), "is nan"),
+    "an all-zero direction": (
+        lambda d: d["vectors"][0].update(direction=[0.0] * 5),
+        "vector 'smiling' has an all-zero direction",
+    ),
+    "a name that is a number": (lambda d: d["vectors"][0].update(name=3), r"vectors\[0\]\.name is a whole number"),
+    "quality as a list": (lambda d: d["vectors"][0].update(quality=[1, 2]), r"vectors\[0\]\.quality is a list"),
+    "an AUC of 7": (lambda d: d["vectors"][0]["quality"].update(auc=7), "auc is 7, more than 1"),
+    "vectors as an object": (lambda d: d.update(vectors={}), "vector.vectors is an object, not a list"),
+    "a missing direction": (lambda d: d["vectors"][0].pop("direction"), r"vectors\[0\] has no direction"),
+}
+
+
+@pytest.mark.parametrize("case", list(VECTOR_FILE_CASES))
+def test_a_damaged_vector_file_is_refused_naming_the_file_and_the_entry(toy, tmp_path, case):
+    mu, smile, _ = toy
+    path = tmp_path / "v.json"
+    V.save_vectors(path, [V.mean_difference(mu, smile, "smiling")], "hash")
+    doc = json.loads(path.read_text())
+    change, message = VECTOR_FILE_CASES[case]
+    text = change(doc)
+    path.write_text(text if isinstance(text, str) else json.dumps(doc))
+    with pytest.raises(V.VectorError, match=r"v\.json: .*" + message):
+        V.load_vectors(path, "hash", 5)

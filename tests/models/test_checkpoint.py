@@ -103,10 +103,13 @@ def test_config_that_does_not_fit_the_weights_is_refused(saved, tmp_path):
 @pytest.mark.parametrize(
     "update, message",
     [
-        ({"config": json.dumps({"arch": "transformer", "image_shape": [3, 32, 32]})}, "invalid model config: arch"),
+        (
+            {"config": json.dumps({"arch": "transformer", "image_shape": [3, 32, 32]})},
+            "invalid model config: config.arch is 'transformer', not one of conv, mlp",
+        ),
         (
             {"config": json.dumps({"arch": "conv", "image_shape": [3, 32, 32], "depth": 3})},
-            "invalid model config: unknown config keys: depth",
+            "invalid model config: config has unknown entries depth",
         ),
         ({"config": "{not json"}, "header entry 'config' is not valid JSON"),
         ({"vae_explorer_format": "99"}, "checkpoint format '99' is not supported"),
@@ -193,3 +196,63 @@ def test_atomic_write_gives_new_files_ordinary_permissions_and_keeps_existing_on
         assert (tmp_path / "old.bin").stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(umask)
+
+
+def _config(model, **changes) -> str:
+    return json.dumps(json.loads(model.config.to_json()) | changes)
+
+
+# Each case of issue 11 ("checkpoint metadata is trusted as typed", "configs that allocate
+# without limit"): refused before anything is built, naming the file and the field.
+HEADER_CASES = {
+    "latent_dim as a float": (
+        lambda m: {"config": _config(m, latent_dim=6.0)},
+        "config.latent_dim is a number, not a whole number",
+    ),
+    "latent_dim as true": (lambda m: {"config": _config(m, latent_dim=True)}, "config.latent_dim is true/false"),
+    "image_shape of 100000 px": (
+        lambda m: {"config": _config(m, arch="mlp", image_shape=[3, 100_000, 100_000], widths=[8])},
+        r"config.image_shape\[1\] is 100000, more than 1,024",
+    ),
+    "huge layer widths": (
+        lambda m: {"config": _config(m, arch="mlp", image_shape=[3, 1024, 1024], widths=[16_384, 16_384])},
+        "the model config asks for [0-9,]+ weights, more than the 500,000,000",
+    ),
+    "image_shape nested": (
+        lambda m: {"config": _config(m, image_shape=[[3], 32, 32])},
+        r"config.image_shape\[0\] is a list",
+    ),
+    "label_names as an int": (
+        lambda m: {"label_names": "7"},
+        "invalid header: label_names is a whole number, not a list",
+    ),
+    "label_names nested": (lambda m: {"label_names": '[["a"], "b"]'}, r"label_names\[0\] is a list, not text"),
+    "training as a list": (lambda m: {"training": "[1, 2]"}, "invalid header: training is a list, not an object"),
+    "training.final_train empty": (
+        lambda m: {"training": '{"final_train": {}}'},
+        "training.final_train has no elbo, recon, kl",
+    ),
+    "training.images as text": (
+        lambda m: {"training": '{"images": "many"}'},
+        "training.images is text, not a whole number",
+    ),
+    "training.heldout NaN": (
+        lambda m: {"training": '{"heldout": {"elbo": NaN, "recon": 1, "kl": 1}}'},
+        "training.heldout.elbo is nan, not a finite number",
+    ),
+    "training nested 100,000 deep": (lambda m: {"training": "[" * 100_000 + "]" * 100_000}, "nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("case", list(HEADER_CASES))
+def test_a_header_field_of_the_wrong_type_or_size_is_refused_naming_it(saved, tmp_path, case, capsys):
+    from explorer.cli import main as cli_main
+
+    model, path = saved
+    update, message = HEADER_CASES[case]
+    bad = _rewrite(path, tmp_path / "bad.safetensors", update(model))
+    with pytest.raises(CheckpointError, match=r"bad\.safetensors: .*" + message):
+        load_checkpoint(bad)
+    assert cli_main(["info", "--model", str(bad)]) == 1  # `vae-explorer info`: one line, no traceback
+    err = capsys.readouterr().err
+    assert err.startswith("vae-explorer: error: ") and "bad.safetensors" in err and "Traceback" not in err

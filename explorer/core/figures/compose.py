@@ -21,6 +21,11 @@ class LayoutError(UserInputError):
     """A layout that cannot be drawn; the message says why."""
 
 
+MAX_PADDING = 256  # pixels between tiles
+MAX_SCALE = 16  # pixels per image pixel
+MAX_PIXELS = 100_000_000  # of a composed figure (300 MB of RGB); a 32 x 32 grid of 128 px tiles at scale 4 is 70 M
+
+
 @dataclass(frozen=True)
 class Layout:
     columns: int = 0  # tiles per row; 0: all in one row (a grid sets it to its column count)
@@ -30,10 +35,13 @@ class Layout:
     captions: bool = False  # a title line and a value under each tile
 
     def check(self) -> Layout:
-        if self.columns < 0 or self.padding < 0 or not 1 <= self.scale <= 16:
-            raise LayoutError(
-                f"columns and padding must be >= 0 and scale 1..16, got {self.columns}, {self.padding}, {self.scale}"
-            )
+        for name, value, lo, hi in (
+            ("columns", self.columns, 0, None),
+            ("padding", self.padding, 0, MAX_PADDING),
+            ("scale", self.scale, 1, MAX_SCALE),
+        ):
+            if value < lo or (hi is not None and value > hi):
+                raise LayoutError(f"{name} {value}: must be {lo} to {hi}" if hi else f"{name} {value}: must be >= {lo}")
         if len(self.background) != 3 or not all(0 <= int(v) <= 255 for v in self.background):
             raise LayoutError(f"background must be three values 0..255, got {self.background}")
         return self
@@ -139,8 +147,7 @@ def compose(
     tiles: np.ndarray, layout: Layout = Layout(), captions: list[str] | None = None, title: str = ""
 ) -> Composite:
     layout = layout.check()
-    big = scale_tiles(tiles, layout.scale)
-    n, th, tw, _ = big.shape
+    n, th, tw = len(tiles), tiles.shape[1] * layout.scale, tiles.shape[2] * layout.scale  # scaled once it fits
     if n == 0:
         raise LayoutError("nothing to lay out")
     cols = min(layout.columns or n, n)
@@ -152,6 +159,12 @@ def compose(
     title_lines = _wrap(measure, title, width - 2 * pad, font) if layout.captions and title else []
     title_h = len(title_lines) * line + pad if title_lines else 0
     height, width = _grid_size(n, cols, th, tw, layout, title_h)
+    if height * width > MAX_PIXELS:
+        raise LayoutError(
+            f"the figure would be {width:,} x {height:,} px, more than {MAX_PIXELS // 1_000_000} megapixels: "
+            f"use fewer images, a smaller scale or less padding"
+        )
+    big = scale_tiles(tiles, layout.scale)
     canvas = np.empty((height, width, 3), np.uint8)
     canvas[:] = layout.background
     boxes = np.zeros((n, 4), int)

@@ -7,6 +7,7 @@ the same bytes (no timestamps), so a figure command can be checked by comparing 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import numbers
@@ -109,7 +110,12 @@ def animation_bytes(frames: list[np.ndarray], suffix: str, animation: Animation)
 
 
 def write_figure(path: Path, data: bytes, sidecar: dict) -> Path:
-    """Write the figure bytes and its sidecar JSON, each atomically, to a path check_target passed."""
+    """Write the figure bytes and its sidecar JSON, each atomically, to a path check_target passed.
+
+    The two are one unit: the sidecar records the figure's sha256, so a reader can tell when a
+    process killed between the two renames left a new figure beside an old sidecar
+    (check_sidecar); the figure is written first."""
+    sidecar = {**sidecar, "figure_file": path.name, "figure_sha256": hashlib.sha256(data).hexdigest()}
     text = json.dumps(sidecar, indent=1, sort_keys=True, allow_nan=False) + "\n"
     try:
         write_bytes_atomic(path, data)
@@ -117,3 +123,17 @@ def write_figure(path: Path, data: bytes, sidecar: dict) -> Path:
     except OSError as e:
         raise ExportError(f"{path}: could not write ({e.strerror or e})") from e
     return path
+
+
+def check_sidecar(path: str | os.PathLike) -> dict:
+    """The sidecar of the figure at `path`, if it belongs to that figure; ExportError otherwise."""
+    path = Path(path)
+    side = sidecar_path(path)
+    try:
+        doc = json.loads(side.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise ExportError(f"{side}: not a readable figure sidecar ({e})") from e
+    if not isinstance(doc, dict) or doc.get("figure_sha256") != hashlib.sha256(data).hexdigest():
+        raise ExportError(f"{side}: does not belong to {path.name} (an export was interrupted; export it again)")
+    return doc

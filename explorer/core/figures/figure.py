@@ -23,6 +23,7 @@ KINDS = (PATH, SWEEP, GRID, ANALOGY)
 KEYFRAMES_NEEDED = {PATH: 2, SWEEP: 1, GRID: 4, ANALOGY: 3}
 MAX_STEPS = 64  # images per strip segment
 MAX_SIDE = 32  # grid rows and columns: a 32 x 32 grid decodes in about a second on two CPU cores
+MAX_IMAGES = MAX_SIDE * MAX_SIDE  # decoded images in one figure (a path through many keyframes too)
 SIDECAR_FORMAT, SIDECAR_VERSION = "vae-explorer.figure", 1
 
 
@@ -117,6 +118,11 @@ def build(spec: FigureSpec, keyframes: list[Keyframe], vector: AttributeVector |
         raise FigureError(f"{a} {spec.kind} needs exactly {need} keyframes, has {have}")
     if have < need:
         raise FigureError(f"{a} {spec.kind} needs at least {need} keyframe{'s' if need > 1 else ''}, has {have}")
+    if spec.kind == PATH and (have - 1) * (spec.steps - 1) + 1 > MAX_IMAGES:
+        raise FigureError(
+            f"a path through {have} keyframes at {spec.steps} steps each would decode "
+            f"{(have - 1) * (spec.steps - 1) + 1:,} images, more than {MAX_IMAGES:,}: use fewer keyframes or steps"
+        )
     keys = np.stack([np.asarray(k.latent, np.float64) for k in keyframes])
     if spec.kind == PATH:
         latents, values = paths.through_keyframes(spec.method, keys, spec.steps)

@@ -7,22 +7,40 @@ import json
 import os
 from pathlib import Path
 
+from models import schema as S
 from models.errors import UserInputError
+
+MAX_DOCUMENT_BYTES = 256 * 2**20  # a session selecting every one of ten million points fits
 
 
 def read_document(
-    path: str | os.PathLike, fmt: str, version: int, what: str, error: type[UserInputError] = UserInputError
+    path: str | os.PathLike,
+    fmt: str,
+    version: int,
+    what: str,
+    error: type[UserInputError] = UserInputError,
+    schema: S.Spec | None = None,
 ) -> dict:
-    """The JSON object in `path`, if it is a `what` file (format `fmt`) of this version."""
+    """The JSON object in `path`, if it is a `what` file (format `fmt`) of this version and its
+    fields pass `schema` (models/schema.py): the one place these files are checked before use."""
     path = Path(path).expanduser()
     try:
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise error(f"{path}: {path.stat().st_size:,} bytes, too large for a {what} file")
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
+    except RecursionError:
+        raise error(f"{path}: not a readable {what} file (its JSON is nested too deeply)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise error(f"{path}: not a readable {what} file ({e})") from e
     if not isinstance(doc, dict) or doc.get("format") != fmt:
         raise error(f"{path}: not a vae-explorer {what} file")
     if doc.get("version") != version:
-        raise error(f"{path}: {what} file version {doc.get('version')!r} is not supported")
+        raise error(f"{path}: {what} file version {S.shown(doc.get('version'))} is not supported")
+    if schema is not None:
+        try:
+            doc = schema(doc, what)
+        except S.SchemaError as e:
+            raise error(f"{path}: {e}") from e
     return doc

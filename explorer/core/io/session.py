@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from explorer.core.figures import figure as F
-from explorer.core.figures.compose import Layout
+from explorer.core.figures.compose import MAX_PADDING, Layout
 from explorer.core.figures.export import Animation
 from explorer.core.io.json_document import read_document
-from explorer.core.space.vectors import vector_from_json, vector_to_json
+from explorer.core.space.vectors import MAX_COORDINATE, VECTOR_SCHEMA, vector_from_json, vector_to_json
 from explorer.core.state.explorer_state import FILL_MEAN, FILL_NEAREST
+from models import schema as S
 from models.atomic import write_bytes_atomic
+from models.config import MAX_LATENT_DIM
 from models.errors import UserInputError
 
 FORMAT, VERSION, SUFFIX = "vae-explorer.session", 1, ".vaesession"
@@ -29,6 +31,69 @@ FORMAT, VERSION, SUFFIX = "vae-explorer.session", 1, ".vaesession"
 
 class SessionError(UserInputError):
     """A session file that cannot be read or used; the message names the file."""
+
+
+def _projection(value, where):
+    """["pca"], ["raw", i, j] or ["vector", k] (whether i, j and k exist is checked on restore)."""
+    kinds = {"pca": 0, "custom": 0, "raw": 2, "vector": 1}
+    value = S.list_of(lambda v, w: v, 1, 3)(value, where)
+    kind = S.text(choices=tuple(kinds))(value[0], f"{where}[0]")
+    if len(value) != 1 + kinds[kind]:
+        raise S.SchemaError(f"{where} is {S.shown(value)}: {kind!r} takes {kinds[kind]} numbers")
+    return [kind, *(S.integer(0, MAX_LATENT_DIM)(v, f"{where}[{i + 1}]") for i, v in enumerate(value[1:]))]
+
+
+_LATENT = S.list_of(S.number(-MAX_COORDINATE, MAX_COORDINATE), 1, MAX_LATENT_DIM)
+_INDICES = S.list_of(S.integer(0), max_len=50_000_000)
+_KEYFRAME = S.obj({"latent": _LATENT, "index": S.optional(S.integer(0)), "source": S.text()}, required=("latent",))
+_FIGURE_SPEC = S.obj(
+    {
+        **{k: S.text() for k in ("kind", "method")},
+        **{k: S.integer(2, F.MAX_STEPS) for k in ("steps",)},
+        **{k: S.integer(2, F.MAX_SIDE) for k in ("rows", "cols")},
+        **{k: S.number(-1e3, 1e3) for k in ("sweep_from", "sweep_to")},
+        "originals": S.boolean(),
+        "layout": S.obj(
+            {
+                "columns": S.integer(0, F.MAX_IMAGES),
+                "padding": S.integer(0, MAX_PADDING),
+                "background": S.list_of(S.integer(0, 255), 3, 3),
+                "scale": S.integer(1, 16),
+                "captions": S.boolean(),
+            },
+            extra=False,
+        ),
+        "animation": S.obj({"duration_ms": S.integer(), "pingpong": S.boolean()}, extra=False),
+    },
+    extra=False,
+)
+SESSION_SCHEMA = S.obj(
+    {
+        "model": S.obj({"spec": S.text(S.MAX_TEXT), "hash": S.text()}, required=("spec", "hash")),
+        "data": S.obj({"spec": S.text(S.MAX_TEXT), "fingerprint": S.text()}, required=("spec", "fingerprint")),
+        "projection": _projection,
+        "fill_mode": S.text(),
+        "colour": S.text(),
+        "pinned": S.optional(_LATENT),
+        "vectors": S.list_of(VECTOR_SCHEMA, max_len=1000),
+        "slider_values": S.list_of(S.number(-1e3, 1e3), max_len=1000),
+        "orthogonalise": S.boolean(),
+        "selection": S.obj({"A": _INDICES, "B": _INDICES}),
+        "strip": S.obj(
+            {
+                "spec": _FIGURE_SPEC,
+                "vector_index": S.integer(0, 1000),
+                "keyframes": S.list_of(
+                    S.obj(
+                        {"latent": _LATENT, "index": S.optional(S.integer(0)), "source": S.text()}, required=("latent",)
+                    ),
+                    max_len=F.MAX_IMAGES,
+                ),
+            }
+        ),
+    },
+    required=("model", "data"),
+)
 
 
 def _spec_for_file(spec: str) -> str:
@@ -74,15 +139,7 @@ def save(path: str | os.PathLike, doc: dict) -> Path:
 def load(path: str | os.PathLike) -> dict:
     """The session document, checked for shape; SessionError naming the file otherwise."""
     path = Path(path).expanduser()
-    doc = read_document(path, FORMAT, VERSION, "session", SessionError)
-    try:
-        for key in ("spec", "hash"):
-            str(doc["model"][key])
-        for key in ("spec", "fingerprint"):
-            str(doc["data"][key])
-    except (KeyError, TypeError) as e:
-        raise SessionError(f"{path}: the session does not say which model and data it is for ({e})") from e
-    return doc
+    return read_document(path, FORMAT, VERSION, "session", SessionError, SESSION_SCHEMA)
 
 
 def mismatches(doc: dict, model_hash: str, data_fingerprint: str) -> list[str]:
@@ -123,13 +180,22 @@ def restore(state, doc: dict, path: str = "the session") -> None:
             for k in strip.get("keyframes", [])
         ]
         projection = list(doc.get("projection", ["pca"]))
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError) as e:  # a document load() did not check
         raise SessionError(f"{path}: an entry is damaged ({e})") from e
+    except UserInputError as e:  # a figure setting out of range
+        raise SessionError(f"{path}: {e}") from e
     latents = [v.direction for v in vectors] + [k.latent for k in keyframes] + ([pinned] if pinned is not None else [])
     if any(np.shape(z) != (dim,) for z in latents) or len(values) != len(vectors):
         raise SessionError(f"{path}: its latents do not fit the model's {dim} dimensions")
     if any(len(idx) and (idx.min() < 0 or idx.max() >= n) for idx in selection.values()):
         raise SessionError(f"{path}: its selection names points the dataset ({n:,} points) does not have")
+    if projection[0] == "raw" and not (max(projection[1:]) < dim and projection[1] != projection[2]):
+        raise SessionError(
+            f"{path}: its map shows latent dimensions {projection[1]} and {projection[2]}; "
+            f"the model has 0..{dim - 1}, and they must differ"
+        )
+    if projection[0] == "vector" and not projection[1] < len(vectors):
+        raise SessionError(f"{path}: its map is along vector {projection[1]}, and it has {len(vectors)} vectors")
 
     state.pin(None if pinned is None else state.cursor_for_latent(pinned))  # first: the sliders move it
     state.add_vectors(vectors)
@@ -137,10 +203,10 @@ def restore(state, doc: dict, path: str = "the session") -> None:
     state.set_orthogonalise(bool(doc.get("orthogonalise", False)))
     if doc.get("fill_mode") in (FILL_NEAREST, FILL_MEAN):
         state.set_fill_mode(doc["fill_mode"])
-    if projection[0] == "raw" and len(projection) == 3:
-        state.set_raw_dims(int(projection[1]), int(projection[2]))
-    elif projection[0] == "vector" and len(projection) == 2 and 0 <= int(projection[1]) < len(vectors):
-        state.set_along_vector(int(projection[1]))
+    if projection[0] == "raw":
+        state.set_raw_dims(projection[1], projection[2])
+    elif projection[0] == "vector":
+        state.set_along_vector(projection[1])
     else:
         state.set_pca()
     if doc.get("colour") in state.colour_choices():

@@ -29,7 +29,9 @@ import numpy as np
 from explorer.core.io.json_document import read_document
 from explorer.core.space.covariance import principal_axes
 from explorer.core.space.probe import roc_auc
+from models import schema as S
 from models.atomic import atomic_write
+from models.config import MAX_LATENT_DIM
 from models.errors import UserInputError
 
 MEAN, BALANCED, LOGISTIC, RIDGE, SELECTION, PRINCIPAL = (
@@ -313,7 +315,39 @@ def vector_to_json(v: AttributeVector) -> dict:
     return d
 
 
+MAX_COORDINATE = 1e6  # |component| of a direction, and a slider unit: latents are O(1)
+VECTOR_SCHEMA = S.obj(
+    {
+        "name": S.text(),
+        "direction": S.list_of(S.number(-MAX_COORDINATE, MAX_COORDINATE), 1, MAX_LATENT_DIM),
+        "method": S.text(),
+        "std": S.number(0, MAX_COORDINATE),
+        "quality": S.obj(
+            {
+                "auc": S.optional(S.number(0, 1)),
+                "cohens_d": S.number(finite=False),  # infinite when both groups are constant
+                "n_positive": S.integer(0),
+                "n_negative": S.integer(0),
+            },
+            required=("auc", "cohens_d", "n_positive", "n_negative"),
+            extra=False,
+        ),
+        "label": S.optional(S.text()),
+        "confounders": S.list_of(S.text(), max_len=64, as_tuple=True),
+        "model_hash": S.text(),
+        "data": S.text(),
+    },
+    required=("name", "direction", "method", "std", "quality"),
+)
+VECTORS_FILE_SCHEMA = S.obj(
+    {"model_hash": S.text(), "vectors": S.list_of(VECTOR_SCHEMA, max_len=1000)}, required=("vectors",)
+)
+
+
 def vector_from_json(d: dict) -> AttributeVector:
+    """A vector from its JSON form, checked with VECTOR_SCHEMA first (by the file's reader)."""
+    if not np.any(d["direction"]):
+        raise S.SchemaError(f"vector {S.shown(d['name'])} has an all-zero direction")
     return AttributeVector(
         name=d["name"],
         direction=np.asarray(d["direction"], np.float64),
@@ -340,7 +374,7 @@ def save_vectors(path: str | os.PathLike, vectors: list[AttributeVector], model_
 
 def load_vectors(path: str | os.PathLike, model_hash: str, latent_dim: int) -> list[AttributeVector]:
     """Vectors saved for this model; refused (VectorError naming the file) for another one."""
-    doc = read_document(path, FILE_FORMAT, FILE_VERSION, "vector", VectorError)
+    doc = read_document(path, FILE_FORMAT, FILE_VERSION, "vector", VectorError, VECTORS_FILE_SCHEMA)
     if doc.get("model_hash") != model_hash:
         raise VectorError(
             f"{path}: these vectors were made for another model "
@@ -348,8 +382,8 @@ def load_vectors(path: str | os.PathLike, model_hash: str, latent_dim: int) -> l
         )
     try:
         vectors = [vector_from_json(d) for d in doc["vectors"]]
-    except (KeyError, TypeError, ValueError) as e:
-        raise VectorError(f"{path}: a vector entry is incomplete ({e})") from e
+    except S.SchemaError as e:
+        raise VectorError(f"{path}: {e}") from e
     for v in vectors:
         if v.direction.shape != (latent_dim,):
             raise VectorError(f"{path}: vector {v.name!r} has {v.direction.size} dimensions, the model {latent_dim}")
