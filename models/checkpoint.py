@@ -80,9 +80,13 @@ def save_checkpoint(model: VAE, path: str | os.PathLike) -> str:
 
 
 def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except OSError as e:  # e.g. a folder on the way that may not be searched
+        raise CheckpointError(f"{path}: cannot be read ({e.strerror or e})") from e
+    if not exists:
         raise CheckpointError(f"{path}: no such file")
-    if path.is_dir():
+    if is_dir:
         raise CheckpointError(f"{path}: is a folder, not a .safetensors checkpoint file")
     try:
         with safetensors.safe_open(str(path), framework="pt") as f:

@@ -44,7 +44,11 @@ def load_model(spec: str | os.PathLike) -> VAE:
             f"or train one of ours on your images with `vae-explorer train --data FOLDER` "
             f"(opening your own model classes is planned)"
         )
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as e:  # e.g. a folder on the way that may not be searched
+        raise ModelSpecError(f"{path}: cannot be read ({e.strerror or e})") from e
+    if not exists:
         raise ModelSpecError(
             f"{path}: no such file (a model SPEC is {' or '.join(builtin_specs())} or a .safetensors path)"
         )

@@ -1,4 +1,5 @@
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -70,3 +71,14 @@ def test_a_folder_of_only_broken_images_is_an_error(tmp_path):
     (tmp_path / "x.png").write_bytes(b"nope")
     with pytest.raises(DatasetError, match=r"none of its 1 image files could be read; first problem: .*x\.png"):
         load_dataset(tmp_path)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="names that are not UTF-8 exist on Linux file systems")
+def test_a_file_name_that_is_not_utf8_is_read_and_shown_with_a_replacement(folder):
+    bad = os.fsencode(folder) + b"/not-utf8-\xff.png"  # issue 11: UnicodeEncodeError before
+    with open(bad, "wb") as f:
+        f.write((folder / "b.png").read_bytes())
+    ds = load_dataset(str(folder))
+    assert "not-utf8-\ufffd.png" in ds.file_names
+    assert all(name.encode("utf-8") for name in ds.file_names)  # each prints and saves as UTF-8
+    assert ds.fingerprint != load_dataset(str(folder), image_size=32).fingerprint

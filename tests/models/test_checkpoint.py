@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import safetensors
@@ -256,3 +257,19 @@ def test_a_header_field_of_the_wrong_type_or_size_is_refused_naming_it(saved, tm
     assert cli_main(["info", "--model", str(bad)]) == 1  # `vae-explorer info`: one line, no traceback
     err = capsys.readouterr().err
     assert err.startswith("vae-explorer: error: ") and "bad.safetensors" in err and "Traceback" not in err
+
+
+def test_a_checkpoint_behind_a_folder_that_cannot_be_searched_is_one_line(tmp_path, monkeypatch):
+    locked = tmp_path / "locked" / "m.safetensors"
+    real_stat = Path.stat
+
+    def stat(self, *args, **kwargs):  # what a chmod 000 folder does to a user who is not root
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    with pytest.raises(ModelSpecError, match=r"locked/m\.safetensors: cannot be read \(Permission denied\)"):
+        load_model(str(locked))
+    with pytest.raises(CheckpointError, match=r"locked/m\.safetensors: cannot be read \(Permission denied\)"):
+        load_checkpoint(locked)

@@ -7,6 +7,7 @@ is skipped and reported, so one bad file does not cost the user the other ten th
 from __future__ import annotations
 
 import hashlib
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,11 +28,18 @@ def _read_image(path: Path, size: int, channels: int) -> np.ndarray:
     return arr[..., None] if channels == 1 else arr
 
 
+def shown_name(path: Path) -> str:
+    """A file name as text that prints and saves anywhere: bytes that are not UTF-8 (a name
+    from another system) become U+FFFD, where str(path) would carry surrogates that fail to
+    encode later (a CSV, a JSON sidecar, the terminal)."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
 def _try_read(path: Path, size: int, channels: int) -> np.ndarray | str:
     try:
         return _read_image(path, size, channels)
     except (OSError, ValueError, Image.DecompressionBombError) as e:
-        return f"{path}: cannot read this image ({e})"
+        return f"{shown_name(path)}: cannot read this image ({e})"
 
 
 def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: int = 256) -> Steps[ArrayDataset]:
@@ -53,14 +61,14 @@ def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: i
 
     h = hashlib.sha256(f"folder|{image_size}|{channels}".encode())
     for p, _ in kept:
-        st = p.stat()
-        h.update(f"{p.relative_to(folder)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        st = p.stat()  # the name's own bytes: a name need not be valid UTF-8
+        h.update(os.fsencode(p.relative_to(folder)) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return ArrayDataset(
         spec=str(folder),
         images=np.stack([r for _, r in kept]),
         labels=np.zeros((len(kept), 0), np.float32),
         label_names=(),
         fingerprint=h.hexdigest(),
-        file_names=tuple(str(p.relative_to(folder)) for p, _ in kept),
+        file_names=tuple(shown_name(p.relative_to(folder)) for p, _ in kept),
         problems=problems,
     )
