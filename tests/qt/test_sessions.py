@@ -1,5 +1,7 @@
 """Sessions and selection export from the window."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -105,3 +107,28 @@ def test_the_command_line_knows_the_session_suffix():
         "cpu",
     ]
     assert cli._session_shorthand(["frobnicate"]) == ["frobnicate"]  # argparse reports it
+
+
+@pytest.mark.parametrize(
+    "damage", ["nan-pinned", "nested", "padding"], ids=["a NaN pinned point", "nested 5,000 deep", "a huge padding"]
+)
+def test_a_damaged_session_opened_in_the_window_says_why_and_keeps_what_it_had(open_window, qtbot, tmp_path, damage):
+    w = open_window()
+    _arrange(w, qtbot)
+    path = tmp_path / "mine.vaesession"
+    assert w.sessions.save(str(path))
+    doc = json.loads(path.read_text())
+    if damage == "nan-pinned":
+        doc["pinned"] = [float("nan")] * len(doc["pinned"])
+    elif damage == "padding":
+        doc["strip"]["spec"]["layout"]["padding"] = 100_000
+    text = "[" * 5000 + "]" * 5000 if damage == "nested" else json.dumps(doc)
+    path.write_text(text)
+    before = (list(w.state.sliders.values), w.state.pinned.latent.copy(), w.state.projection_source, w.state.generation)
+    assert not w.sessions.open(str(path))
+    box = next(b for b in w.findChildren(QtWidgets.QMessageBox) if b.isVisible())
+    assert box.text() == "Could not open the session." and "mine.vaesession" in box.informativeText()
+    s = w.state
+    assert (s.sliders.values, s.projection_source, s.generation) == (before[0], before[2], before[3])
+    assert np.array_equal(s.pinned.latent, before[1]) and w.controller.offer_label_vectors
+    box.close()
