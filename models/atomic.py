@@ -19,8 +19,14 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def _temp_stem(path: Path) -> str:
+    """The target's name as its temp files begin: cut short, so that a name near the system's
+    limit (255 bytes) still leaves room for the rest of the temp file's name."""
+    return path.name[:80]
+
+
 def _temp_prefix(path: Path, pid: int | str) -> str:
-    return f".{path.name}.{pid}."
+    return f".{_temp_stem(path)}.{pid}."
 
 
 def sweep_stale_temps(path: Path) -> int:
@@ -28,11 +34,11 @@ def sweep_stale_temps(path: Path) -> int:
     name carries the writer's process id, and no such process runs any more); how many."""
     swept = 0
     try:
-        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+        candidates = list(path.parent.glob(f".{glob.escape(_temp_stem(path))}.*.tmp"))
     except OSError:
         return 0
     for tmp in candidates:
-        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        pid = tmp.name[len(_temp_stem(path)) + 2 :].split(".", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
             continue
         try:
@@ -87,10 +93,26 @@ def check_writable(
     unless `force` (the CLI's --force; the window asks the user first). `label` (e.g. "--out ")
     starts each message; `error` is the UserInputError subclass to raise."""
     path = Path(path).expanduser()
-    if path.is_dir():
-        raise error(f"{label}{path}: is a folder; give the name of a file to write")
-    if not path.parent.is_dir():
-        raise error(f"{label}{path}: folder {path.parent} does not exist")
-    if path.exists() and not force:
-        raise error(f"{label}{path}: the file exists; add --force to replace it")
+    if "\0" in str(path):  # pathlib answers "no" about such a name; the write would then fail
+        raise error(f"{label}{printable(path)}: a file name cannot contain a NUL character")
+    try:
+        if path.is_dir():
+            raise error(f"{label}{path}: is a folder; give the name of a file to write")
+        if not path.parent.is_dir():
+            raise error(f"{label}{path}: folder {path.parent} does not exist")
+        if path.exists() and not force:
+            raise error(f"{label}{path}: the file exists; add --force to replace it")
+    except (OSError, ValueError) as e:  # a name too long, a NUL character, a folder we may not search
+        raise error(f"{label}{printable(path)}: cannot be written there ({problem(e)})") from e
     return path
+
+
+def problem(e: BaseException) -> str:
+    """An OS error's reason in a few words ("File name too long"), else its message."""
+    return getattr(e, "strerror", None) or str(e)
+
+
+def printable(path: str | os.PathLike) -> str:
+    """A path as a message can show it: no NUL, no undecodable bytes, at most 2,000 characters."""
+    text = os.fsencode(path).replace(b"\0", b"\\0").decode("utf-8", "replace")
+    return text if len(text) <= 2000 else text[:1000] + "…" + text[-999:]

@@ -23,7 +23,7 @@ import torch
 
 from models import schema as S
 from models.architectures import build_model
-from models.atomic import write_bytes_atomic
+from models.atomic import printable, problem, write_bytes_atomic
 from models.config import MAX_PARAMETERS, VAEConfig
 from models.errors import CheckpointError
 from models.vae import VAE, ModelInfo
@@ -81,13 +81,15 @@ def save_checkpoint(model: VAE, path: str | os.PathLike) -> str:
 
 def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
     try:
-        exists, is_dir = path.exists(), path.is_dir()
-    except OSError as e:  # e.g. a folder on the way that may not be searched
-        raise CheckpointError(f"{path}: cannot be read ({e.strerror or e})") from e
+        exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
+    except (OSError, ValueError) as e:  # a folder on the way that may not be searched, a name too long
+        raise CheckpointError(f"{printable(path)}: cannot be read ({problem(e)})") from e
     if not exists:
         raise CheckpointError(f"{path}: no such file")
     if is_dir:
         raise CheckpointError(f"{path}: is a folder, not a .safetensors checkpoint file")
+    if not is_file:  # a pipe or a device: reading it may never end
+        raise CheckpointError(f"{path}: not a regular file (a pipe or a device?), not a .safetensors checkpoint")
     try:
         with safetensors.safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}

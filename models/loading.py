@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
+from models.atomic import printable, problem
 from models.checkpoint import load_checkpoint
 from models.errors import ModelSpecError
 from models.vae import VAE
@@ -35,6 +36,11 @@ def load_model(spec: str | os.PathLike) -> VAE:
         with ExitStack() as stack:  # as_file copies out of a zip install when needed
             return load_checkpoint(stack.enter_context(resources.as_file(weights)), source=spec_str)
 
+    if not spec_str.strip():
+        raise ModelSpecError(
+            f"no model given (an empty model SPEC, as --model ''); give {' or '.join(builtin_specs())} "
+            f"or a .safetensors path"
+        )
     path = Path(spec_str).expanduser()
     if path.suffix.lower() in _PICKLE_SUFFIXES:
         raise ModelSpecError(
@@ -46,8 +52,8 @@ def load_model(spec: str | os.PathLike) -> VAE:
         )
     try:
         exists = path.exists()
-    except OSError as e:  # e.g. a folder on the way that may not be searched
-        raise ModelSpecError(f"{path}: cannot be read ({e.strerror or e})") from e
+    except (OSError, ValueError) as e:  # a folder on the way that may not be searched, a name too long
+        raise ModelSpecError(f"{printable(path)}: cannot be read ({problem(e)})") from e
     if not exists:
         raise ModelSpecError(
             f"{path}: no such file (a model SPEC is {' or '.join(builtin_specs())} or a .safetensors path)"

@@ -21,6 +21,7 @@ Spec = Callable[[Any, str], Any]
 MAX_NAME = 500  # characters in a name, a label, a spec or a path kept in a file
 MAX_TEXT = 10_000  # characters in a free text field (a recorded command line)
 MAX_ITEMS = 100_000  # entries in any list a file holds
+MAX_COUNT = 2**53  # a count or an index in a file: exact as a JSON number, fits numpy's int64
 
 
 class SchemaError(ValueError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 
@@ -89,6 +90,10 @@ def _session_shorthand(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     argv = _session_shorthand(sys.argv[1:] if argv is None else list(argv))
     args = build_parser().parse_args(argv)
+    for option, value in vars(args).items():
+        if isinstance(value, str) and "\0" in value:  # no file name or setting holds one
+            print(f"{PROG}: error: --{option.replace('_', '-')} contains a NUL character", file=sys.stderr)
+            return 1
     from explorer.log import setup_logging
 
     setup_logging(args.verbose)
@@ -125,6 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         return _command_module(SUBCOMMANDS[args.command][0]).run(args, argv) or 0
     except UserInputError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # the system refused a file we were given (its name, its folder): say which
+        from models.atomic import printable, problem
+
+        logging.getLogger(__name__).debug("file error", exc_info=True)
+        where = f"{printable(e.filename)}: " if e.filename is not None else ""
+        print(f"{PROG}: error: {where}{problem(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # explorer.core.space.paths.METHODS, not imported: it pulls in numpy, scipy and torch, and --help needs
@@ -127,25 +127,42 @@ def add_figure_options(p: argparse.ArgumentParser, originals: bool) -> None:
     anim.add_argument("--pingpong", action="store_true", help="play forward, then back")
 
 
+# the option behind each figure setting an error message names first
+_FIGURE_OPTIONS = {
+    "rows": "--size",
+    "columns": "--size / --columns",
+    "steps": "--steps",
+    "sweep range": "--range",
+    "padding": "--padding",
+    "scale": "--scale",
+    "frame duration": "--duration",
+    "method": "--method",
+}
+
+
 def figure_spec(args: argparse.Namespace, **kind):
     from explorer.core.figures.compose import Layout, parse_colour
     from explorer.core.figures.export import Animation
     from explorer.core.figures.figure import FigureSpec
+    from models.errors import UserInputError
 
-    layout = Layout(
-        columns=getattr(args, "columns", 0),
-        padding=args.padding,
-        scale=args.scale,
-        background=parse_colour(args.background),
-        captions=args.captions,
-    )
-    return FigureSpec(
-        method=args.method,
-        originals=getattr(args, "originals", False),
-        layout=layout,
-        animation=Animation(args.duration, args.pingpong),
-        **kind,
-    ).check()
+    try:
+        background = parse_colour(args.background)
+    except UserInputError as e:
+        raise UserInputError(f"--background: {e}") from e
+    layout = Layout(columns=getattr(args, "columns", 0), padding=args.padding, scale=args.scale, captions=args.captions)
+    try:
+        return FigureSpec(
+            method=args.method,
+            originals=getattr(args, "originals", False),
+            layout=replace(layout, background=background),
+            animation=Animation(args.duration, args.pingpong),
+            **kind,
+        ).check()
+    except UserInputError as e:
+        text = str(e)
+        found = [(text.find(word), option) for word, option in _FIGURE_OPTIONS.items() if word in text]
+        raise UserInputError(f"{min(found)[1]}: {text}" if found else text) from e
 
 
 def write_figure(args: argparse.Namespace, opened: Opened, figure) -> int:

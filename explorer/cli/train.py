@@ -62,11 +62,13 @@ def _check_out(out: str, force: bool) -> Path:
 def _check_numbers(args: argparse.Namespace) -> int:
     """Numbers torch would fail on deep inside, or train to NaN with, fail here, before any slow
     work; returns the image size for image folders."""
-    from models.config import CONV_SIZES, MLP_SIZES
+    from models.config import CONV_SIZES, MAX_LATENT_DIM, MLP_SIZES
     from models.errors import UserInputError
 
     if not (1 <= args.epochs <= MAX_EPOCHS and 1 <= args.batch_size <= MAX_BATCH):
         raise UserInputError(f"--epochs must be 1 to {MAX_EPOCHS:,} and --batch-size 1 to {MAX_BATCH:,}")
+    if not 1 <= args.latent_dim <= MAX_LATENT_DIM:
+        raise UserInputError(f"--latent-dim {args.latent_dim}: the latent size must be 1 to {MAX_LATENT_DIM:,}")
     if not 0 <= args.seed < 2**63:
         raise UserInputError(f"--seed {args.seed}: a seed is a whole number from 0 to 2**63 - 1")
     if not (math.isfinite(args.lr) and args.lr > 0):

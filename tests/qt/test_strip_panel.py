@@ -34,10 +34,13 @@ def _two_distant_points(state):
 
 
 def _wait_for_preview(window, qtbot):
+    """Until the strip is decoded and every answer is in: the preview's layout comes from the
+    compute thread after the decode, so a decoded strip alone may still show the last one."""
     panel = window.strip_panel
     qtbot.waitUntil(
         lambda: panel.composite is not None and panel._matches(window.state.decoded["strip"]), timeout=30_000
     )
+    qtbot.waitUntil(lambda: window.controller.idle, timeout=30_000)
     return panel
 
 

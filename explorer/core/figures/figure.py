@@ -8,6 +8,7 @@ same path gives the same pixels and the same files from either.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -23,6 +24,7 @@ KINDS = (PATH, SWEEP, GRID, ANALOGY)
 KEYFRAMES_NEEDED = {PATH: 2, SWEEP: 1, GRID: 4, ANALOGY: 3}
 MAX_STEPS = 64  # images per strip segment
 MAX_SIDE = 32  # grid rows and columns: a 32 x 32 grid decodes in about a second on two CPU cores
+MAX_SWEEP = 1_000  # standard deviations either way of a sweep (the sliders go to +-3)
 MAX_IMAGES = MAX_SIDE * MAX_SIDE  # decoded images in one figure (a path through many keyframes too)
 SIDECAR_FORMAT, SIDECAR_VERSION = "vae-explorer.figure", 1
 
@@ -52,6 +54,11 @@ class FigureSpec:
         ):
             if not 2 <= n <= most:
                 raise paths.PathError(f"{name} must be 2..{most}, got {n}")
+        if not all(math.isfinite(v) and abs(v) <= MAX_SWEEP for v in (self.sweep_from, self.sweep_to)):
+            raise paths.PathError(
+                f"sweep range {self.sweep_from:g} to {self.sweep_to:g}: each end must be a finite number "
+                f"of standard deviations within +-{MAX_SWEEP:,}"
+            )
         self.layout.check()
         self.animation.check()
         return self

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 from models import schema as S
+from models.atomic import printable, problem
 from models.errors import UserInputError
 
 MAX_DOCUMENT_BYTES = 256 * 2**20  # a session selecting every one of ten million points fits
@@ -25,15 +27,20 @@ def read_document(
     fields pass `schema` (models/schema.py): the one place these files are checked before use."""
     path = Path(path).expanduser()
     try:
-        if path.stat().st_size > MAX_DOCUMENT_BYTES:
-            raise error(f"{path}: {path.stat().st_size:,} bytes, too large for a {what} file")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a folder, a pipe or a device: reading it may never end
+            raise error(f"{path}: not a {what} file (a folder, a pipe or a device)")
+        if info.st_size > MAX_DOCUMENT_BYTES:
+            raise error(f"{path}: {info.st_size:,} bytes, too large for a {what} file")
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except RecursionError:
         raise error(f"{path}: not a readable {what} file (its JSON is nested too deeply)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise error(f"{path}: not a readable {what} file ({e})") from e
+    except (OSError, ValueError) as e:  # no permission, a name too long, a NUL character in it
+        raise error(f"{printable(path)}: cannot be read ({problem(e)})") from e
     if not isinstance(doc, dict) or doc.get("format") != fmt:
         raise error(f"{path}: not a vae-explorer {what} file")
     if doc.get("version") != version:

@@ -44,8 +44,10 @@ def _projection(value, where):
 
 
 _LATENT = S.list_of(S.number(-MAX_COORDINATE, MAX_COORDINATE), 1, MAX_LATENT_DIM)
-_INDICES = S.list_of(S.integer(0), max_len=50_000_000)
-_KEYFRAME = S.obj({"latent": _LATENT, "index": S.optional(S.integer(0)), "source": S.text()}, required=("latent",))
+_INDICES = S.list_of(S.integer(0, S.MAX_COUNT), max_len=50_000_000)
+_KEYFRAME = S.obj(
+    {"latent": _LATENT, "index": S.optional(S.integer(0, S.MAX_COUNT)), "source": S.text()}, required=("latent",)
+)
 _FIGURE_SPEC = S.obj(
     {
         **{k: S.text() for k in ("kind", "method")},
@@ -189,6 +191,8 @@ def restore(state, doc: dict, path: str = "the session") -> None:
         raise SessionError(f"{path}: its latents do not fit the model's {dim} dimensions")
     if any(len(idx) and (idx.min() < 0 or idx.max() >= n) for idx in selection.values()):
         raise SessionError(f"{path}: its selection names points the dataset ({n:,} points) does not have")
+    if any(k.index is not None and not 0 <= k.index < n for k in keyframes):
+        raise SessionError(f"{path}: its strip's keyframes name points the dataset ({n:,} points) does not have")
     if projection[0] == "raw" and not (max(projection[1:]) < dim and projection[1] != projection[2]):
         raise SessionError(
             f"{path}: its map shows latent dimensions {projection[1]} and {projection[2]}; "

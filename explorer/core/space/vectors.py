@@ -316,6 +316,7 @@ def vector_to_json(v: AttributeVector) -> dict:
 
 
 MAX_COORDINATE = 1e6  # |component| of a direction, and a slider unit: latents are O(1)
+MIN_NORM = 1e-12  # a direction shorter than this has no usable unit vector
 VECTOR_SCHEMA = S.obj(
     {
         "name": S.text(),
@@ -326,8 +327,8 @@ VECTOR_SCHEMA = S.obj(
             {
                 "auc": S.optional(S.number(0, 1)),
                 "cohens_d": S.number(finite=False),  # infinite when both groups are constant
-                "n_positive": S.integer(0),
-                "n_negative": S.integer(0),
+                "n_positive": S.integer(0, S.MAX_COUNT),
+                "n_negative": S.integer(0, S.MAX_COUNT),
             },
             required=("auc", "cohens_d", "n_positive", "n_negative"),
             extra=False,
@@ -346,8 +347,8 @@ VECTORS_FILE_SCHEMA = S.obj(
 
 def vector_from_json(d: dict) -> AttributeVector:
     """A vector from its JSON form, checked with VECTOR_SCHEMA first (by the file's reader)."""
-    if not np.any(d["direction"]):
-        raise S.SchemaError(f"vector {S.shown(d['name'])} has an all-zero direction")
+    if not np.linalg.norm(d["direction"]) > MIN_NORM:  # its unit vector would overflow
+        raise S.SchemaError(f"vector {S.shown(d['name'])} has an all-zero direction (or one too short to use)")
     return AttributeVector(
         name=d["name"],
         direction=np.asarray(d["direction"], np.float64),
