@@ -32,8 +32,11 @@ class SessionKeeper(QtCore.QObject):
     # -- open ------------------------------------------------------------------------------
     def open(self, path: str) -> bool:
         """Read the session now; open its model and data; apply it when the map is ready."""
+        s = self.state
         try:
             doc = S.load(path)
+            if s.ready and not S.mismatches(doc, s.model_info.content_hash, s.dataset.fingerprint):
+                S.check_restorable(s, doc, str(path))  # the same model and data: checked before they reload
         except UserInputError as e:
             self._warn("Could not open the session.", str(e))
             return False

@@ -110,7 +110,9 @@ def test_the_command_line_knows_the_session_suffix():
 
 
 @pytest.mark.parametrize(
-    "damage", ["nan-pinned", "nested", "padding"], ids=["a NaN pinned point", "nested 5,000 deep", "a huge padding"]
+    "damage",
+    ["nan-pinned", "nested", "padding", "raw-99", "keyframe-past-the-data"],
+    ids=["a NaN pinned point", "nested 5,000 deep", "a huge padding", "raw dims 99", "a keyframe past the data"],
 )
 def test_a_damaged_session_opened_in_the_window_says_why_and_keeps_what_it_had(open_window, qtbot, tmp_path, damage):
     w = open_window()
@@ -122,6 +124,10 @@ def test_a_damaged_session_opened_in_the_window_says_why_and_keeps_what_it_had(o
         doc["pinned"] = [float("nan")] * len(doc["pinned"])
     elif damage == "padding":
         doc["strip"]["spec"]["layout"]["padding"] = 100_000
+    elif damage == "raw-99":  # only the model can tell: checked before the window lets go of it
+        doc["projection"] = ["raw", 99, 0]
+    elif damage == "keyframe-past-the-data":
+        doc["strip"]["keyframes"][0]["index"] = 10**9
     text = "[" * 5000 + "]" * 5000 if damage == "nested" else json.dumps(doc)
     path.write_text(text)
     before = (list(w.state.sliders.values), w.state.pinned.latent.copy(), w.state.projection_source, w.state.generation)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -165,10 +165,24 @@ def _spec_from(d: dict) -> F.FigureSpec:
     return F.FigureSpec(**d, layout=layout, animation=animation).check()
 
 
-def restore(state, doc: dict, path: str = "the session") -> None:
-    """Apply a loaded session to a state whose model and data match it (check mismatches first).
+@dataclass(frozen=True)
+class _Plan:
+    """A session read and checked against a model and data: what restore applies."""
 
-    Everything is read and checked before anything is applied: a damaged session changes nothing."""
+    vectors: list
+    values: list
+    pinned: np.ndarray | None
+    selection: dict
+    strip: dict
+    spec: F.FigureSpec
+    keyframes: list
+    projection: list
+
+
+def check_restorable(state, doc: dict, path: str = "the session") -> _Plan:
+    """Everything restore would apply, read and checked against the state's model and data;
+    SessionError naming the file otherwise. Changes nothing (the window asks this before it
+    lets go of what it shows)."""
     n, dim = len(state.encodings), state.latent_dim
     try:
         vectors = [vector_from_json(v) for v in doc.get("vectors", [])]
@@ -200,7 +214,16 @@ def restore(state, doc: dict, path: str = "the session") -> None:
         )
     if projection[0] == "vector" and not projection[1] < len(vectors):
         raise SessionError(f"{path}: its map is along vector {projection[1]}, and it has {len(vectors)} vectors")
+    return _Plan(vectors, values, pinned, selection, strip, spec, keyframes, projection)
 
+
+def restore(state, doc: dict, path: str = "the session") -> None:
+    """Apply a loaded session to a state whose model and data match it (check mismatches first).
+
+    Everything is read and checked before anything is applied: a damaged session changes nothing."""
+    p = check_restorable(state, doc, path)
+    vectors, values, pinned, selection, strip = p.vectors, p.values, p.pinned, p.selection, p.strip
+    spec, keyframes, projection = p.spec, p.keyframes, p.projection
     state.pin(None if pinned is None else state.cursor_for_latent(pinned))  # first: the sliders move it
     state.add_vectors(vectors)
     state.sliders.values = values
