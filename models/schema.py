@@ -44,15 +44,20 @@ def shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _within(value, lo, hi, where: str):
+    """`value` if lo <= value <= hi (either bound may be None); SchemaError naming `where`."""
+    if lo is not None and value < lo:
+        raise SchemaError(f"{where} is {value:g}, less than {lo:g}")
+    if hi is not None and value > hi:
+        raise SchemaError(f"{where} is {shown(value) if value > 1e15 else f'{value:g}'}, more than {hi:,g}")
+    return value
+
+
 def integer(lo: int | None = None, hi: int | None = None) -> Spec:
     def check(value, where):
         if isinstance(value, bool) or not isinstance(value, int):
             raise SchemaError(f"{where} is {_kind(value)}, not a whole number")
-        if lo is not None and value < lo:
-            raise SchemaError(f"{where} is {value}, less than {lo}")
-        if hi is not None and value > hi:
-            raise SchemaError(f"{where} is {shown(value)}, more than {hi:,}")
-        return value
+        return _within(value, lo, hi, where)
 
     return check
 
@@ -66,11 +71,7 @@ def number(lo: float | None = None, hi: float | None = None, finite: bool = True
         value = float(value) if isinstance(value, float) or abs(value) < 2**53 else math.inf
         if math.isnan(value) or (finite and math.isinf(value)):
             raise SchemaError(f"{where} is {value}, not a finite number")
-        if lo is not None and value < lo:
-            raise SchemaError(f"{where} is {value:g}, less than {lo:g}")
-        if hi is not None and value > hi:
-            raise SchemaError(f"{where} is {value:g}, more than {hi:g}")
-        return value
+        return _within(value, lo, hi, where)
 
     return check
 

@@ -135,26 +135,24 @@ def compare(before: dict, after: dict, allowed_new: set[str]) -> list[str]:
     return problems
 
 
-def unlock_and_remove(folder: Path) -> None:
-    root = os.fsencode(folder)
+def _unlock_folders_below(root: bytes) -> None:
     for dirpath, dirnames, _ in os.walk(root):
         for name in dirnames:
             try:
                 os.chmod(os.path.join(dirpath, name), stat.S_IRWXU, follow_symlinks=False)
             except (OSError, NotImplementedError):
                 pass
+
+
+def unlock_and_remove(folder: Path) -> None:
+    root = os.fsencode(folder)
     try:
         os.chmod(root, stat.S_IRWXU)
     except OSError:
         pass
-    # a locked folder is unlocked only once it can be listed: do it again, top down
-    for _ in range(3):
-        for dirpath, dirnames, _ in os.walk(root):
-            for name in dirnames:
-                try:
-                    os.chmod(os.path.join(dirpath, name), stat.S_IRWXU, follow_symlinks=False)
-                except (OSError, NotImplementedError):
-                    pass
+    # a locked folder is unlocked only once its parent can be listed: top down, a few times
+    for _ in range(4):
+        _unlock_folders_below(root)
     shutil.rmtree(root, ignore_errors=True)
 
 
