@@ -241,7 +241,8 @@ def test_a_frame_duration_out_of_range_is_refused(capsys, tmp_path, command, dur
     code, _, err = run_cli(capsys, *argv, *FACES, "--data", "builtin:faces:test", "--duration", duration)
     assert code == 1
     assert one_error_line(err) == (
-        f"vae-explorer: error: --duration: frame duration {duration} ms: must be a whole number of milliseconds, 10 to 60,000"
+        f"vae-explorer: error: --duration: frame duration {duration} ms: "
+        "must be a whole number of milliseconds, 10 to 60,000"
     )
     assert list(tmp_path.iterdir()) == []
 
