@@ -80,12 +80,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _vector(args: argparse.Namespace, opened: common.Opened):
+    from explorer.core.space import vector_file as VF
     from explorer.core.space import vectors as V
 
     model, ds = opened.model, opened.dataset
     path = Path(args.vector).expanduser()
     if path.is_file():
-        vectors = V.load_vectors(path, model.info.content_hash, model.latent_dim)
+        vectors = VF.load_vectors(path, model.info.content_hash, model.latent_dim)
         if not vectors:
             raise V.VectorError(f"{path}: holds no vectors")
         if len(vectors) > 1:

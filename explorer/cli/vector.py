@@ -30,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
+    from explorer.core.space import vector_file as VF
     from explorer.core.space import vectors as V
     from models.errors import UserInputError
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     vector = V.from_label(
         method, encodings.mu, dataset.labels, dataset.label_names, args.label, balance_by, data=dataset.spec
     )
-    V.save_vectors(out, [vector], model.info.content_hash)
+    VF.save_vectors(out, [vector], model.info.content_hash)
     q = vector.quality
     print(f"{vector.name}: {vector.method} on {dataset.spec} ({len(dataset):,} points)")
     auc = "n/a" if q.auc is None else f"{q.auc:.4f}"

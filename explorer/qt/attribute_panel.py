@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt import QElidingLabel, QLabeledDoubleSlider
 
+from explorer.core.space import vector_file as VF
 from explorer.core.space import vectors as V
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.controller import Controller
@@ -220,12 +221,12 @@ class AttributePanel(QtWidgets.QWidget):
         )
 
     def save_to(self, path: str) -> None:
-        V.save_vectors(path, self.state.sliders.vectors, self.state.model_info.content_hash)
+        VF.save_vectors(path, self.state.sliders.vectors, self.state.model_info.content_hash)
         self.state.say(f"saved {len(self.state.sliders.vectors)} vectors to {path}")
 
     def load_from(self, path: str) -> None:
         """Add the vectors saved in `path`; VectorError (shown to the user) for another model."""
-        loaded = V.load_vectors(path, self.state.model_info.content_hash, self.state.latent_dim)
+        loaded = VF.load_vectors(path, self.state.model_info.content_hash, self.state.latent_dim)
         self.state.add_vectors(loaded)
         self.state.say(f"loaded {len(loaded)} vectors from {path}")
 

@@ -171,7 +171,7 @@ def test_train_refuses_an_image_size_the_conv_vae_cannot_take(capsys, tmp_path, 
 
 
 def test_vector_command_saves_a_vector_for_the_model_and_prints_its_quality(capsys, tmp_path, held_out_faces_cached):
-    from explorer.core.space.vectors import load_vectors
+    from explorer.core.space.vector_file import load_vectors
     from models import load_model
 
     out = tmp_path / "smile.json"

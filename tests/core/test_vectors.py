@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from explorer.core.space import vector_file as VF
 from explorer.core.space import vectors as V
 
 
@@ -136,8 +137,8 @@ def test_save_and_load_round_trip_and_refuse_another_model(toy, tmp_path):
     mu, smile, glasses = toy
     vs = [V.balanced_mean_difference(mu, smile, "smiling", {"glasses": glasses}), V.principal_directions(mu, 1)[0]]
     path = tmp_path / "v.json"
-    V.save_vectors(path, vs, "a" * 64)
-    back = V.load_vectors(path, "a" * 64, 5)
+    VF.save_vectors(path, vs, "a" * 64)
+    back = VF.load_vectors(path, "a" * 64, 5)
     for x, y in zip(vs, back):
         assert np.array_equal(x.direction, y.direction)
         assert (x.name, x.method, x.std, x.quality, x.confounders) == (
@@ -149,15 +150,15 @@ def test_save_and_load_round_trip_and_refuse_another_model(toy, tmp_path):
         )
         assert y.model_hash == "a" * 64
     with pytest.raises(V.VectorError, match=r"v\.json: these vectors were made for another model"):
-        V.load_vectors(path, "b" * 64, 5)
+        VF.load_vectors(path, "b" * 64, 5)
     with pytest.raises(V.VectorError, match="has 5 dimensions, the model 7"):
-        V.load_vectors(path, "a" * 64, 7)
+        VF.load_vectors(path, "a" * 64, 7)
     (tmp_path / "bad.json").write_text("{nope")
     with pytest.raises(V.VectorError, match=r"bad\.json: not a readable vector file"):
-        V.load_vectors(tmp_path / "bad.json", "a" * 64, 5)
+        VF.load_vectors(tmp_path / "bad.json", "a" * 64, 5)
     (tmp_path / "other.json").write_text(json.dumps({"format": "something else"}))
     with pytest.raises(V.VectorError, match="not a vae-explorer vector file"):
-        V.load_vectors(tmp_path / "other.json", "a" * 64, 5)
+        VF.load_vectors(tmp_path / "other.json", "a" * 64, 5)
 
 
 def test_from_label_dispatches_and_names_problems(toy):
@@ -198,10 +199,10 @@ VECTOR_FILE_CASES = {
 def test_a_damaged_vector_file_is_refused_naming_the_file_and_the_entry(toy, tmp_path, case):
     mu, smile, _ = toy
     path = tmp_path / "v.json"
-    V.save_vectors(path, [V.mean_difference(mu, smile, "smiling")], "hash")
+    VF.save_vectors(path, [V.mean_difference(mu, smile, "smiling")], "hash")
     doc = json.loads(path.read_text())
     change, message = VECTOR_FILE_CASES[case]
     text = change(doc)
     path.write_text(text if isinstance(text, str) else json.dumps(doc))
     with pytest.raises(V.VectorError, match=r"v\.json: .*" + message):
-        V.load_vectors(path, "hash", 5)
+        VF.load_vectors(path, "hash", 5)

@@ -218,7 +218,8 @@ def build_env(root: Path) -> Env:
 
     import models
     from explorer.core.io import session as S
-    from explorer.core.space.vectors import mean_difference, vector_to_json
+    from explorer.core.space.vector_file import vector_to_json
+    from explorer.core.space.vectors import mean_difference
     from models.checkpoint import FORMAT_KEY, FORMAT_VERSION, content_hash
 
     root.mkdir(parents=True, exist_ok=True)

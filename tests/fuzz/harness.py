@@ -210,7 +210,7 @@ class Worker:
         """Load the file, then do with its vectors what the window and `strip --vector` do:
         describe each, and render a sweep along it."""
         from explorer.core.figures import figure as F
-        from explorer.core.space.vectors import load_vectors
+        from explorer.core.space.vector_file import load_vectors
         from models import decode_images
 
         np = self.np

@@ -19,7 +19,7 @@ from explorer.core.figures import figure as F
 from explorer.core.figures.compose import MAX_PADDING, Layout
 from explorer.core.figures.export import Animation
 from explorer.core.io.json_document import read_document
-from explorer.core.space.vectors import MAX_COORDINATE, VECTOR_SCHEMA, vector_from_json, vector_to_json
+from explorer.core.space.vector_file import MAX_COORDINATE, VECTOR_SCHEMA, vector_from_json, vector_to_json
 from explorer.core.state.explorer_state import FILL_MEAN, FILL_NEAREST
 from models import schema as S
 from models.atomic import write_bytes_atomic
