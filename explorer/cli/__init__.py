@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         default="builtin:faces",
         metavar="SPEC",
-        help="builtin:faces, builtin:faces:test or a folder of images (default builtin:faces)",
+        help="builtin:faces, builtin:faces:test, a folder of images or a .npy / .npz file (default builtin:faces)",
     )
     add_device_argument(window)
     window.add_argument(

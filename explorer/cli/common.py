@@ -14,7 +14,8 @@ METHODS = ("lerp", "slerp", "gauss")
 
 
 def add_model_and_data(
-    p: argparse.ArgumentParser, data_help: str = "builtin:faces, builtin:faces:test or a folder of images"
+    p: argparse.ArgumentParser,
+    data_help: str = "builtin:faces, builtin:faces:test, a folder of images or a .npy / .npz file",
 ) -> None:
     p.add_argument("--model", required=True, metavar="SPEC", help="builtin:faces or a .safetensors path")
     p.add_argument("--data", required=True, metavar="SPEC", help=data_help)

@@ -13,7 +13,9 @@ from explorer.cli import common
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, metavar="SPEC", help="builtin:faces or a folder of images")
+    p.add_argument(
+        "--data", required=True, metavar="SPEC", help="builtin:faces, a folder of images or a .npy / .npz file"
+    )
     p.add_argument("--out", required=True, metavar="MODEL.safetensors", help="where to write the model")
     p.add_argument(
         "--arch",

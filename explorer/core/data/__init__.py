@@ -1,4 +1,5 @@
-"""Datasets by SPEC: `builtin:faces`, `builtin:faces:test`, or a folder of images.
+"""Datasets by SPEC: `builtin:faces`, `builtin:faces:test`, a folder of images, or a NumPy
+`.npy` / `.npz` file of images (arrays.py).
 
 Every dataset meets DatasetLike (base.py): length, images_at(indices), labels, fingerprint.
 Today's loaders return ArrayDataset (also named Dataset), which keeps its images in one array.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from explorer.core.data.arrays import ARRAY_SUFFIXES, array_steps
 from explorer.core.data.base import ArrayDataset, Dataset, DatasetError, DatasetLike, IndexedImages
 from explorer.core.data.builtin import PREFIX as BUILTIN_PREFIX
 from explorer.core.data.builtin import builtin_specs, builtin_steps, load_faces
@@ -42,9 +44,11 @@ def check_spec(spec: str | os.PathLike) -> str | Path:
             raise DatasetError(f"unknown built-in dataset {spec_str!r}; available: {', '.join(builtin_specs())}")
         return spec_str
     path = Path(spec_str).expanduser()
-    hint = f"a data SPEC is {', '.join(builtin_specs())} or a folder of images"
+    hint = f"a data SPEC is {', '.join(builtin_specs())}, a folder of images or a .npy / .npz file"
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder ({hint})")
+    if path.is_file() and path.suffix.lower() in ARRAY_SUFFIXES:
+        return path
     if not path.is_dir():
         raise DatasetError(f"{path}: is a file, not a folder of images ({hint})")
     return path
@@ -58,6 +62,8 @@ def load_dataset(spec: str | os.PathLike, image_size: int = 64, channels: int = 
 def dataset_steps(spec: str | os.PathLike, image_size: int = 64, channels: int = 3) -> Steps[DatasetLike]:
     """load_dataset in steps (rendering or reading images reports progress)."""
     checked = check_spec(spec)
+    if isinstance(checked, Path) and checked.is_file():
+        return (yield from array_steps(checked, image_size, channels))
     if isinstance(checked, Path):
         return (yield from folder_steps(checked, image_size, channels))
     return (yield from builtin_steps(checked))

@@ -20,12 +20,17 @@ from explorer.core.steps import Progress, Steps
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
+def fit_image(im: Image.Image, size: int, channels: int) -> np.ndarray:
+    """An image as the model takes it: grey or RGB, centre-cropped to a square of `size` px;
+    uint8 (size, size, channels)."""
+    im = ImageOps.fit(im.convert("L" if channels == 1 else "RGB"), (size, size), method=Image.Resampling.LANCZOS)
+    arr = np.asarray(im, dtype=np.uint8)
+    return arr[..., None] if channels == 1 else arr
+
+
 def _read_image(path: Path, size: int, channels: int) -> np.ndarray:
     with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im).convert("L" if channels == 1 else "RGB")
-        im = ImageOps.fit(im, (size, size), method=Image.Resampling.LANCZOS)
-        arr = np.asarray(im, dtype=np.uint8)
-    return arr[..., None] if channels == 1 else arr
+        return fit_image(ImageOps.exif_transpose(im), size, channels)
 
 
 def shown_name(path: Path) -> str:

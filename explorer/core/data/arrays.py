@@ -1,0 +1,148 @@
+"""A NumPy file of images as a dataset: `.npy` (the images) or `.npz` (the images and labels).
+
+Images may be (N, H, W) grey, (N, H, W, C) or (N, C, H, W) with C of 1, 3 or 4; uint8, bool,
+uint16, other integers within 0..255, or floats in [0, 1] or [-1, 1]. They are converted to the
+model's input like a folder's images (grey or RGB, centre-cropped square, resized). In an
+`.npz`, the images are the array named `images`, `x` or `X`, else the only array of 3 or 4
+dimensions; every other 1-D numeric array of length N becomes a label. Files are read with
+allow_pickle=False: an array of Python objects is refused, never unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from explorer.core.data.base import ArrayDataset, DatasetError
+from explorer.core.data.folder import fit_image
+from explorer.core.steps import Progress, Steps
+
+ARRAY_SUFFIXES = (".npy", ".npz")
+IMAGE_NAMES = ("images", "x", "X")
+CHUNK = 1024  # images converted per step
+
+
+def _open(path: Path) -> dict[str, np.ndarray]:
+    try:
+        if path.suffix.lower() == ".npy":
+            return {"images": np.load(path, mmap_mode="r", allow_pickle=False)}
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:  # closed even when the zip is broken
+            return {k: z[k] for k in z.files}
+    except ValueError as e:  # pickled objects, a broken header
+        if any(word in str(e) for word in ("allow_pickle", "Object arrays", "Python objects")):
+            raise DatasetError(f"{path}: holds Python objects, which would have to be unpickled; refused") from e
+        raise DatasetError(f"{path}: not a readable NumPy file ({e})") from e
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise DatasetError(f"{path}: not a readable NumPy file ({e})") from e
+
+
+def _pick_images(path: Path, arrays: dict[str, np.ndarray]) -> str:
+    for name in IMAGE_NAMES:
+        if name in arrays:
+            return name
+    candidates = [k for k, a in arrays.items() if a.ndim in (3, 4)]
+    if len(candidates) != 1:
+        found = ", ".join(f"{k} {a.shape}" for k, a in arrays.items()) or "no arrays"
+        raise DatasetError(f"{path}: cannot tell which array holds the images (name it images; found {found})")
+    return candidates[0]
+
+
+def _channels_last(path: Path, images: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) of the layouts the module docstring lists."""
+    if images.ndim == 3:
+        return images[..., None]
+    if images.ndim == 4 and images.shape[-1] in (1, 3, 4):
+        return images
+    if images.ndim == 4 and images.shape[1] in (1, 3, 4):
+        return np.moveaxis(images, 1, -1)
+    raise DatasetError(
+        f"{path}: images of shape {images.shape} are not (N, H, W), (N, H, W, C) or (N, C, H, W) with C of 1, 3 or 4"
+    )
+
+
+def _to_uint8(part: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
+    if part.dtype == np.uint8:
+        return np.asarray(part)
+    lo, span = scale
+    return np.clip(np.rint((np.asarray(part, np.float64) - lo) * (255.0 / span)), 0, 255).astype(np.uint8)
+
+
+def _value_scale(path: Path, images: np.ndarray) -> tuple[float, float]:
+    """(offset, span) mapping the images' values onto 0..255, from their dtype and range."""
+    if images.dtype == np.uint8:
+        return 0.0, 255.0
+    if images.dtype == np.bool_:
+        return 0.0, 1.0
+    if images.dtype == np.uint16:
+        return 0.0, 65535.0
+    if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
+        raise DatasetError(f"{path}: images of type {images.dtype} are not numbers")
+    lo, hi = float(np.min(images)), float(np.max(images))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise DatasetError(f"{path}: the images hold NaN or infinite values")
+    if np.issubdtype(images.dtype, np.integer):
+        if lo < 0 or hi > 255:
+            raise DatasetError(f"{path}: integer images must lie in 0..255, found {lo:g}..{hi:g}")
+        return 0.0, 255.0
+    if lo >= 0 and hi <= 1:
+        return 0.0, 1.0
+    if lo >= -1 and hi <= 1:
+        return -1.0, 2.0
+    raise DatasetError(f"{path}: float images must lie in [0, 1] or [-1, 1], found {lo:g}..{hi:g}")
+
+
+def _labels(arrays: dict[str, np.ndarray], skip: str, n: int) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    columns, names, ignored = [], [], []
+    for name, a in arrays.items():
+        if name == skip:
+            continue
+        numeric = np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_
+        if a.ndim == 1 and len(a) == n and numeric and np.isfinite(np.asarray(a, np.float64)).all():
+            columns.append(np.asarray(a, np.float32))
+            names.append(name)
+        else:
+            ignored.append(f"{name} {a.shape} {a.dtype}")
+    labels = np.stack(columns, 1) if columns else np.zeros((n, 0), np.float32)
+    warnings = (
+        (f"arrays that are not labels of the {n:,} images were left out: {', '.join(ignored)}",) if ignored else ()
+    )
+    return labels, tuple(names), warnings
+
+
+def _fingerprint(path: Path, image_size: int, channels: int) -> str:
+    h = hashlib.sha256(f"arrays|{image_size}|{channels}|".encode())
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def array_steps(path: Path, image_size: int = 64, channels: int = 3) -> Steps[ArrayDataset]:
+    """Read the file's images and labels, converting CHUNK images per step (with progress)."""
+    arrays = _open(path)
+    key = _pick_images(path, arrays)
+    images = _channels_last(path, arrays[key])
+    n = len(images)
+    if n == 0:
+        raise DatasetError(f"{path}: the images array {key!r} is empty")
+    scale = _value_scale(path, images)
+    labels, names, warnings = _labels(arrays, key, n)
+    out = np.empty((n, image_size, image_size, channels), np.uint8)
+    for start in range(0, n, CHUNK):
+        part = _to_uint8(images[start : start + CHUNK], scale)
+        for i, img in enumerate(part):
+            pixels = img[..., 0] if img.shape[-1] == 1 else img  # PIL takes (H, W) grey, (H, W, 3|4) colour
+            out[start + i] = fit_image(Image.fromarray(pixels), image_size, channels)
+        yield Progress(min(start + CHUNK, n), n, "converting images")
+    return ArrayDataset(
+        spec=str(path),
+        images=out,
+        labels=labels,
+        label_names=names,
+        fingerprint=_fingerprint(path, image_size, channels),
+        warnings=warnings,
+    )
