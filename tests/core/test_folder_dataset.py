@@ -82,3 +82,38 @@ def test_a_file_name_that_is_not_utf8_is_read_and_shown_with_a_replacement(folde
     assert "not-utf8-\ufffd.png" in ds.file_names
     assert all(name.encode("utf-8") for name in ds.file_names)  # each prints and saves as UTF-8
     assert ds.fingerprint != load_dataset(str(folder), image_size=32).fingerprint
+
+
+def test_a_labels_csv_in_the_folder_labels_its_images_text_columns_split_by_value(folder):
+    (folder / "labels.csv").write_text(
+        "score,filename,hair\n0.5,b.png,black\n1.5,sub/c.png,blond\n2.5,a.jpg,black\n9,gone.png,red\n"
+    )
+    ds = load_dataset(str(folder))
+    assert ds.file_names == ("a.jpg", "b.png", "sub/c.png")
+    assert ds.label_names == ("score", "hair=black", "hair=blond")  # "red" names no image here
+    assert ds.labels.tolist() == [[2.5, 1, 0], [0.5, 1, 0], [1.5, 0, 1]]
+    assert ds.binary_label_names() == ("hair=black", "hair=blond")
+    assert ds.warnings == ("labels.csv: 1 rows name no image of the folder",)
+
+
+def test_celeba_attributes_become_zero_one_labels_and_missing_rows_are_unknown(folder):
+    (folder / "list_attr_celeba.txt").write_text("2\nSmiling Eyeglasses\na.jpg 1 -1\nc.png -1 1\n")
+    ds = load_dataset(str(folder))
+    assert ds.label_names == ("Smiling", "Eyeglasses")
+    assert ds.labels[0].tolist() == [1, 0] and ds.labels[2].tolist() == [0, 1]  # sub/c.png by its name
+    assert np.isnan(ds.labels[1]).all() and "1 images have no row" in ds.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("filename,x\nb.png,1\nb.png,2\n", r"labels\.csv: row 3 names 'b\.png' again"),
+        ("filename,x\nb.png,1,7\n", r"labels\.csv: row 2 has 2 values for 1 labels"),
+        ("filename,x\nnone.png,1\n", r"labels\.csv: none of its 1 rows names an image of the folder"),
+        ("", r"labels\.csv: the labels file is empty"),
+    ],
+)
+def test_a_labels_file_that_does_not_fit_is_refused_naming_it_and_the_row(folder, content, message):
+    (folder / "labels.csv").write_text(content)
+    with pytest.raises(DatasetError, match=message):
+        load_dataset(str(folder))

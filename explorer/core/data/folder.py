@@ -1,4 +1,5 @@
-"""A folder of image files (searched recursively) as a dataset.
+"""A folder of image files (searched recursively) as a dataset, with labels from a labels file
+inside it when there is one (label_files.py).
 
 Images are centre-cropped to a square and resized to the model's size. An unreadable file
 is skipped and reported, so one bad file does not cost the user the other ten thousand.
@@ -15,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from explorer.core.data.base import ArrayDataset, DatasetError
+from explorer.core.data.label_files import find_labels_file, read_labels
 from explorer.core.steps import Progress, Steps
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -68,12 +70,18 @@ def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: i
     for p, _ in kept:
         st = p.stat()  # the name's own bytes: a name need not be valid UTF-8
         h.update(os.fsencode(p.relative_to(folder)) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    file_names = [shown_name(p.relative_to(folder)) for p, _ in kept]
+    labels, label_names, warnings = np.zeros((len(kept), 0), np.float32), (), ()
+    if (labels_file := find_labels_file(folder)) is not None:
+        labels, label_names, warnings = read_labels(labels_file, file_names)
+        h.update(labels_file.read_bytes())  # new labels, new dataset (and new cached encodings key)
     return ArrayDataset(
         spec=str(folder),
         images=np.stack([r for _, r in kept]),
-        labels=np.zeros((len(kept), 0), np.float32),
-        label_names=(),
+        labels=labels,
+        label_names=label_names,
         fingerprint=h.hexdigest(),
-        file_names=tuple(shown_name(p.relative_to(folder)) for p, _ in kept),
+        file_names=tuple(file_names),
         problems=problems,
+        warnings=warnings,
     )

@@ -1,0 +1,103 @@
+"""Labels for a folder of images, from a file inside it: `labels.csv` (a file-name column and
+label columns) or CelebA's `list_attr_celeba.txt` (attributes as -1/1).
+
+A label column becomes a float column of the dataset: numbers as they are, CelebA's -1/1 as
+0/1, and a text column as one 0/1 label per value ("hair=black", "hair=blond"), so each can
+be split on like any binary label. An image without a row gets NaN (unknown) in every column:
+it stays on the map, but such a label makes no attribute vector until every image has a value.
+Images without rows and rows without images are counted in warnings; a file named twice, a row
+of the wrong length or a file that cannot be read is an error naming the labels file and the row.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from explorer.core.data.base import DatasetError
+
+CSV_NAME, CELEBA_NAME = "labels.csv", "list_attr_celeba.txt"
+FILE_COLUMNS = ("filename", "file_name", "file", "image", "image_id", "path")
+MAX_CATEGORIES = 50  # values a text column may take before it is no label but an identifier
+
+
+def find_labels_file(folder: Path) -> Path | None:
+    for name in (CSV_NAME, CELEBA_NAME):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    """(label names, rows of [file name, values...])."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: cannot read the labels ({e})") from e
+    if path.name == CELEBA_NAME:  # a count line, the attribute names, then "file v1 v2 ..."
+        lines = [line.split() for line in text.splitlines() if line.strip()]
+        if len(lines) < 2:
+            raise DatasetError(f"{path}: not a CelebA attribute file (it needs a count and a names line)")
+        return lines[1], lines[2:]
+    rows = [r for r in csv.reader(text.splitlines()) if r]
+    if not rows:
+        raise DatasetError(f"{path}: the labels file is empty")
+    header = [h.strip() for h in rows[0]]
+    file_column = next((i for i, h in enumerate(header) if h.lower() in FILE_COLUMNS), 0)
+    order = [file_column] + [i for i in range(len(header)) if i != file_column]
+    # a row of another length is kept as it is: read_labels names it
+    return [header[i] for i in order[1:]], [
+        [r[i].strip() for i in order] if len(r) == len(header) else r for r in rows[1:]
+    ]
+
+
+def _columns(path: Path, names: list[str], values: list[list[str]]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """(N, L) float32 labels and their names, with text columns split into one 0/1 per value."""
+    columns, out_names = [], []
+    for j, name in enumerate(names):
+        raw = [row[j] for row in values]
+        try:
+            numbers = np.array([float(v) if v != "" else np.nan for v in raw], np.float64)
+        except ValueError:
+            categories = sorted({v for v in raw if v != ""})
+            if len(categories) > MAX_CATEGORIES:
+                continue  # an identifier or free text, not a label
+            for c in categories:
+                columns.append(np.array([np.nan if v == "" else float(v == c) for v in raw]))
+                out_names.append(f"{name}={c}")
+            continue
+        if path.name == CELEBA_NAME:
+            numbers = (numbers + 1) / 2  # -1/1 -> 0/1
+        columns.append(numbers)
+        out_names.append(name)
+    labels = np.stack(columns, 1).astype(np.float32) if columns else np.zeros((len(values), 0), np.float32)
+    return labels, tuple(out_names)
+
+
+def read_labels(path: Path, file_names: list[str]) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """Labels for `file_names` (paths relative to the folder) from the labels file at `path`:
+    ((N, L) float32, names, warnings)."""
+    names, rows = _read_rows(path)
+    by_file: dict[str, list[str]] = {}
+    for number, row in enumerate(rows, start=2 if path.name == CSV_NAME else 3):
+        if len(row) != len(names) + 1:
+            raise DatasetError(
+                f"{path}: row {number} has {len(row) - 1} values for {len(names)} labels ({', '.join(row[:3])}...)"
+            )
+        if row[0] in by_file:
+            raise DatasetError(f"{path}: row {number} names {row[0]!r} again")
+        by_file[row[0]] = row[1:]
+    wanted = [by_file.get(f, by_file.get(Path(f).name)) for f in file_names]  # CelebA names files only
+    missing = sum(v is None for v in wanted)
+    if missing == len(file_names):
+        raise DatasetError(f"{path}: none of its {len(rows):,} rows names an image of the folder")
+    blank = [""] * len(names)
+    labels, label_names = _columns(path, names, [v if v is not None else blank for v in wanted])
+    warnings = []
+    if missing:
+        warnings.append(f"{path.name}: {missing:,} images have no row; their labels are unknown (NaN)")
+    if extra := len(rows) - (len(file_names) - missing):
+        warnings.append(f"{path.name}: {extra:,} rows name no image of the folder")
+    return labels, label_names, tuple(warnings)
