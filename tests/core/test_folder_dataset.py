@@ -117,3 +117,15 @@ def test_a_labels_file_that_does_not_fit_is_refused_naming_it_and_the_row(folder
     (folder / "labels.csv").write_text(content)
     with pytest.raises(DatasetError, match=message):
         load_dataset(str(folder))
+
+
+def test_class_sub_folders_become_one_label_per_class(tmp_path):
+    for cls, n in (("cats", 2), ("dogs", 1)):
+        (tmp_path / "pets" / cls).mkdir(parents=True)
+        for i in range(n):
+            Image.new("RGB", (8, 8), (40 * i, 0, 0)).save(tmp_path / "pets" / cls / f"{i}.png")
+    ds = load_dataset(str(tmp_path / "pets"), image_size=8)
+    assert ds.label_names == ("class=cats", "class=dogs")
+    assert ds.labels.tolist() == [[1, 0], [1, 0], [0, 1]] and ds.binary_label_names() == ds.label_names
+    Image.new("RGB", (8, 8)).save(tmp_path / "pets" / "loose.png")  # not every image has a class: none
+    assert load_dataset(str(tmp_path / "pets"), image_size=8).label_names == ()

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from explorer.core.data.base import ArrayDataset, DatasetError
-from explorer.core.data.label_files import find_labels_file, read_labels
+from explorer.core.data.label_files import class_labels, find_labels_file, read_labels
 from explorer.core.steps import Progress, Steps
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -71,9 +71,11 @@ def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: i
         st = p.stat()  # the name's own bytes: a name need not be valid UTF-8
         h.update(os.fsencode(p.relative_to(folder)) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())
     file_names = [shown_name(p.relative_to(folder)) for p, _ in kept]
-    labels, label_names, warnings = np.zeros((len(kept), 0), np.float32), (), ()
+    labels, label_names = class_labels(file_names)
+    warnings: tuple[str, ...] = ()
     if (labels_file := find_labels_file(folder)) is not None:
-        labels, label_names, warnings = read_labels(labels_file, file_names)
+        more, more_names, warnings = read_labels(labels_file, file_names)
+        labels, label_names = np.concatenate([labels, more], 1), label_names + more_names
         h.update(labels_file.read_bytes())  # new labels, new dataset (and new cached encodings key)
     return ArrayDataset(
         spec=str(folder),

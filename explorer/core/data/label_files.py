@@ -1,5 +1,6 @@
-"""Labels for a folder of images, from a file inside it: `labels.csv` (a file-name column and
-label columns) or CelebA's `list_attr_celeba.txt` (attributes as -1/1).
+"""Labels for a folder of images: its class sub-folders (class_labels), and a file inside it,
+`labels.csv` (a file-name column and label columns) or CelebA's `list_attr_celeba.txt`
+(attributes as -1/1).
 
 A label column becomes a float column of the dataset: numbers as they are, CelebA's -1/1 as
 0/1, and a text column as one 0/1 label per value ("hair=black", "hair=blond"), so each can
@@ -101,3 +102,14 @@ def read_labels(path: Path, file_names: list[str]) -> tuple[np.ndarray, tuple[st
     if extra := len(rows) - (len(file_names) - missing):
         warnings.append(f"{path.name}: {extra:,} rows name no image of the folder")
     return labels, label_names, tuple(warnings)
+
+
+def class_labels(file_names: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """One 0/1 label per class when every image lies in a sub-folder and there are 2 to
+    MAX_CATEGORIES of them ("class=cats", "class=dogs"); else no labels."""
+    classes = [Path(f).parts[0] if len(Path(f).parts) > 1 else None for f in file_names]
+    names = sorted({c for c in classes if c is not None})
+    if None in classes or not 2 <= len(names) <= MAX_CATEGORIES:
+        return np.zeros((len(file_names), 0), np.float32), ()
+    labels = np.array([[float(c == name) for name in names] for c in classes], np.float32)
+    return labels, tuple(f"class={name}" for name in names)
