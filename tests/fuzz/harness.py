@@ -171,6 +171,16 @@ def _first_line(text: str) -> str:
     return (lines[0] if lines else "")[:300]
 
 
+def _traceback(e: BaseException) -> dict:
+    """The outcome of an exception that is not the project's error type."""
+    return {
+        "outcome": "traceback",
+        "error": type(e).__name__,
+        "message": _first_line(str(e)),
+        "where": _where(e.__traceback__),
+    }
+
+
 def _names_input(message: str, case, inp, env, folder: Path) -> bool:
     subs = {"folder": str(folder), "data": str(env.data_dir), "model": str(env.ckpt_path)}
     words = [w.format(**subs) for w in case.names if w]
@@ -269,12 +279,7 @@ class Worker:
                 "message": _first_line(message),
             }
         except BaseException as e:
-            return {
-                "outcome": "traceback",
-                "error": type(e).__name__,
-                "message": _first_line(str(e)),
-                "where": _where(e.__traceback__),
-            }
+            return _traceback(e)
         return {"outcome": "accepted"}
 
     def cli(self, case, inp, folder: Path) -> dict:
@@ -287,12 +292,7 @@ class Worker:
         except SystemExit as e:
             rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         except BaseException as e:
-            return {
-                "outcome": "traceback",
-                "error": type(e).__name__,
-                "message": _first_line(str(e)),
-                "where": _where(e.__traceback__),
-            }
+            return _traceback(e)
         stderr = err.getvalue()
         lines = [line for line in stderr.splitlines() if line.strip()]
         if "Traceback (most recent call last)" in stderr:
