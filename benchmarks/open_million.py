@@ -31,9 +31,9 @@ from PySide6 import QtCore
 
 from explorer.core.data import Dataset
 from explorer.core.store.encoding import Encodings
-from explorer.qt import controller as controller_module
 from explorer.qt.app import application
 from explorer.qt.main_window import MainWindow
+from explorer.worker import dataset_jobs
 from explorer.worker.requests import OpenedDataset
 
 COLUMNS = ("mu", "logvar", "recon", "kl", "mse")
@@ -88,7 +88,7 @@ def main() -> None:
     window.show()
     while not (window.state.ready and window.controller.idle):
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-    controller_module._open_dataset_job = lambda spec: open_job(folder)
+    dataset_jobs.open_dataset = lambda spec: open_job(folder)
     meter = StallMeter()
     profile = cProfile.Profile() if args.profile else None  # profiles this (the GUI) thread only
     for round_ in range(args.rounds):

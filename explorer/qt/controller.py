@@ -19,12 +19,11 @@ from collections.abc import Callable
 import numpy as np
 from PySide6 import QtCore
 
-from explorer.core.data import DatasetLike, for_model_steps
 from explorer.core.space import vectors as V
 from explorer.core.space.neighbours import as_float64
 from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import Decoded, ExplorerState
-from explorer.core.store import encoding
+from explorer.worker import dataset_jobs
 from explorer.worker.compute import ComputeWorker, one_step
 from explorer.worker.model_thread import ModelWorker
 from explorer.worker.requests import (
@@ -53,31 +52,6 @@ FOCUS_DECODE_DELAY_MS = 40
 # holes in malloc's heap that later ones rarely fit (explorer/worker/native_memory.py). The
 # cursor's and the posterior's decodes (1 and 8 images) reuse theirs.
 RELEASE_AFTER_IMAGES = 16
-
-
-def _open_dataset_job(spec: str):
-    """Model-thread job: load the dataset at the model's image size (rendering or reading
-    images in steps, with progress), and any cached encodings."""
-
-    def start(model, device):
-        dataset = yield from for_model_steps(spec, model.image_shape)
-        key = encoding.model_cache_key(model, dataset.fingerprint)
-        cached = encoding.open_cached(key, len(dataset))
-        if cached is not None and cached.latent_dim != model.latent_dim:
-            cached = None  # not this model's, whatever its info says: encode it again
-        return OpenedDataset(dataset, key, cached)
-
-    return start
-
-
-def _encode_job(dataset: DatasetLike, key: str | None):
-    """Model-thread job: encode chunk by chunk into the store (resuming a cancelled run);
-    finishes with Encoded (the encodings, and a warning when the cache could not be written)."""
-
-    def start(model, device):
-        return (yield from encoding.encode_dataset_steps(model, dataset, device, key))
-
-    return start
 
 
 class Controller(QtCore.QObject):
@@ -139,7 +113,7 @@ class Controller(QtCore.QObject):
         self._drop_dataset_jobs()
         self.state.say(f"loading dataset {spec} …")
         self.progress.emit(0, 0, f"loading {spec}")
-        self._dataset_id = self._run_job(Job.DATASET, _open_dataset_job(spec), self.state.issue_generation())
+        self._dataset_id = self._run_job(Job.DATASET, dataset_jobs.open_dataset(spec), self.state.issue_generation())
 
     def cancel(self) -> None:
         """Stop opening or encoding the dataset (between two steps); the window says so."""
@@ -405,4 +379,4 @@ class Controller(QtCore.QObject):
             self.state.say(f"{len(dataset):,} points (encodings from the cache)")
             return
         self.progress.emit(0, len(dataset), "encoding")
-        self._encode_id = self._run_job(Job.ENCODE, _encode_job(dataset, key), generation)
+        self._encode_id = self._run_job(Job.ENCODE, dataset_jobs.encode(dataset, key), generation)

@@ -5,6 +5,7 @@ import torch
 from PySide6 import QtWidgets
 
 from explorer.qt import controller as controller_module
+from explorer.worker import dataset_jobs
 from models import load_model, save_checkpoint, tensor_to_images
 
 
@@ -244,7 +245,7 @@ def test_opening_a_dataset_shows_its_progress_and_can_be_cancelled(open_window, 
         yield Progress(1024, 2000, "rendering faces")
         raise AssertionError("cancelled jobs take no further steps")
 
-    monkeypatch.setattr(controller_module, "for_model_steps", rendering)
+    monkeypatch.setattr(dataset_jobs, "for_model_steps", rendering)
     w = open_window(wait_ready=False)
     qtbot.waitUntil(lambda: w.progress.isVisible() and w.progress.value() == 512, timeout=60_000)
     assert w.progress.maximum() == 2000 and w.progress.format().startswith("rendering faces")
