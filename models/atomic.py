@@ -113,6 +113,7 @@ def problem(e: BaseException) -> str:
 
 
 def printable(path: str | os.PathLike) -> str:
-    """A path as a message can show it: no NUL, no undecodable bytes, at most 2,000 characters."""
+    """A path as text that prints and saves anywhere (a message, a CSV, a JSON sidecar): bytes
+    that are not UTF-8 become U+FFFD, a NUL is written \\0, and at most 2,000 characters."""
     text = os.fsencode(path).replace(b"\0", b"\\0").decode("utf-8", "replace")
     return text if len(text) <= 2000 else text[:1000] + "…" + text[-999:]

@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 from explorer.core.data.base import ArrayDataset, DatasetError
 from explorer.core.data.label_files import class_labels, find_labels_file, read_labels
 from explorer.core.steps import Progress, Steps
+from models.atomic import printable
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -35,18 +36,11 @@ def _read_image(path: Path, size: int, channels: int) -> np.ndarray:
         return fit_image(ImageOps.exif_transpose(im), size, channels)
 
 
-def shown_name(path: Path) -> str:
-    """A file name as text that prints and saves anywhere: bytes that are not UTF-8 (a name
-    from another system) become U+FFFD, where str(path) would carry surrogates that fail to
-    encode later (a CSV, a JSON sidecar, the terminal)."""
-    return os.fsencode(path).decode("utf-8", "replace")
-
-
 def _try_read(path: Path, size: int, channels: int) -> np.ndarray | str:
     try:
         return _read_image(path, size, channels)
     except (OSError, ValueError, Image.DecompressionBombError) as e:
-        return f"{shown_name(path)}: cannot read this image ({e})"
+        return f"{printable(path)}: cannot read this image ({e})"
 
 
 def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: int = 256) -> Steps[ArrayDataset]:
@@ -70,7 +64,8 @@ def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: i
     for p, _ in kept:
         st = p.stat()  # the name's own bytes: a name need not be valid UTF-8
         h.update(os.fsencode(p.relative_to(folder)) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    file_names = [shown_name(p.relative_to(folder)) for p, _ in kept]
+    # as text that prints and saves anywhere: bytes of a name that are not UTF-8 become U+FFFD
+    file_names = [printable(p.relative_to(folder)) for p, _ in kept]
     labels, label_names = class_labels(file_names)
     warnings: tuple[str, ...] = ()
     if (labels_file := find_labels_file(folder)) is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer.core.figures.export import ExportError
-from models.atomic import check_writable, write_bytes_atomic
+from models.atomic import check_writable, printable, write_bytes_atomic
 
 SUFFIXES = (".csv", ".npz")
 
@@ -66,12 +66,6 @@ def _npz_bytes(groups, indices, names, dataset, mu, logvar) -> bytes:
     return buf.getvalue()
 
 
-def shown_text(name: str) -> str:
-    """`name` with any character that cannot be written as UTF-8 (a surrogate from a file name
-    that was not UTF-8) as "?"."""
-    return name.encode("utf-8", "replace").decode("utf-8")
-
-
 def export_selection(
     path: str | os.PathLike, dataset, encodings, selection: dict[str, np.ndarray], force: bool = False
 ) -> int:
@@ -84,7 +78,7 @@ def export_selection(
     groups, indices = selected_rows(selection)
     if len(indices) == 0:
         raise ExportError(f"{path}: nothing is selected to write; select group A or B on the map first")
-    names = [shown_text(dataset.file_names[i]) if dataset.file_names else "" for i in indices]
+    names = [printable(dataset.file_names[i]) if dataset.file_names else "" for i in indices]
     mu = np.asarray(encodings.mu, np.float32)[indices]
     logvar = np.asarray(encodings.logvar, np.float32)[indices]
     make = _csv_bytes if suffix == ".csv" else _npz_bytes

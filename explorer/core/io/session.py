@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer.core.figures import figure as F
-from explorer.core.figures.compose import MAX_PADDING, Layout
+from explorer.core.figures.compose import MAX_PADDING, MAX_SCALE, Layout
 from explorer.core.figures.export import Animation
 from explorer.core.io.json_document import read_document
 from explorer.core.space.vector_file import MAX_COORDINATE, VECTOR_SCHEMA, vector_from_json, vector_to_json
@@ -51,16 +51,16 @@ _KEYFRAME = S.obj(
 _FIGURE_SPEC = S.obj(
     {
         **{k: S.text() for k in ("kind", "method")},
-        **{k: S.integer(2, F.MAX_STEPS) for k in ("steps",)},
+        "steps": S.integer(2, F.MAX_STEPS),
         **{k: S.integer(2, F.MAX_SIDE) for k in ("rows", "cols")},
-        **{k: S.number(-1e3, 1e3) for k in ("sweep_from", "sweep_to")},
+        **{k: S.number(-F.MAX_SWEEP, F.MAX_SWEEP) for k in ("sweep_from", "sweep_to")},
         "originals": S.boolean(),
         "layout": S.obj(
             {
                 "columns": S.integer(0, F.MAX_IMAGES),
                 "padding": S.integer(0, MAX_PADDING),
                 "background": S.list_of(S.integer(0, 255), 3, 3),
-                "scale": S.integer(1, 16),
+                "scale": S.integer(1, MAX_SCALE),
                 "captions": S.boolean(),
             },
             extra=False,
@@ -85,12 +85,7 @@ SESSION_SCHEMA = S.obj(
             {
                 "spec": _FIGURE_SPEC,
                 "vector_index": S.integer(0, 1000),
-                "keyframes": S.list_of(
-                    S.obj(
-                        {"latent": _LATENT, "index": S.optional(S.integer(0)), "source": S.text()}, required=("latent",)
-                    ),
-                    max_len=F.MAX_IMAGES,
-                ),
+                "keyframes": S.list_of(_KEYFRAME, max_len=F.MAX_IMAGES),
             }
         ),
     },
