@@ -18,8 +18,8 @@ import torch
 
 from explorer.core.data import faces, load_faces
 from explorer.core.space.probe import linear_probe_auc
-from models import describe_device, load_model, resolve_device
-from models.evaluation import evaluate, iter_terms
+from explorer_models import describe_device, load_model, resolve_device
+from explorer_models.evaluation import evaluate, iter_terms
 
 
 def encode_mu(model, images, device) -> np.ndarray:

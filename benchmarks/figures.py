@@ -26,7 +26,7 @@ from explorer.core.data import load_faces
 from explorer.core.figures import figure as F
 from explorer.core.space.support import SupportMeter
 from explorer.core.store.encoding import encode_with_cache
-from models import decode_images, describe_device, load_model, resolve_device
+from explorer_models import decode_images, describe_device, load_model, resolve_device
 
 
 def median_ms(fn, repeats: int) -> float:

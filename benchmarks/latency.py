@@ -49,9 +49,9 @@ def raw_encode_rate(model_spec: str, data_spec: str, device: str, n: int = 5000)
     import torch
 
     from explorer.core.data import load_dataset
-    from models import load_model, resolve_device
-    from models.evaluation import per_image_terms
-    from models.vae import images_to_tensor
+    from explorer_models import load_model, resolve_device
+    from explorer_models.evaluation import per_image_terms
+    from explorer_models.vae import images_to_tensor
 
     dev = resolve_device(device)
     model = load_model(model_spec).to(dev)

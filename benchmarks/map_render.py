@@ -28,7 +28,7 @@ from explorer.core.data import Dataset
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.app import application
 from explorer.qt.latent_map import LatentMap
-from models.vae import ModelInfo
+from explorer_models.vae import ModelInfo
 
 
 def synthetic_state(n: int, d: int = 16) -> ExplorerState:

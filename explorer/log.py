@@ -21,7 +21,7 @@ def log_dir() -> Path:
 
 
 def setup_logging(verbose: bool = False) -> Path | None:
-    """Log explorer.* and models.* to the rotating file (INFO and up; DEBUG with `verbose`) and,
+    """Log explorer.* and explorer_models.* to the rotating file (INFO and up; DEBUG with `verbose`) and,
     with `verbose`, to stderr. Returns the log file, or None when its folder cannot be written
     (the app runs on without a file)."""
     for logger, handler in _installed:
@@ -37,7 +37,7 @@ def setup_logging(verbose: bool = False) -> Path | None:
         path = None
     if verbose:
         handlers.append(logging.StreamHandler())
-    for name in ("explorer", "models"):
+    for name in ("explorer", "explorer_models"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.DEBUG if verbose else logging.INFO)
         for handler in handlers:

@@ -1,13 +1,21 @@
 """VAE models, the model contract, checkpoints and training. No Qt; usable from a notebook."""
 
-from models.architectures import MLPVAE, ConvVAE, build_model
-from models.checkpoint import load_checkpoint, save_checkpoint
-from models.config import VAEConfig
-from models.contract import DEFAULT_LIKELIHOOD, Likelihood, likelihood_of
-from models.device import describe_device, resolve_device
-from models.errors import CheckpointError, ModelSpecError, TrainingError, UserInputError
-from models.loading import builtin_specs, load_model
-from models.vae import VAE, ElboTerms, LatentModel, ModelInfo, decode_images, images_to_tensor, tensor_to_images
+from explorer_models.architectures import MLPVAE, ConvVAE, build_model
+from explorer_models.checkpoint import load_checkpoint, save_checkpoint
+from explorer_models.config import VAEConfig
+from explorer_models.contract import DEFAULT_LIKELIHOOD, Likelihood, likelihood_of
+from explorer_models.device import describe_device, resolve_device
+from explorer_models.errors import CheckpointError, ModelSpecError, TrainingError, UserInputError
+from explorer_models.loading import builtin_specs, load_model
+from explorer_models.vae import (
+    VAE,
+    ElboTerms,
+    LatentModel,
+    ModelInfo,
+    decode_images,
+    images_to_tensor,
+    tensor_to_images,
+)
 
 __all__ = [
     "DEFAULT_LIKELIHOOD",

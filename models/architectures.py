@@ -6,8 +6,8 @@ from math import prod
 
 from torch import nn
 
-from models.config import VAEConfig
-from models.vae import VAE, ModelInfo
+from explorer_models.config import VAEConfig
+from explorer_models.vae import VAE, ModelInfo
 
 
 class ConvVAE(VAE):

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from models.errors import UserInputError
+from explorer_models.errors import UserInputError
 
 # mkstemp creates files readable by their owner only; give ours the permissions a plain
 # open() would (the process umask is read once, at import, when nothing else is running).

@@ -21,12 +21,12 @@ import safetensors
 import safetensors.torch
 import torch
 
-from models import schema as S
-from models.architectures import build_model
-from models.atomic import printable, problem, write_bytes_atomic
-from models.config import MAX_PARAMETERS, VAEConfig
-from models.errors import CheckpointError
-from models.vae import VAE, ModelInfo
+from explorer_models import schema as S
+from explorer_models.architectures import build_model
+from explorer_models.atomic import printable, problem, write_bytes_atomic
+from explorer_models.config import MAX_PARAMETERS, VAEConfig
+from explorer_models.errors import CheckpointError
+from explorer_models.vae import VAE, ModelInfo
 
 FORMAT_KEY = "vae_explorer_format"
 FORMAT_VERSION = 1
@@ -53,7 +53,12 @@ NAME_SCHEMA = S.text()
 
 
 def content_hash(config: VAEConfig, tensors: dict[str, torch.Tensor]) -> str:
-    h = hashlib.sha256(config.to_json().encode())
+    return tensors_hash(config.to_json(), tensors)
+
+
+def tensors_hash(prefix: str, tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 of `prefix` and every tensor's name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256(prefix.encode())
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
@@ -113,8 +118,9 @@ def _json_field(path: Path, metadata: dict[str, str], key: str, default, spec: S
         raise CheckpointError(f"{path}: invalid header: {e}") from e
 
 
-def _check_fit(path: Path, model: VAE, tensors: dict[str, torch.Tensor]) -> None:
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+def check_fit(path: Path, state: dict[str, torch.Tensor], tensors: dict[str, torch.Tensor], against: str) -> None:
+    """CheckpointError naming `path` unless `tensors` are exactly the names and shapes of `state`."""
+    expected = {k: tuple(v.shape) for k, v in state.items()}
     found = {k: tuple(v.shape) for k, v in tensors.items()}
     problems = []
     if missing := sorted(set(expected) - set(found)):
@@ -123,9 +129,9 @@ def _check_fit(path: Path, model: VAE, tensors: dict[str, torch.Tensor]) -> None
         problems.append(f"unexpected tensors {', '.join(extra[:4])}")
     for k in sorted(set(expected) & set(found)):
         if expected[k] != found[k]:
-            problems.append(f"{k} has shape {found[k]}, the config needs {expected[k]}")
+            problems.append(f"{k} has shape {found[k]}, {against} needs {expected[k]}")
     if problems:
-        raise CheckpointError(f"{path}: the weights do not match the model config: {'; '.join(problems[:4])}")
+        raise CheckpointError(f"{printable(path)}: the weights do not match {against}: {'; '.join(problems[:4])}")
 
 
 def load_checkpoint(path: str | os.PathLike, source: str | None = None) -> VAE:
@@ -164,7 +170,7 @@ def load_checkpoint(path: str | os.PathLike, source: str | None = None) -> VAE:
             f"{path}: the model config asks for {parameters:,} weights, "
             f"more than the {MAX_PARAMETERS:,} this version loads"
         )
-    _check_fit(path, outline, tensors)
+    check_fit(path, outline.state_dict(), tensors, "the model config")
     model = build_model(config, info)
     digest = content_hash(config, tensors)
     if metadata.get("content_sha256") != digest:

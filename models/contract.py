@@ -6,7 +6,7 @@
   likelihood                  optional: the p(x|z) the model was trained with (see below)
 
 Nothing else is called. The per-image ELBO terms are computed from these alone
-(models.evaluation): recon = -log p(x|z) from decode(z) and the declared likelihood, and
+(explorer_models.evaluation): recon = -log p(x|z) from decode(z) and the declared likelihood, and
 KL(q(z|x) || N(0, I)) from (mu, logvar).
 
 Declaring a likelihood: give the model an attribute (or property) `likelihood` that is
@@ -34,7 +34,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from models.errors import ModelSpecError
+from explorer_models.errors import ModelSpecError
 
 LIKELIHOOD_KINDS = ("bernoulli", "gaussian")
 DEFAULT_SIGMA = 0.1
@@ -109,7 +109,7 @@ def likelihood_of(model: object) -> Likelihood:
             raise ModelSpecError(f"{_name(model)}: {e}") from None
     raise ModelSpecError(
         f"{_name(model)}: its `likelihood` attribute is {declared!r}; vae-explorer reads it as the model's "
-        f"p(x|z): 'bernoulli', 'gaussian' or models.contract.Likelihood('gaussian', sigma=...)"
+        f"p(x|z): 'bernoulli', 'gaussian' or explorer_models.contract.Likelihood('gaussian', sigma=...)"
     )
 
 

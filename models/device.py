@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from models.errors import UserInputError
+from explorer_models.errors import UserInputError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 

@@ -1,7 +1,7 @@
 """Per-image ELBO terms and reconstruction error: the one place they are computed.
 
 Training reports, `vae-explorer info`, and the explorer's encoding cache all use these. They use
-only the model contract (models.contract): encode, decode and the likelihood the model declares
+only the model contract (explorer_models.contract): encode, decode and the likelihood the model declares
 (or the stated default), so a user's model gets the same terms as ours.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from models.contract import LatentModel, kl_to_standard_normal, likelihood_of
-from models.vae import images_to_tensor
+from explorer_models.contract import LatentModel, kl_to_standard_normal, likelihood_of
+from explorer_models.vae import images_to_tensor
 
 
 @torch.no_grad()
@@ -24,7 +24,7 @@ def per_image_terms(
 
     sample=True takes one z ~ q(z|x) (the usual ELBO estimate); sample=False takes z = mu,
     which is deterministic and needs one decoder pass instead of two (the explorer's map).
-    recon uses the likelihood the model declares (models.contract.likelihood_of), applied to
+    recon uses the likelihood the model declares (explorer_models.contract.likelihood_of), applied to
     the decoded mean.
     """
     likelihood = likelihood_of(model)

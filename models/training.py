@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from models.errors import TrainingError
-from models.vae import VAE
+from explorer_models.errors import TrainingError
+from explorer_models.vae import VAE
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The Gaussian-encoder VAE shared by our architectures; it meets the model contract.
 
-The contract itself (LatentModel, ModelInfo, Likelihood) lives in models.contract and is
+The contract itself (LatentModel, ModelInfo, Likelihood) lives in explorer_models.contract and is
 re-exported here, where most code imports it from.
 
 The ELBO per image is E_q[log p(x|z)] - KL(q(z|x) || N(0, I)); training minimises
@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.config import VAEConfig
-from models.contract import LatentModel, Likelihood, ModelInfo, gaussian_nll, kl_to_standard_normal
+from explorer_models.config import VAEConfig
+from explorer_models.contract import LatentModel, Likelihood, ModelInfo, gaussian_nll, kl_to_standard_normal
 
 __all__ = [
     "LOGVAR_RANGE",

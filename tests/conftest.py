@@ -220,7 +220,7 @@ def held_out_faces_cached():
     encoding them again in a cache of its own. Returns the Encodings."""
     from explorer.core.data import load_dataset
     from explorer.core.store.encoding import encode_with_cache
-    from models import load_model
+    from explorer_models import load_model
 
     return encode_with_cache(load_model("builtin:faces"), load_dataset("builtin:faces:test"))
 
@@ -280,7 +280,7 @@ class FakeVAE:
     def __init__(self, latent_dim=4, image_shape=(3, 8, 8), delay=0.0, gate=None, fail_with=None):
         import torch
 
-        from models.vae import ModelInfo
+        from explorer_models.vae import ModelInfo
 
         self.latent_dim, self.image_shape = latent_dim, image_shape
         self.info = ModelInfo(name="fake", content_hash="f" * 64)
@@ -335,7 +335,7 @@ def _make_state(n=50, d=4, labels=None, model_hash="", spec="x", file_names=None
     from explorer.core.data import Dataset
     from explorer.core.state.explorer_state import ExplorerState
     from explorer.core.store.encoding import Encodings
-    from models.vae import ModelInfo
+    from explorer_models.vae import ModelInfo
 
     rng = np.random.default_rng(0)
     s = ExplorerState()

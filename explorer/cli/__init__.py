@@ -15,7 +15,7 @@ import os
 import sys
 
 from explorer import __version__
-from explorer.cli.common import add_device_argument
+from explorer.cli.common import add_device_argument, add_model_arguments, model_source
 
 PROG = "vae-explorer"
 SESSION_SUFFIX = ".vaesession"  # explorer.core.io.session.SUFFIX (not imported here: it pulls in torch)
@@ -49,17 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="log what happens (and every traceback) to stderr as well as the log file",
     )
     window = parser.add_argument_group("the window (no COMMAND)")
-    window.add_argument(
-        "--model",
-        default="builtin:faces",
-        metavar="SPEC",
-        help="builtin:faces or a .safetensors file (default builtin:faces)",
-    )
+    add_model_arguments(parser, group=window, default="builtin:faces")
     window.add_argument(
         "--data",
         default="builtin:faces",
         metavar="SPEC",
-        help="builtin:faces, builtin:faces:test, a folder of images or a .npy / .npz file (default builtin:faces)",
+        help="builtin:faces, builtin:faces:test, a folder of images, a .npy / .npz file of images, "
+        "or a .npz of precomputed latents (mu, optional logvar, labels) (default builtin:faces)",
     )
     add_device_argument(window)
     window.add_argument(
@@ -112,19 +108,20 @@ def main(argv: list[str] | None = None) -> int:
             except SessionError as e:
                 print(f"{PROG}: error: {e}", file=sys.stderr)
                 return 1
-        from models.device import resolve_device
-        from models.errors import UserInputError
+        from explorer_models.device import resolve_device
+        from explorer_models.errors import UserInputError
 
         try:
             resolve_device(args.device)  # the one list of devices; a typo is one line, before any window
+            source = model_source(args)
         except UserInputError as e:
             print(f"{PROG}: error: {e}", file=sys.stderr)
             return 1
         from explorer.qt.app import run_window
 
-        return run_window(args.model, args.data, device=args.device, screenshot=args.screenshot, session=args.session)
+        return run_window(source, args.data, device=args.device, screenshot=args.screenshot, session=args.session)
 
-    from models.errors import UserInputError  # imports torch: only once a command runs
+    from explorer_models.errors import UserInputError  # imports torch: only once a command runs
 
     try:
         return _command_module(SUBCOMMANDS[args.command][0]).run(args, argv) or 0
@@ -132,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:  # the system refused a file we were given (its name, its folder): say which
-        from models.atomic import printable, problem
+        from explorer_models.atomic import printable, problem
 
         logging.getLogger(__name__).debug("file error", exc_info=True)
         where = f"{printable(e.filename)}: " if e.filename is not None else ""

@@ -8,22 +8,74 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-# explorer.core.space.paths.METHODS, not imported: it pulls in numpy, scipy and torch, and --help needs
-# only these names (tests/cli keeps the two equal)
+# explorer.core.space.paths.METHODS and explorer_models.sources' choices, not imported: they pull in
+# numpy, scipy and torch, and --help needs only these names (tests/cli keeps them equal)
 METHODS = ("lerp", "slerp", "gauss")
+ENCODER_OUTPUTS = ("auto", "mu-logvar", "mu-logsigma")
+DECODER_OUTPUTS = ("auto", "probabilities", "logits", "signed")
+MODEL_HELP = "builtin:faces, a .safetensors checkpoint, FILE.py:ClassName, a TorchScript .pt or a pythae folder"
 
 
 def add_model_and_data(
     p: argparse.ArgumentParser,
-    data_help: str = "builtin:faces, builtin:faces:test, a folder of images or a .npy / .npz file",
+    data_help: str = "builtin:faces, builtin:faces:test, a folder of images, a .npy / .npz file of images, "
+    "or a .npz of precomputed latents (mu, optional logvar, labels)",
 ) -> None:
-    p.add_argument("--model", required=True, metavar="SPEC", help="builtin:faces or a .safetensors path")
+    add_model_arguments(p)
     p.add_argument("--data", required=True, metavar="SPEC", help=data_help)
     add_device_argument(p)
 
 
+def add_model_arguments(p: argparse.ArgumentParser, group=None, default: str | None = None) -> None:
+    """--model (into `group`, if given) and what a user's own model class may need (read by
+    model_source)."""
+    if default is None:
+        (group or p).add_argument("--model", required=True, metavar="SPEC", help=MODEL_HELP)
+    else:
+        (group or p).add_argument("--model", default=default, metavar="SPEC", help=f"{MODEL_HELP} (default {default})")
+    own = p.add_argument_group("your own model (--model FILE.py:ClassName, TorchScript, pickles, pythae)")
+    own.add_argument("--weights", default="", metavar="FILE", help="its weights: .safetensors, .pt or .pth")
+    own.add_argument("--model-args", default="", metavar="JSON", help="keyword arguments for the class, a JSON object")
+    own.add_argument(
+        "--image-shape", default="", metavar="C,H,W", help="the input image shape, when it cannot be inferred"
+    )
+    own.add_argument(
+        "--encoder-output",
+        choices=ENCODER_OUTPUTS,
+        default="auto",
+        help="what a pair from encode() holds (auto: mu and log-variance, or read from a dict's keys)",
+    )
+    own.add_argument(
+        "--decoder-output",
+        choices=DECODER_OUTPUTS,
+        default="auto",
+        help="what decode() returns: probabilities in [0, 1], logits or signed values in [-1, 1] (auto: measured)",
+    )
+    own.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="let the model's files run code on this computer (a .py class, TorchScript, a pickle): only for "
+        "files you trust",
+    )
+
+
+def model_source(args: argparse.Namespace):
+    """The ModelSource the --model options describe."""
+    from explorer_models.sources import ModelSource, parse_image_shape
+
+    return ModelSource(
+        spec=args.model,
+        weights=args.weights,
+        model_args=args.model_args,
+        image_shape=parse_image_shape(args.image_shape) if args.image_shape else None,
+        encoder_output=args.encoder_output,
+        decoder_output=args.decoder_output,
+        trusted=args.trust_code,
+    )
+
+
 def add_device_argument(p) -> None:
-    """--device, checked when a command runs by models.device.resolve_device, which holds the one
+    """--device, checked when a command runs by explorer_models.device.resolve_device, which holds the one
     list of devices (importing it here would pull in torch and slow down --help)."""
     p.add_argument(
         "--device",
@@ -35,7 +87,7 @@ def add_device_argument(p) -> None:
 
 def check_out(out: str, force: bool) -> Path:
     """--out, if a file may be written there (no folder, its folder exists, new unless --force)."""
-    from models.atomic import check_writable
+    from explorer_models.atomic import check_writable
 
     return check_writable(out, force, label="--out ")
 
@@ -63,18 +115,19 @@ class Opened:
 
 def open_encoded(args: argparse.Namespace) -> Opened:
     """The model on its device, the dataset at its size, and the encodings (from the cache the
-    window shares, or encoded now with a progress bar on stderr and cached)."""
+    window shares, or encoded now with a progress bar on stderr and cached; a file of
+    precomputed latents brings its own, of the model's latent size)."""
     from tqdm import tqdm
 
     from explorer.core.data import check_spec, load_for_model
     from explorer.core.steps import run_steps
     from explorer.core.store.encoding import encode_dataset_steps, model_cache_key
-    from models import load_model, resolve_device
+    from explorer_models import load_model, resolve_device
 
     check_spec(args.data)  # a typo fails before the model loads
     device = resolve_device(args.device)
-    model = load_model(args.model).to(device)
-    dataset = load_for_model(args.data, model.image_shape)
+    model = load_model(model_source(args)).to(device)
+    dataset = load_for_model(args.data, model.image_shape, model.latent_dim)
     warn_skipped(dataset)
     key = model_cache_key(model, dataset.fingerprint)
     with tqdm(total=len(dataset), unit="img", desc="encoding", file=sys.stderr, disable=None, leave=False) as bar:
@@ -89,7 +142,7 @@ def name_list(text: str) -> tuple[str, ...]:
 
 
 def data_index(option: str, value: int, dataset) -> int:
-    from models.errors import UserInputError
+    from explorer_models.errors import UserInputError
 
     n = len(dataset)
     if not 0 <= value < n:
@@ -145,7 +198,7 @@ def figure_spec(args: argparse.Namespace, **kind):
     from explorer.core.figures.compose import Layout, parse_colour
     from explorer.core.figures.export import Animation
     from explorer.core.figures.figure import FigureSpec
-    from models.errors import UserInputError
+    from explorer_models.errors import UserInputError
 
     try:
         background = parse_colour(args.background)
@@ -168,14 +221,16 @@ def figure_spec(args: argparse.Namespace, **kind):
 
 def write_figure(args: argparse.Namespace, opened: Opened, figure) -> int:
     """Decode the figure's latents in one batch, write the file and its sidecar, report."""
-    from explorer.core.data import IndexedImages
+    from explorer.core.data import NO_IMAGE, IndexedImages, has_images
     from explorer.core.figures import figure as F
     from explorer.core.space.support import SupportMeter
-    from models import decode_images
+    from explorer_models import decode_images
 
     decoded = decode_images(opened.model, figure.latents, opened.device)
     support = SupportMeter(opened.encodings.mu)(figure.latents)
     ds = opened.dataset
+    if getattr(args, "originals", False) and not has_images(ds):
+        warn([f"{NO_IMAGE}: --originals shows a grey placeholder for each data point"])
     provenance = F.Provenance(args.model, opened.model.info.content_hash, ds.spec, ds.fingerprint)
     out = F.export(args.out, figure, decoded, provenance, IndexedImages(ds), support, force=args.force)
     print(f"wrote {out} ({len(figure.latents)} images: {figure.title()})")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from explorer.cli.common import add_model_arguments, model_source
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, metavar="SPEC", help="builtin:faces or a .safetensors path")
+    add_model_arguments(p)
     p.add_argument("--json", action="store_true", help="print the facts as JSON")
 
 
@@ -17,11 +19,18 @@ def _terms(t: dict) -> str:
 
 
 def model_facts(model) -> dict:
-    cfg = model.config
+    """What `info` prints: our checkpoints' architecture, or how a user's model was adapted."""
+    from explorer_models.contract import likelihood_of
+
+    cfg = getattr(model, "config", None)
+    if cfg is not None:
+        architecture = {"arch": cfg.arch, "likelihood": cfg.likelihood, "beta": cfg.beta, "widths": list(cfg.widths)}
+    else:
+        architecture = {"adapter": model.adapter_description, "likelihood": likelihood_of(model).describe()}
     return {
         "spec": model.info.source,
         "name": model.info.name,
-        "architecture": {"arch": cfg.arch, "likelihood": cfg.likelihood, "beta": cfg.beta, "widths": list(cfg.widths)},
+        "architecture": architecture,
         "latent_dim": model.latent_dim,
         "image_shape": list(model.image_shape),
         "parameters": model.parameter_count(),
@@ -33,11 +42,16 @@ def model_facts(model) -> dict:
 
 def format_facts(f: dict) -> str:
     a, c_h_w, tr = f["architecture"], f["image_shape"], f["training"]
+    if "adapter" in a:
+        architecture = [f"  adapter       {a['adapter']}", f"  likelihood    {a['likelihood']}"]
+    else:
+        widths = "-".join(map(str, a["widths"]))
+        kind = f"{a['arch']} VAE, {a['likelihood']} decoder, beta {a['beta']:g}"
+        architecture = [f"  architecture  {kind}, widths {widths}"]
     lines = [
         f"{f['spec']}",
         f"  name          {f['name']}",
-        f"  architecture  {a['arch']} VAE, {a['likelihood']} decoder, beta {a['beta']:g}, "
-        f"widths {'-'.join(map(str, a['widths']))}",
+        *architecture,
         f"  image shape   {c_h_w[0]} x {c_h_w[1]} x {c_h_w[2]} (channels x height x width)",
         f"  latent size   {f['latent_dim']}",
         f"  parameters    {f['parameters']:,}",
@@ -61,8 +75,8 @@ def format_facts(f: dict) -> str:
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
-    from models import load_model
+    from explorer_models import load_model
 
-    facts = model_facts(load_model(args.model))
+    facts = model_facts(load_model(model_source(args)))
     print(json.dumps(facts, indent=2) if args.json else format_facts(facts))
     return 0

@@ -55,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     from explorer.core.figures import figure as F
     from explorer.core.figures.export import check_target
-    from models.errors import UserInputError
+    from explorer_models.errors import UserInputError
 
     if (args.end is None) == (args.vector is None):
         raise UserInputError("give --to J (a strip between data points) or --vector V (a sweep), not both")

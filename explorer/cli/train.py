@@ -53,7 +53,7 @@ MAX_EPOCHS, MAX_BATCH = 100_000, 65_536  # far beyond use; a typo of a few zeros
 
 
 def _check_out(out: str, force: bool) -> Path:
-    from models.errors import UserInputError
+    from explorer_models.errors import UserInputError
 
     path = common.check_out(out, force)
     if path.suffix != ".safetensors":
@@ -64,8 +64,8 @@ def _check_out(out: str, force: bool) -> Path:
 def _check_numbers(args: argparse.Namespace) -> int:
     """Numbers torch would fail on deep inside, or train to NaN with, fail here, before any slow
     work; returns the image size for image folders."""
-    from models.config import CONV_SIZES, MAX_LATENT_DIM, MLP_SIZES
-    from models.errors import UserInputError
+    from explorer_models.config import CONV_SIZES, MAX_LATENT_DIM, MLP_SIZES
+    from explorer_models.errors import UserInputError
 
     if not (1 <= args.epochs <= MAX_EPOCHS and 1 <= args.batch_size <= MAX_BATCH):
         raise UserInputError(f"--epochs must be 1 to {MAX_EPOCHS:,} and --batch-size 1 to {MAX_BATCH:,}")
@@ -114,11 +114,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     import torch
 
     from explorer.cli.info import format_facts, model_facts
-    from explorer.core.data import check_spec, load_dataset
-    from models import ModelInfo, VAEConfig, build_model, describe_device, resolve_device, save_checkpoint
-    from models.errors import TrainingError, UserInputError
-    from models.evaluation import evaluate
-    from models.training import TrainSettings, train
+    from explorer.core.data import check_spec, has_images, load_dataset
+    from explorer_models import ModelInfo, VAEConfig, build_model, describe_device, resolve_device, save_checkpoint
+    from explorer_models.errors import TrainingError, UserInputError
+    from explorer_models.evaluation import evaluate
+    from explorer_models.training import TrainSettings, train
 
     out = _check_out(args.out, args.force)
     size = _check_numbers(args)
@@ -126,6 +126,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     check_spec(args.data)
     print(f"loading {args.data} ...", file=sys.stderr)
     data = load_dataset(args.data, image_size=size, channels=args.channels)
+    if not has_images(data):
+        raise UserInputError(f"{args.data}: a file of precomputed latents has no images to train on")
     common.warn_skipped(data)
     try:
         config = VAEConfig(

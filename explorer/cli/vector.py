@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     from explorer.core.space import vector_file as VF
     from explorer.core.space import vectors as V
-    from models.errors import UserInputError
+    from explorer_models.errors import UserInputError
 
     out = common.check_out(args.out, args.force)
     balance_by = common.name_list(args.balance_by)

@@ -108,7 +108,7 @@ class Screenshot(QtCore.QObject):
 
 
 def run_window(
-    model: str, data: str, device: str = "auto", screenshot: str | None = None, session: str | None = None
+    model, data: str, device: str = "auto", screenshot: str | None = None, session: str | None = None
 ) -> int:
     """Show the window and return when it closes.
 

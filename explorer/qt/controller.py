@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6 import QtCore
 
+from explorer.core.data import has_images
 from explorer.core.space import vectors as V
 from explorer.core.space.neighbours import as_float64
 from explorer.core.state.compute import Work
@@ -38,7 +39,8 @@ from explorer.worker.requests import (
     Slot,
 )
 from explorer.worker.requests import Decoded as DecodedResult
-from models import load_model
+from explorer_models import load_model
+from explorer_models.sources import ModelSource, TrustRequired, as_source
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class Controller(QtCore.QObject):
     # done, total, what ("rendering faces"); total 0: busy, no count yet; what "": finished
     progress = QtCore.Signal(int, int, str)
     failed = QtCore.Signal(str, str)  # what failed, message (the window shows it)
+    trust_required = QtCore.Signal(object, object)  # ModelSource, TrustRequired: opening it would run code
     settled = QtCore.Signal()  # every request has been answered (idle became true)
     _delivered = QtCore.Signal(object)  # worker threads -> GUI thread
 
@@ -88,6 +91,8 @@ class Controller(QtCore.QObject):
         # newer one replaces a pending one, which then never answers), jobs, loads, compute work
         self._unanswered_decodes: dict[Slot, tuple[int, int]] = {}
         self._unanswered: dict[int, int] = {}
+        self._pending_sources: dict[int, ModelSource] = {}  # model loads asked for, by request id
+        self.model_source: ModelSource | None = None  # what the model in use was opened from
         state.cursor_changed.connect(self._on_cursor)
         state.pinned_changed.connect(self._on_focus_change)
         state.offsets_changed.connect(self._decode_moved)
@@ -99,11 +104,15 @@ class Controller(QtCore.QObject):
         self._data_spec = data_spec
         self.open_model(model_spec)
 
-    def open_model(self, spec: str) -> None:
+    def open_model(self, spec: str | ModelSource) -> None:
+        """Load a model (a SPEC, or a ModelSource for a user's class); the current one stays in
+        use until the new one is ready, and stays if it fails."""
+        source = as_source(spec)
         self._drop_dataset_jobs()
-        self.state.say(f"loading model {spec} …")
+        self.state.say(f"loading model {source.describe()} …")
         generation = self.state.issue_generation()
-        self._model_id = self.worker.load_model(lambda: load_model(spec), generation)
+        self._model_id = self.worker.load_model(lambda: load_model(source), generation)
+        self._pending_sources[self._model_id] = source
         self._unanswered[self._model_id] = generation
 
     def open_dataset(self, spec: str) -> None:
@@ -321,9 +330,15 @@ class Controller(QtCore.QObject):
 
     def _on_model(self, r: Result) -> None:
         self._model_id = None
+        source = self._pending_sources.pop(r.request_id, None)
         if isinstance(r, Failed):
+            if isinstance(r.error, TrustRequired) and source is not None:
+                self.state.say(f"{r.error.path} runs code when opened: waiting for your answer")
+                self.trust_required.emit(source, r.error)  # the window asks, then opens source.trust()
+                return
             self._fail(r)
             return
+        self.model_source = source
         loaded: LoadedModel = r.value
         model = loaded.model
         self._focus = None
@@ -374,9 +389,11 @@ class Controller(QtCore.QObject):
         for warning in dataset.warnings:
             self.state.say(warning)
         if cached is not None:
-            self.encodings_source = "cache"
+            from_file = not has_images(dataset)
+            self.encodings_source = "file" if from_file else "cache"
             self.state.set_encodings(cached)
-            self.state.say(f"{len(dataset):,} points (encodings from the cache)")
+            where = "latents from the file" if from_file else "encodings from the cache"
+            self.state.say(f"{len(dataset):,} points ({where})")
             return
         self.progress.emit(0, len(dataset), "encoding")
         self._encode_id = self._run_job(Job.ENCODE, dataset_jobs.encode(dataset, key), generation)

@@ -1,4 +1,5 @@
-"""Show uint8 images large and crisp: nearest-neighbour scaling, letterboxed, no blur."""
+"""Show uint8 images large and crisp: nearest-neighbour scaling, letterboxed, no blur; or, where
+there is no image to show (a point of precomputed latents), a neutral placeholder that says so."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def to_qimage(image: np.ndarray) -> QtGui.QImage:
 
 
 class ImageView(QtWidgets.QWidget):
-    """One image, scaled to fit with whole pixels kept sharp. Click to emit `clicked`."""
+    """One image, scaled to fit with whole pixels kept sharp, or a placeholder's text. Click to
+    emit `clicked`."""
 
     clicked = QtCore.Signal()
 
@@ -30,6 +32,7 @@ class ImageView(QtWidgets.QWidget):
         super().__init__(parent)
         self._array: np.ndarray | None = None
         self._qimage: QtGui.QImage | None = None
+        self._placeholder = ""
         self._caption = caption
         self._preferred = preferred or min_size
         self.setMinimumSize(min_size, min_size)
@@ -38,9 +41,22 @@ class ImageView(QtWidgets.QWidget):
     def set_image(self, image: np.ndarray | None, caption: str | None = None) -> None:
         self._array = None if image is None else np.array(image, copy=True)
         self._qimage = None if image is None else to_qimage(self._array)
+        if self._placeholder:
+            self._placeholder = ""
+            self.setToolTip("")
         if caption is not None:
             self._caption = caption
         self.update()
+
+    def set_placeholder(self, text: str, caption: str | None = None) -> None:
+        """Show no image but a neutral frame saying `text` (e.g. why there is none); clickable."""
+        self.set_image(None, caption)
+        self._placeholder = text
+        self.setToolTip(text)
+
+    def placeholder(self) -> str:
+        """The placeholder's text; "" while an image (or nothing) is shown."""
+        return self._placeholder
 
     def image(self) -> np.ndarray | None:
         """The exact pixels shown (H, W, C) uint8, or None."""
@@ -80,6 +96,8 @@ class ImageView(QtWidgets.QWidget):
             # enlarged: whole crisp pixels; shrunk (a long strip in a small view): smooth, not aliased
             p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, target.width() < self._qimage.width())
             p.drawImage(target, self._qimage)
+        elif self._placeholder:
+            self._paint_placeholder(p, self.rect().adjusted(0, 0, 0, -caption_h))
         if self._caption:
             p.setPen(self.palette().color(QtGui.QPalette.ColorRole.Text))
             p.drawText(
@@ -89,8 +107,28 @@ class ImageView(QtWidgets.QWidget):
             )
         p.end()
 
+    def _paint_placeholder(self, p: QtGui.QPainter, area: QtCore.QRect) -> None:
+        """A square of the window's own tone with a dashed edge, and the text inside when it fits."""
+        side = min(area.width(), area.height()) - 2
+        if side < 4:
+            return
+        square = QtCore.QRect(area.x() + (area.width() - side) // 2, area.y() + (area.height() - side) // 2, side, side)
+        palette = self.palette()
+        p.fillRect(square, palette.color(QtGui.QPalette.ColorRole.Window))
+        p.setPen(QtGui.QPen(palette.color(QtGui.QPalette.ColorRole.Mid), 1, QtCore.Qt.PenStyle.DashLine))
+        p.drawRect(square)
+        text = self._placeholder if side >= 80 else "no image"
+        if side >= 40:
+            p.setPen(palette.color(QtGui.QPalette.ColorRole.PlaceholderText))
+            p.drawText(
+                square.adjusted(4, 4, -4, -4),
+                QtCore.Qt.AlignmentFlag.AlignCenter | QtCore.Qt.TextFlag.TextWordWrap,
+                text,
+            )
+
     def mouseReleaseEvent(self, event) -> None:
-        if event.button() == QtCore.Qt.MouseButton.LeftButton and self._array is not None:
+        shown = self._array is not None or self._placeholder
+        if event.button() == QtCore.Qt.MouseButton.LeftButton and shown:
             self.clicked.emit()
 
 
@@ -125,6 +163,15 @@ class ImageRow(QtWidgets.QWidget):
         captions = list(captions) if captions is not None else [""] * len(images)
         for i, view in enumerate(self.views):
             view.set_image(images[i] if i < len(images) else None, captions[i] if i < len(images) else "")
+
+    def set_placeholders(self, captions, text: str) -> None:
+        """A placeholder saying `text` in the first len(captions) views, with those captions."""
+        captions = list(captions)
+        for i, view in enumerate(self.views):
+            if i < len(captions):
+                view.set_placeholder(text, captions[i])
+            else:
+                view.set_image(None, "")
 
     def images(self) -> list[np.ndarray | None]:
         return [v.image() for v in self.views]

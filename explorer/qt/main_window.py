@@ -12,9 +12,11 @@ from explorer.qt.dialogs import warn
 from explorer.qt.fit_scroll import FitScrollArea
 from explorer.qt.latent_map import LatentMap
 from explorer.qt.map_controls import MapControls
+from explorer.qt.open_files import FileOpener, dropped_paths
 from explorer.qt.panels import ActiveUnits, DecoderPanel, PosteriorPanel
 from explorer.qt.sessions import SessionKeeper
 from explorer.qt.strip_panel import StripPanel
+from explorer.qt.trust_dialog import TrustGate
 
 SETTINGS_ORG = "vae-explorer"
 PREFERRED_SIZE = (1500, 920)  # the window's first size, where the screen has room for it
@@ -74,6 +76,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCorner(QtCore.Qt.Corner.BottomRightCorner, right)
 
         self.sessions = SessionKeeper(self.state, self.controller, self)
+        self.opener = FileOpener(self, self.state, self.controller, self.sessions, self.settings)
+        self.trust = TrustGate(self.controller, self.settings, self)
+        # files dropped anywhere on the window reach the window's dropEvent: the map, a graphics
+        # view, would otherwise take them for its scene and drop them there
+        self.setAcceptDrops(True)
+        self.map.setAcceptDrops(False)
+        self.map.viewport().setAcceptDrops(False)
         self._build_status_bar()
         self._build_menus()
         self.posterior_panel.sample_prior_requested.connect(self.controller.sample_prior)
@@ -106,9 +115,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "Open &Model…", QtGui.QKeySequence.StandardKey.Open, self._ask_model)
-        self._action(file_menu, "Open &Dataset…", "Ctrl+Shift+O", self._ask_dataset)
+        opener = self.opener
+        self._action(file_menu, "Open &Model…", QtGui.QKeySequence.StandardKey.Open, opener.ask_model)
+        self._action(file_menu, "Open Model &Folder…", None, opener.ask_model_folder)
+        self._action(file_menu, "Open &Dataset Folder…", "Ctrl+Shift+O", opener.ask_dataset_folder)
+        self._action(file_menu, "Open Dataset Fil&e…", None, opener.ask_dataset_file)
         self._action(file_menu, "Open Sess&ion…", "Ctrl+Alt+O", self.sessions.ask_open)
+        file_menu.addMenu(opener.recent_menu)
         self._action(file_menu, "Save Sessio&n…", QtGui.QKeySequence.StandardKey.Save, self.sessions.ask_save)
         file_menu.addSeparator()
         self._action(file_menu, "&Export Figure…", "Ctrl+E", self.strip_panel.ask_export)
@@ -145,7 +158,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _action(self, menu, text, shortcut, slot) -> QtGui.QAction:
         action = QtGui.QAction(text, self)
-        action.setShortcut(QtGui.QKeySequence(shortcut))
+        if shortcut is not None:
+            action.setShortcut(QtGui.QKeySequence(shortcut))
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
@@ -182,15 +196,20 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.state.focus is not None and self.state.ready:
             self.posterior_panel.show_terms(self.state.focus)
 
-    def _ask_model(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a model", "", "VAE checkpoints (*.safetensors)")
-        if path:
-            self.controller.open_model(path)
+    # -- drag and drop --------------------------------------------------------------------
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if dropped_paths(event.mimeData()):  # any local file: one the explorer cannot open is answered on drop
+            event.acceptProposedAction()
 
-    def _ask_dataset(self) -> None:
-        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder of images")
-        if path:
-            self.controller.open_dataset(path)
+    def dragMoveEvent(self, event: QtGui.QDragMoveEvent) -> None:
+        if dropped_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        paths = dropped_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.opener.open_paths(paths)
 
     # -- lifetime --------------------------------------------------------------------------
     def _restore_settings(self) -> None:

@@ -1,4 +1,7 @@
-"""Side panels: the decoder's view of the cursor, the nearest data point, the VAE's posterior."""
+"""Side panels: the decoder's view of the cursor, the nearest data point, the VAE's posterior.
+
+A dataset of precomputed latents has no images and may have no posterior width (logvar): its
+points' own images are placeholders saying so, and the terms it lacks are said to be unknown."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from explorer.core.data import NO_IMAGE, has_images
 from explorer.core.state.explorer_state import N_NEIGHBOURS, Cursor, Decoded, ExplorerState
 from explorer.qt.image_view import ImageRow, ImageView
 
@@ -78,8 +82,10 @@ class DecoderPanel(QtWidgets.QWidget):
         state.data_changed.connect(self._clear)
 
     def _clear(self) -> None:
-        for view in (self.decoded, self.original, self.reconstruction):
+        for view in (self.decoded, self.original):
             view.set_image(None)
+        # with no image to reconstruct, decode(mu) is what the model makes of the point's latent
+        self.reconstruction.set_image(None, "reconstruction" if self._has_images() else "decode(mu)")
         self.neighbours.set_images([])
         self.labels.setText("")
         self._neighbours_of = None
@@ -93,7 +99,10 @@ class DecoderPanel(QtWidgets.QWidget):
     def _show_focus(self, index: int | None) -> None:
         if index is None:
             return
-        self.original.set_image(self.state.dataset.images_at([index])[0])
+        if self._has_images():
+            self.original.set_image(self.state.dataset.images_at([index])[0])
+        else:
+            self.original.set_placeholder(NO_IMAGE)
         self.labels.setText(_format_labels(self.state, index))
 
     def _show_neighbours(self, index: int) -> None:
@@ -103,7 +112,13 @@ class DecoderPanel(QtWidgets.QWidget):
         self._neighbours_of = index
         self._neighbour_ids = self.state.latent_neighbours(index, N_NEIGHBOURS)
         ids = self._neighbour_ids
-        self.neighbours.set_images(self.state.dataset.images_at(ids), [f"#{i}" for i in ids])
+        if self._has_images():
+            self.neighbours.set_images(self.state.dataset.images_at(ids), [f"#{i}" for i in ids])
+        else:
+            self.neighbours.set_placeholders([f"#{i}" for i in ids], NO_IMAGE)
+
+    def _has_images(self) -> bool:
+        return self.state.dataset is None or has_images(self.state.dataset)
 
     def _pin_neighbour(self, i: int) -> None:
         if i < len(self._neighbour_ids):
@@ -148,21 +163,39 @@ class PosteriorPanel(QtWidgets.QWidget):
         state.data_changed.connect(lambda: (self.samples.set_images([]), self.prior.set_images([])))
 
     def show_terms(self, index: int) -> None:
+        """The point's ELBO terms and posterior width; the ones its data cannot give (NaN: no
+        image to reconstruct, no logvar in a latents file) are said to be unknown."""
         enc = self.state.encodings
-        sigma = np.exp(0.5 * np.asarray(enc.logvar[index], np.float64))
-        elbo = -(float(enc.recon[index]) + float(enc.kl[index]))
+        recon, kl, mse = float(enc.recon[index]), float(enc.kl[index]), float(enc.mse[index])
+        logvar = np.asarray(enc.logvar[index], np.float64)
         self.title.setText(f"<b>Posterior q(z|x) of data point #{index}</b>")
-        self.terms.setText(
-            f"ELBO <b>{elbo:.1f}</b> = −(recon {float(enc.recon[index]):.1f} + KL {float(enc.kl[index]):.1f}) nats"
-            f" &nbsp;·&nbsp; per-pixel MSE {float(enc.mse[index]):.5f}<br>"
-            f"posterior σ: mean {sigma.mean():.3f}, smallest {sigma.min():.3f}, largest {sigma.max():.3f}"
-        )
+        if np.isfinite(recon):
+            terms = (
+                f"ELBO <b>{-(recon + kl):.1f}</b> = −(recon {recon:.1f} + KL {kl:.1f}) nats"
+                f" &nbsp;·&nbsp; per-pixel MSE {mse:.5f}"
+            )
+        elif np.isfinite(kl):
+            terms = f"KL <b>{kl:.1f}</b> nats &nbsp;·&nbsp; no reconstruction terms: {NO_IMAGE}"
+        else:
+            terms = f"no ELBO terms: {NO_IMAGE}"
+        if np.isfinite(logvar).all():
+            sigma = np.exp(0.5 * logvar)
+            width = f"posterior σ: mean {sigma.mean():.3f}, smallest {sigma.min():.3f}, largest {sigma.max():.3f}"
+        else:
+            width = "posterior σ unknown: the data gives no logvar, so no samples of q(z|x)"
+        self.terms.setText(f"{terms}<br>{width}")
 
     def _on_decoded(self, slot: str, decoded: Decoded) -> None:
-        if slot == "posterior":
+        if slot == "posterior" and not np.isfinite(decoded.latents).all():  # the posterior width is unknown
+            self.samples.set_placeholders([""] * len(decoded.images), "σ unknown")
+        elif slot == "posterior":
             self.samples.set_images(decoded.images)
         elif slot == "prior":
             self.prior.set_images(decoded.images)
+
+
+CLICK_TWO_BARS = "click two bars to map those two dimensions"
+UNKNOWN_KL = "KL per dimension unknown: the data gives no logvar"
 
 
 class ActiveUnits(pg.PlotWidget):
@@ -177,7 +210,7 @@ class ActiveUnits(pg.PlotWidget):
         self.plotItem.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         # say that the bars are buttons: nothing else on a bar chart suggests it
-        self.setTitle("click two bars to map those two dimensions", size="9pt", color="#9a9a9a")
+        self.setTitle(CLICK_TWO_BARS, size="9pt", color="#9a9a9a")
         self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
         self.setToolTip(
             "mean KL of each latent dimension over the data: near 0 = a dimension the model "
@@ -202,6 +235,12 @@ class ActiveUnits(pg.PlotWidget):
         if space is None:
             return
         kl = space.kl_per_dim
+        if not np.isfinite(kl).all():  # latents without logvar: no posterior, no KL per dimension
+            self.order, self.chosen = np.zeros(0, int), []
+            self.getAxis("bottom").setTicks(None)
+            self.setTitle(UNKNOWN_KL, size="9pt", color="#9a9a9a")
+            return
+        self.setTitle(CLICK_TWO_BARS, size="9pt", color="#9a9a9a")
         self.order = np.argsort(kl)[::-1]
         self.chosen = []
         self._bars = pg.BarGraphItem(x=np.arange(len(kl)), height=kl[self.order], width=0.8, brush=(78, 154, 230))

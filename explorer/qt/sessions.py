@@ -16,7 +16,7 @@ from explorer.core.io.selection_export import export_selection
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.controller import Controller
 from explorer.qt.dialogs import warn
-from models.errors import UserInputError
+from explorer_models.errors import UserInputError
 
 
 class SessionKeeper(QtCore.QObject):

@@ -21,7 +21,7 @@ from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.dialogs import warn
 from explorer.qt.image_view import ImageView
-from models.errors import UserInputError
+from explorer_models.errors import UserInputError
 
 KIND_NAMES = {
     F.PATH: "Path through keyframes",

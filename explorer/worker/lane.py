@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from explorer.core.steps import Progress
 from explorer.worker.requests import Cancelled, Failed, Finished, Job, Progressed, Result, Slot
-from models.errors import UserInputError
+from explorer_models.errors import UserInputError
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,8 @@ class Lane:
             message = str(e) if isinstance(e, UserInputError) else f"{type(e).__name__}: {e}"
             details = traceback.format_exc()
             log.warning("%s failed: %s\n%s", task.what, message, details)
-            self._deliver(Failed(task.request_id, task.generation, task.what, message, details))
+            error = e if isinstance(e, UserInputError) else None
+            self._deliver(Failed(task.request_id, task.generation, task.what, message, details, error))
             return
         with self._cond:
             dropped = task.cancelled and task.replaces

@@ -20,9 +20,9 @@ import torch
 from explorer.worker import native_memory
 from explorer.worker.lane import EVERY_GENERATION, Lane, LaneWorker
 from explorer.worker.requests import Decoded, Job, LoadedModel, Result, Slot
-from models.device import describe_device, resolve_device
-from models.errors import UserInputError
-from models.vae import DECODE_CHUNK, LatentModel, decode_images
+from explorer_models.device import describe_device, resolve_device
+from explorer_models.errors import UserInputError
+from explorer_models.vae import DECODE_CHUNK, LatentModel, decode_images
 
 MODEL_NICE = 5  # the GUI thread runs first when the cores are busy (lane.lower_priority)
 MODEL_PRIORITY, DECODE_PRIORITY, TIDY_PRIORITY, JOB_PRIORITY = -1, 0, 50, 100

@@ -19,7 +19,7 @@ from explorer.core.state.compute import Work
 from explorer.core.state.slots import Slot
 from explorer.core.steps import Progress
 from explorer.core.store.encoding import Encodings
-from models.vae import LatentModel
+from explorer_models.vae import LatentModel
 
 
 class Job(enum.Enum):
@@ -96,6 +96,7 @@ class Failed:
     what: Slot | Job | Work
     message: str  # one line for the user
     details: str = ""  # the traceback, for the log
+    error: Exception | None = None  # a UserInputError itself, for a caller that can act on it (TrustRequired)
 
 
 Result = Decoded | Progressed | Finished | Cancelled | Failed

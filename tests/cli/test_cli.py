@@ -43,8 +43,8 @@ def test_python_dash_m_reports_a_missing_file_in_one_line(tmp_path):
     )
     assert out.returncode == 1
     assert (
-        out.stderr.strip() == f"vae-explorer: error: {missing}: no such file (a model SPEC is builtin:faces "
-        f"or a .safetensors path)"
+        out.stderr.strip() == f"vae-explorer: error: {missing}: no such file (a model SPEC is builtin:faces, "
+        f"a .safetensors checkpoint, FILE.py:ClassName, a TorchScript .pt or a pythae folder)"
     )
     assert "Traceback" not in out.stderr
 
@@ -79,7 +79,7 @@ def test_info_json(capsys):
         ),
         (
             ["info", "--model", "model.pt"],
-            "vae-explorer: error: model.pt: PyTorch pickle files (.pt) can run arbitrary",
+            "vae-explorer: error: model.pt: no such file (a model SPEC is builtin:faces, a .safetensors checkpoint",
         ),
         (
             ["train", "--data", "builtin:dogs", "--out", "{tmp}/m.safetensors"],
@@ -172,7 +172,7 @@ def test_train_refuses_an_image_size_the_conv_vae_cannot_take(capsys, tmp_path, 
 
 def test_vector_command_saves_a_vector_for_the_model_and_prints_its_quality(capsys, tmp_path, held_out_faces_cached):
     from explorer.core.space.vector_file import load_vectors
-    from models import load_model
+    from explorer_models import load_model
 
     out = tmp_path / "smile.json"
     code, stdout, err = run_cli(

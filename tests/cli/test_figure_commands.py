@@ -8,7 +8,7 @@ from PIL import Image
 
 from explorer.cli import main
 from explorer.core.figures.export import sidecar_path
-from models import decode_images, load_model
+from explorer_models import decode_images, load_model
 
 BASE = ("--model", "builtin:faces", "--data", "builtin:faces:test", "--device", "cpu")
 

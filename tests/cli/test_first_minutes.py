@@ -295,7 +295,7 @@ def test_balancing_a_label_by_itself_or_an_unknown_label_is_an_error(
 
 
 # -- 7. --help and --version do not import the heavy libraries -------------------------------------------------
-HEAVY = ("torch", "numpy", "scipy", "PySide6", "pyqtgraph", "models", "explorer.core", "explorer.qt")
+HEAVY = ("torch", "numpy", "scipy", "PySide6", "pyqtgraph", "explorer_models", "explorer.core", "explorer.qt")
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["strip", "--help"], ["train", "--help"]])
@@ -448,18 +448,21 @@ def test_a_display_nobody_answers_at_is_said_plainly(capsys, no_window, monkeypa
 
 
 # -- 9. pickle files -------------------------------------------------------------------------------------------------
-def test_a_pickle_file_is_refused_with_what_the_user_can_do(capsys, tmp_path):
+def test_a_pytorch_file_is_answered_with_what_the_user_can_do(capsys, tmp_path):
+    """Weights alone: how to name their class. A pickled model: refused until trusted."""
+    import torch
+
+    torch.save({"fc.weight": torch.zeros(2, 2)}, tmp_path / "mine.pth")
     code, _, err = run_cli(capsys, "info", "--model", tmp_path / "mine.pth")
     assert code == 1
-    line = one_error_line(err)
-    assert line.startswith(
-        f"vae-explorer: error: {tmp_path / 'mine.pth'}: PyTorch pickle files (.pth) can run "
-        f"arbitrary code when loaded, so vae-explorer does not open them"
+    assert one_error_line(err) == (
+        f"vae-explorer: error: {tmp_path / 'mine.pth'}: holds weights only (a state dict of 1 entries); name the "
+        f"class they belong to: --model your_model.py:ClassName --weights {tmp_path / 'mine.pth'}"
     )
-    for words in (
-        "fit our conv or mlp VAE",
-        "models.save_checkpoint",
-        "`vae-explorer train --data FOLDER`",
-        "your own model classes is planned",
-    ):
-        assert words in line
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "whole.pt")
+    code, _, err = run_cli(capsys, "info", "--model", tmp_path / "whole.pt")
+    assert code == 1
+    assert one_error_line(err).startswith(
+        f"vae-explorer: error: {tmp_path / 'whole.pt'}: a pickled PyTorch file holding Python objects, which runs "
+        f"code on this computer when it is opened; open it only if you trust where it came from: add --trust-code"
+    )

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from explorer.core.store import encoding
-from models import VAEConfig, build_model
-from models.evaluation import per_image_terms
-from models.vae import images_to_tensor
+from explorer_models import VAEConfig, build_model
+from explorer_models.evaluation import per_image_terms
+from explorer_models.vae import images_to_tensor
 
 
 @pytest.fixture

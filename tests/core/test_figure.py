@@ -12,7 +12,7 @@ from explorer.core.figures.export import Animation, ExportError, check_sidecar, 
 from explorer.core.space import paths as P
 from explorer.core.space.support import SupportMeter
 from explorer.core.space.vectors import mean_difference
-from models import decode_images
+from explorer_models import decode_images
 
 PROVENANCE = F.Provenance("fake.safetensors", "f" * 64, "builtin:faces:test", "abc")
 

@@ -5,7 +5,7 @@ import pytest
 
 from explorer.core.data import Dataset
 from explorer.core.state.explorer_state import Decoded
-from models.vae import ModelInfo
+from explorer_models.vae import ModelInfo
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 from explorer.core.data import load_faces
 from explorer.core.space import vectors as V
 from explorer.core.space.judges import PixelJudge, sweep
-from models import load_model
-from models.evaluation import iter_terms
+from explorer_models import load_model
+from explorer_models.evaluation import iter_terms
 
 STEPS = (-2, -1, 0, 1, 2)
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from models import VAEConfig, build_model, images_to_tensor, tensor_to_images
-from models.evaluation import evaluate
-from models.training import TrainSettings, train
-from models.vae import LOGVAR_RANGE, LatentModel, kl_to_standard_normal
+from explorer_models import VAEConfig, build_model, images_to_tensor, tensor_to_images
+from explorer_models.evaluation import evaluate
+from explorer_models.training import TrainSettings, train
+from explorer_models.vae import LOGVAR_RANGE, LatentModel, kl_to_standard_normal
 
 
 @pytest.mark.parametrize(

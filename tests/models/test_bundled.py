@@ -10,8 +10,8 @@ import pytest
 
 from explorer.core.data import faces, load_faces
 from explorer.core.space.probe import linear_probe_auc
-from models import load_model
-from models.evaluation import evaluate
+from explorer_models import load_model
+from explorer_models.evaluation import evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 WEIGHTS = ROOT / "models" / "weights" / "faces.safetensors"
@@ -46,7 +46,7 @@ def test_bundled_model_loads_offline_from_a_non_editable_install(tmp_path):
     assert install.returncode == 0, install.stderr[-2000:]
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import models; assert models.__file__.startswith(sys.argv[1]), models.__file__;"
+        "import explorer_models as models; assert models.__file__.startswith(sys.argv[1]), models.__file__;"
         "m = models.load_model('builtin:faces'); print(m.info.content_hash, m.latent_dim)"
     )
     # run from an unrelated folder, so nothing can come from the source tree

@@ -6,7 +6,7 @@ import safetensors
 import safetensors.torch
 import torch
 
-from models import (
+from explorer_models import (
     CheckpointError,
     ModelInfo,
     ModelSpecError,
@@ -16,7 +16,7 @@ from models import (
     load_model,
     save_checkpoint,
 )
-from models.atomic import atomic_write
+from explorer_models.atomic import atomic_write
 
 
 @pytest.fixture
@@ -147,10 +147,10 @@ def test_missing_file_and_folder(tmp_path):
         load_checkpoint(tmp_path)
 
 
-def test_load_model_refuses_pickles_and_unknown_specs(tmp_path):
+def test_load_model_answers_weights_alone_and_unknown_specs(tmp_path):
     pickle_file = tmp_path / "model.pt"
     torch.save({"w": torch.zeros(1)}, pickle_file)
-    with pytest.raises(ModelSpecError, match=r"model\.pt: PyTorch pickle files .* arbitrary code"):
+    with pytest.raises(ModelSpecError, match=r"model\.pt: holds weights only .* --model your_model\.py:ClassName"):
         load_model(pickle_file)
     with pytest.raises(ModelSpecError, match="unknown built-in model 'builtin:cats'; available: builtin:faces"):
         load_model("builtin:cats")

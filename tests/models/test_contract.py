@@ -12,10 +12,10 @@ from torch.nn import functional as F
 
 from explorer.core.data import load_faces
 from explorer.core.store.encoding import encode_all
-from models import DEFAULT_LIKELIHOOD, Likelihood, ModelSpecError, build_model, likelihood_of, load_model
-from models.contract import DEFAULT_SIGMA, bernoulli_nll, gaussian_nll
-from models.evaluation import per_image_terms
-from models.vae import LatentModel, ModelInfo, images_to_tensor
+from explorer_models import DEFAULT_LIKELIHOOD, Likelihood, ModelSpecError, build_model, likelihood_of, load_model
+from explorer_models.contract import DEFAULT_SIGMA, bernoulli_nll, gaussian_nll
+from explorer_models.evaluation import per_image_terms
+from explorer_models.vae import LatentModel, ModelInfo, images_to_tensor
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -213,7 +213,7 @@ def test_the_bundled_model_declares_its_learned_sigma():
 
 
 def test_the_training_loss_still_trains_the_decoder_sigma():
-    from models import VAEConfig
+    from explorer_models import VAEConfig
 
     model = build_model(VAEConfig("mlp", (1, 2, 2), latent_dim=2, likelihood="gaussian"))
     x = torch.rand(3, 1, 2, 2)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from models import TrainingError, VAEConfig, build_model
-from models.atomic import check_writable
-from models.errors import UserInputError
-from models.training import TrainSettings, train
+from explorer_models import TrainingError, VAEConfig, build_model
+from explorer_models.atomic import check_writable
+from explorer_models.errors import UserInputError
+from explorer_models.training import TrainSettings, train
 
 
 def _small_mlp(seed=0):
@@ -69,9 +69,10 @@ def test_check_writable_refuses_a_folder_a_missing_folder_and_an_existing_file(t
     assert check_writable(tmp_path / "new.txt", force=False) == tmp_path / "new.txt"
 
 
-def test_the_recipe_the_pickle_refusal_gives_turns_matching_weights_into_a_checkpoint(tmp_path):
-    """What the .pt message tells a user with weights of our architecture works as it says."""
-    from models import ModelInfo, load_model, save_checkpoint
+def test_weights_of_our_architecture_in_a_pt_file_become_a_checkpoint(tmp_path):
+    """A .pt of weights alone is answered with how to name its class; for our own architecture,
+    the README's recipe turns it into a checkpoint."""
+    from explorer_models import ModelInfo, load_model, save_checkpoint
 
     config = VAEConfig("conv", (3, 32, 32), latent_dim=4, widths=(8, 8, 8))
     torch.manual_seed(3)
@@ -79,8 +80,7 @@ def test_the_recipe_the_pickle_refusal_gives_turns_matching_weights_into_a_check
     torch.save(theirs.state_dict(), tmp_path / "theirs.pt")
     with pytest.raises(
         UserInputError,
-        match=r"fit our conv or mlp VAE.*models\.build_model\(models\.VAEConfig"
-        r".*models\.save_checkpoint.*vae-explorer train --data FOLDER",
+        match=r"theirs\.pt: holds weights only .*name the class they belong to: --model your_model\.py:ClassName",
     ):
         load_model(tmp_path / "theirs.pt")
 

@@ -27,7 +27,7 @@ def bundled_pair_cached(held_out_faces_cached):
     machine renders 22,000 faces (a fresh machine's first run does it here, without a limit)."""
     from explorer.core.data import load_dataset
     from explorer.core.store.encoding import encode_with_cache
-    from models import load_model
+    from explorer_models import load_model
 
     encode_with_cache(load_model("builtin:faces"), load_dataset("builtin:faces"))
 

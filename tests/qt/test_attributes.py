@@ -6,7 +6,7 @@ import torch
 from PySide6 import QtCore, QtWidgets
 
 from explorer.core.space import vectors as V
-from models import load_model, tensor_to_images
+from explorer_models import load_model, tensor_to_images
 
 
 def _decode(model, latent):

@@ -33,9 +33,9 @@ class ContractOnly:
 
 
 def _models(monkeypatch, **others):
-    """load_model as the window calls it, with extra specs mapped to test models."""
+    """load_model as the window calls it (with a ModelSource), with extra specs mapped to test models."""
     real = controller_module.load_model
-    monkeypatch.setattr(controller_module, "load_model", lambda spec: others[spec] if spec in others else real(spec))
+    monkeypatch.setattr(controller_module, "load_model", lambda s: others[s.spec] if s.spec in others else real(s))
 
 
 def _grid(w):

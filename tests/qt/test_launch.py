@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 from explorer.cli import main
 from explorer.qt import main_window
-from models import decode_images, load_model
+from explorer_models import decode_images, load_model
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import torch
 from PySide6 import QtWidgets
 
 from explorer.cli import main as cli_main
-from models import load_model, save_checkpoint
+from explorer_models import load_model, save_checkpoint
 
 
 def _arrange(w, qtbot):

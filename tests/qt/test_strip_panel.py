@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 from explorer.cli import main as cli_main
 from explorer.core.figures import figure as F
-from models import decode_images, load_model
+from explorer_models import decode_images, load_model
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from PySide6 import QtWidgets
 
 from explorer.qt import controller as controller_module
 from explorer.worker import dataset_jobs
-from models import load_model, save_checkpoint, tensor_to_images
+from explorer_models import load_model, save_checkpoint, tensor_to_images
 
 
 def settle(qtbot, w) -> None:

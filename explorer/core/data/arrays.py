@@ -5,7 +5,8 @@ uint16, other integers within 0..255, or floats in [0, 1] or [-1, 1]. They are c
 model's input like a folder's images (grey or RGB, centre-cropped square, resized). In an
 `.npz`, the images are the array named `images`, `x` or `X`, else the only array of 3 or 4
 dimensions; every other 1-D numeric array of length N becomes a label. Files are read with
-allow_pickle=False: an array of Python objects is refused, never unpickled.
+allow_pickle=False: an array of Python objects is refused, never unpickled. An `.npz` with an
+array named `mu` and no image array is a file of precomputed latents instead (latents_file.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ IMAGE_NAMES = ("images", "x", "X")
 CHUNK = 1024  # images converted per step
 
 
-def _open(path: Path) -> dict[str, np.ndarray]:
+def open_arrays(path: Path) -> dict[str, np.ndarray]:
     try:
         if path.suffix.lower() == ".npy":
             return {"images": np.load(path, mmap_mode="r", allow_pickle=False)}
@@ -47,11 +48,14 @@ def _pick_images(path: Path, arrays: dict[str, np.ndarray]) -> str:
     candidates = [k for k, a in arrays.items() if a.ndim in (3, 4)]
     if len(candidates) != 1:
         found = ", ".join(f"{k} {a.shape}" for k, a in arrays.items()) or "no arrays"
-        raise DatasetError(f"{path}: cannot tell which array holds the images (name it images; found {found})")
+        raise DatasetError(
+            f"{path}: cannot tell which array holds the images "
+            f"(name it images, or mu for a file of latents; found {found})"
+        )
     return candidates[0]
 
 
-def _channels_last(path: Path, images: np.ndarray) -> np.ndarray:
+def channels_last(path: Path, images: np.ndarray) -> np.ndarray:
     """(N, H, W, C) of the layouts the module docstring lists."""
     if images.ndim == 3:
         return images[..., None]
@@ -64,14 +68,14 @@ def _channels_last(path: Path, images: np.ndarray) -> np.ndarray:
     )
 
 
-def _to_uint8(part: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
+def to_uint8(part: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
     if part.dtype == np.uint8:
         return np.asarray(part)
     lo, span = scale
     return np.clip(np.rint((np.asarray(part, np.float64) - lo) * (255.0 / span)), 0, 255).astype(np.uint8)
 
 
-def _value_scale(path: Path, images: np.ndarray) -> tuple[float, float]:
+def value_scale(path: Path, images: np.ndarray) -> tuple[float, float]:
     """(offset, span) mapping the images' values onto 0..255, from their dtype and range."""
     if images.dtype == np.uint8:
         return 0.0, 255.0
@@ -95,26 +99,40 @@ def _value_scale(path: Path, images: np.ndarray) -> tuple[float, float]:
     raise DatasetError(f"{path}: float images must lie in [0, 1] or [-1, 1], found {lo:g}..{hi:g}")
 
 
-def _labels(arrays: dict[str, np.ndarray], skip: str, n: int) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+def is_numeric(a: np.ndarray) -> bool:
+    """Numbers or booleans (what a label column may hold)."""
+    return np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_
+
+
+def labels_of(
+    arrays: dict[str, np.ndarray], skip: tuple[str, ...], n: int, unit: str = "images"
+) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """(labels (n, L), label names, warnings): every array not in `skip` that is 1-D, numeric,
+    finite and of length n is a label; the others are left out, named in one warning. Shared
+    by the images .npz here and the latents .npz (latents_file.py)."""
     columns, names, ignored = [], [], []
     for name, a in arrays.items():
-        if name == skip:
+        if name in skip:
             continue
-        numeric = np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_
-        if a.ndim == 1 and len(a) == n and numeric and np.isfinite(np.asarray(a, np.float64)).all():
+        if a.ndim == 1 and len(a) == n and is_numeric(a) and np.isfinite(np.asarray(a, np.float64)).all():
             columns.append(np.asarray(a, np.float32))
             names.append(name)
         else:
             ignored.append(f"{name} {a.shape} {a.dtype}")
     labels = np.stack(columns, 1) if columns else np.zeros((n, 0), np.float32)
     warnings = (
-        (f"arrays that are not labels of the {n:,} images were left out: {', '.join(ignored)}",) if ignored else ()
+        (f"arrays that are not labels of the {n:,} {unit} were left out: {', '.join(ignored)}",) if ignored else ()
     )
     return labels, tuple(names), warnings
 
 
 def _fingerprint(path: Path, image_size: int, channels: int) -> str:
-    h = hashlib.sha256(f"arrays|{image_size}|{channels}|".encode())
+    return file_hash(path, f"arrays|{image_size}|{channels}|")
+
+
+def file_hash(path: Path, prefix: str) -> str:
+    """sha256 of `prefix` and the file's bytes (a file's fingerprint: it keys the encodings cache)."""
+    h = hashlib.sha256(prefix.encode())
     with open(path, "rb") as f:
         while block := f.read(1 << 20):
             h.update(block)
@@ -123,17 +141,17 @@ def _fingerprint(path: Path, image_size: int, channels: int) -> str:
 
 def array_steps(path: Path, image_size: int = 64, channels: int = 3) -> Steps[ArrayDataset]:
     """Read the file's images and labels, converting CHUNK images per step (with progress)."""
-    arrays = _open(path)
+    arrays = open_arrays(path)
     key = _pick_images(path, arrays)
-    images = _channels_last(path, arrays[key])
+    images = channels_last(path, arrays[key])
     n = len(images)
     if n == 0:
         raise DatasetError(f"{path}: the images array {key!r} is empty")
-    scale = _value_scale(path, images)
-    labels, names, warnings = _labels(arrays, key, n)
+    scale = value_scale(path, images)
+    labels, names, warnings = labels_of(arrays, (key,), n)
     out = np.empty((n, image_size, image_size, channels), np.uint8)
     for start in range(0, n, CHUNK):
-        part = _to_uint8(images[start : start + CHUNK], scale)
+        part = to_uint8(images[start : start + CHUNK], scale)
         for i, img in enumerate(part):
             pixels = img[..., 0] if img.shape[-1] == 1 else img  # PIL takes (H, W) grey, (H, W, 3|4) colour
             out[start + i] = fit_image(Image.fromarray(pixels), image_size, channels)

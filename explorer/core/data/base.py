@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from models.errors import UserInputError
+from explorer_models.errors import UserInputError
 
 # Which images to read: a range (a chunk of an encoding), a sequence or array of ints, a slice.
 Indices = range | slice | Sequence[int] | np.ndarray
@@ -173,6 +173,13 @@ class ArrayDataset(LabelsMixin):
 
 # The name every caller has constructed so far; see the module docstring.
 Dataset = ArrayDataset
+
+
+def has_images(dataset: DatasetLike) -> bool:
+    """Whether the dataset's points have images of their own. A dataset of precomputed latents
+    (latents_file.py) has none: its images_at gives placeholders, and a view that shows a data
+    point's image says so instead. Any dataset without a `has_images` attribute has images."""
+    return bool(getattr(dataset, "has_images", True))
 
 
 class IndexedImages:

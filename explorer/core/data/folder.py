@@ -18,7 +18,7 @@ from PIL import Image, ImageOps
 from explorer.core.data.base import ArrayDataset, DatasetError
 from explorer.core.data.label_files import class_labels, find_labels_file, read_labels
 from explorer.core.steps import Progress, Steps
-from models.atomic import printable
+from explorer_models.atomic import printable
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 

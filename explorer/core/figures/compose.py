@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from models.errors import UserInputError
+from explorer_models.errors import UserInputError
 
 FONT_PX = 11
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from models.atomic import check_writable, write_bytes_atomic
-from models.errors import UserInputError
+from explorer_models.atomic import check_writable, write_bytes_atomic
+from explorer_models.errors import UserInputError
 
 STILL, GIF, APNG = ".png", ".gif", ".apng"
 SUFFIXES = (STILL, GIF, APNG)

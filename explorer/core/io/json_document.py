@@ -8,9 +8,9 @@ import os
 import stat
 from pathlib import Path
 
-from models import schema as S
-from models.atomic import printable, problem
-from models.errors import UserInputError
+from explorer_models import schema as S
+from explorer_models.atomic import printable, problem
+from explorer_models.errors import UserInputError
 
 MAX_DOCUMENT_BYTES = 256 * 2**20  # a session selecting every one of ten million points fits
 

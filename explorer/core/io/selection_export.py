@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer.core.figures.export import ExportError
-from models.atomic import check_writable, printable, write_bytes_atomic
+from explorer_models.atomic import check_writable, printable, write_bytes_atomic
 
 SUFFIXES = (".csv", ".npz")
 

@@ -21,10 +21,10 @@ from explorer.core.figures.export import Animation
 from explorer.core.io.json_document import read_document
 from explorer.core.space.vector_file import MAX_COORDINATE, VECTOR_SCHEMA, vector_from_json, vector_to_json
 from explorer.core.state.explorer_state import FILL_MEAN, FILL_NEAREST
-from models import schema as S
-from models.atomic import write_bytes_atomic
-from models.config import MAX_LATENT_DIM
-from models.errors import UserInputError
+from explorer_models import schema as S
+from explorer_models.atomic import write_bytes_atomic
+from explorer_models.config import MAX_LATENT_DIM
+from explorer_models.errors import UserInputError
 
 FORMAT, VERSION, SUFFIX = "vae-explorer.session", 1, ".vaesession"
 

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from models.errors import UserInputError
+from explorer_models.errors import UserInputError
 
 _OPS = {
     "=": operator.eq,

@@ -14,7 +14,7 @@ import torch
 
 from explorer.core.data import DatasetLike
 from explorer.core.space.vectors import AttributeVector
-from models.vae import LatentModel, tensor_to_images
+from explorer_models.vae import LatentModel, tensor_to_images
 
 
 def grey32(images: np.ndarray) -> np.ndarray:

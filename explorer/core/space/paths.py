@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from models.errors import UserInputError
+from explorer_models.errors import UserInputError
 
 LERP, SLERP, GAUSS = "lerp", "slerp", "gauss"
 METHODS = (LERP, SLERP, GAUSS)

@@ -14,9 +14,9 @@ import numpy as np
 
 from explorer.core.io.json_document import read_document
 from explorer.core.space.vectors import AttributeVector, Quality, VectorError
-from models import schema as S
-from models.atomic import atomic_write
-from models.config import MAX_LATENT_DIM
+from explorer_models import schema as S
+from explorer_models.atomic import atomic_write
+from explorer_models.config import MAX_LATENT_DIM
 
 FILE_FORMAT = "vae-explorer.vectors"
 FILE_VERSION = 1

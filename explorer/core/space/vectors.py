@@ -26,7 +26,7 @@ import numpy as np
 
 from explorer.core.space.covariance import principal_axes
 from explorer.core.space.probe import roc_auc
-from models.errors import UserInputError
+from explorer_models.errors import UserInputError
 
 MEAN, BALANCED, LOGISTIC, RIDGE, SELECTION, PRINCIPAL = (
     "mean difference",

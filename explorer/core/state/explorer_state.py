@@ -25,7 +25,7 @@ from explorer.core.state.slider_state import SliderPart
 from explorer.core.state.slots import Slot
 from explorer.core.state.strip_state import StripState
 from explorer.core.store.encoding import Encodings
-from models.vae import ModelInfo
+from explorer_models.vae import ModelInfo
 
 # the names importers know this module by (each lives in its part's module)
 __all__ = [

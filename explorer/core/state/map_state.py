@@ -85,8 +85,12 @@ class MapPart:
         )
 
     def colour_choices(self) -> list[str]:
+        """No label, each label, and the per-point terms the encodings have (a latents file has
+        no reconstruction error, and no KL without its logvar)."""
         names = list(self.dataset.label_names) if self.dataset else []
-        return [COLOUR_NONE, *names, COLOUR_RECON, COLOUR_KL]
+        enc = self.encodings
+        terms = [k for k, column in ((COLOUR_RECON, "recon"), (COLOUR_KL, "kl")) if enc is None or _known(enc, column)]
+        return [COLOUR_NONE, *names, *terms]
 
     def set_colour(self, key: str) -> None:
         encodings, dataset = self.encodings, self.dataset
@@ -141,3 +145,8 @@ class MapPart:
             return np.flatnonzero((c[:, 0] >= xa) & (c[:, 0] <= xb) & (c[:, 1] >= ya) & (c[:, 1] <= yb))
 
         self.run(Work.SELECTION, inside, lambda found: self.select(group, found) if built is self.map else None)
+
+
+def _known(encodings, column: str) -> bool:
+    values = getattr(encodings, column)
+    return len(values) == 0 or bool(np.isfinite(values[0]))

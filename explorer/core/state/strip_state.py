@@ -15,7 +15,7 @@ from psygnal import Signal
 
 from explorer.core.figures import figure as F
 from explorer.core.space.support import Support
-from models.errors import UserInputError
+from explorer_models.errors import UserInputError
 
 HINT = "shift-click points on the map to add keyframes"
 NOT_READY = "the dataset is still being encoded"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from models.atomic import atomic_write
+from explorer_models.atomic import atomic_write
 
 ENV_VAR = "VAE_EXPLORER_CACHE_DIR"
 

@@ -10,6 +10,9 @@ resumes there; the finished store is renamed <key>/ and opened memory-mapped. Th
 <model hash>-<data fingerprint>: a changed model or dataset has another key, so a stale store
 is never reused. The cache is only a help: when it cannot be written the encoding goes on in
 memory and says so in a warning, never in an error.
+
+A dataset of precomputed latents (explorer.core.data.latents_file) is not encoded: its
+encodings are the file's (file_encodings), and nothing is stored (the file is its own store).
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from explorer.core.data.latents_file import LatentsDataset, check_latent_size
 from explorer.core.steps import Progress, Steps, run_steps
 from explorer.core.store import cache
 from explorer.core.store.latents import COLUMNS, FORMAT, Encodings, StoreWriter, empty_columns, open_complete
-from models.contract import likelihood_of
-from models.evaluation import per_image_terms
-from models.vae import LatentModel, images_to_tensor
+from explorer_models.contract import likelihood_of
+from explorer_models.evaluation import per_image_terms
+from explorer_models.vae import LatentModel, images_to_tensor
 
 if TYPE_CHECKING:
     from explorer.core.data.base import DatasetLike
@@ -45,6 +49,7 @@ __all__ = [
     "encode_dataset_steps",
     "encode_steps",
     "encode_with_cache",
+    "file_encodings",
     "load_cached",
     "open_cached",
     "save_cached",
@@ -53,6 +58,7 @@ __all__ = [
 CACHE_FORMAT = FORMAT
 ENCODINGS = "encodings"  # the store's folder in the cache
 _IN_MEMORY = "encoded in memory, not cached"
+_KL_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,9 @@ def encode_dataset_steps(
     each chunk. A complete store of `key` is returned at once. Closing the generator early
     (cancel) keeps the rows written so far for the next run."""
     n, d = len(dataset), model.latent_dim
+    from_file = file_encodings(dataset, d)
+    if from_file is not None:
+        return Encoded(from_file, (), n)
     cached = load_cached(key, n)
     if cached is not None and cached.latent_dim == d:
         return Encoded(cached, (), n)
@@ -147,6 +156,29 @@ def encode_dataset_steps(
     if start < resumed_from:  # nothing could be read back: every row is encoded again
         resumed_from = 0
     return Encoded((yield from _fill(model, read, n, device, memory, start, sizer)), (warning,), resumed_from)
+
+
+def file_encodings(dataset: DatasetLike, latent_dim: int | None = None) -> Encodings | None:
+    """The encodings a dataset of precomputed latents brings (None for any other dataset): mu
+    and logvar from its file. The terms that need a point's image, recon and mse, are NaN (it
+    has none); kl is that of its mu and logvar, and NaN with logvar (the posterior width is
+    unknown: never guessed) when the file has no logvar. DatasetError when latent_dim is given
+    and is not the latents' size."""
+    if not isinstance(dataset, LatentsDataset):
+        return None
+    if latent_dim is not None:
+        check_latent_size(dataset, latent_dim)
+    n, d = dataset.mu.shape
+    unknown = np.full(n, np.nan, np.float32)
+    if dataset.logvar is None:
+        return Encodings(dataset.mu, np.full((n, d), np.nan, np.float32), unknown, unknown.copy(), unknown.copy())
+    kl = np.empty(n, np.float32)
+    for start in range(0, n, _KL_ROWS):  # float64 per block: exact enough, and bounded memory
+        mu = np.asarray(dataset.mu[start : start + _KL_ROWS], np.float64)
+        lv = np.asarray(dataset.logvar[start : start + _KL_ROWS], np.float64)
+        part = 0.5 * (mu * mu + np.exp(lv) - 1 - lv).sum(1)  # as per_image_terms' kl (explorer_models.contract)
+        kl[start : start + len(part)] = np.minimum(part, np.finfo(np.float32).max)
+    return Encodings(dataset.mu, dataset.logvar, unknown, kl, unknown.copy())
 
 
 def encode_steps(

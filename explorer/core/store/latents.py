@@ -30,7 +30,7 @@ from typing import IO
 import numpy as np
 import torch
 
-from models.vae import kl_to_standard_normal
+from explorer_models.vae import kl_to_standard_normal
 
 FORMAT = 2
 READABLE_FORMATS = (1, 2)  # format 1: the same files, written whole; its meta has no d or done

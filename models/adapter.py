@@ -1,0 +1,288 @@
+"""Any module with encode and decode methods, seen through the model contract.
+
+Tutorial VAEs differ in small ways that the explorer bridges without the user editing code:
+  input      (B, C, H, W) or flattened (B, C*H*W); in [0, 1], or [-1, 1] when the decoder's
+             output is (a tanh decoder is trained on images scaled to [-1, 1])
+  encode()   (mu, logvar), (mu, log-sigma), one tensor of mu and logvar concatenated, a dict
+             ({"mu": ..., "logvar": ...} and the usual spellings), or a torch Normal
+  decode()   probabilities in [0, 1], logits, or values in [-1, 1]; flattened or not; a tensor,
+             the first of a tuple, a dict's reconstruction, or a distribution (its mean)
+
+`probe` finds which by one test forward pass on a few images, checks every output's shape and
+values, and returns the Conventions; `AdaptedModel` applies them. `info` shows
+Conventions.describe(), so the user sees what was chosen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from explorer_models.contract import Likelihood, ModelInfo
+from explorer_models.errors import ModelSpecError
+from explorer_models.vae import LOGVAR_RANGE
+
+MU_KEYS = ("mu", "mean", "loc", "z_mean", "z_mu", "embedding", "mu_z")
+SCALE_KEYS = {  # a dict's second entry, and what it holds
+    **dict.fromkeys(("logvar", "log_var", "z_log_var", "log_variance", "log_covariance", "logvar_z"), "logvar"),
+    **dict.fromkeys(("log_sigma", "logsigma", "log_std", "logstd", "log_scale", "z_log_sigma"), "logsigma"),
+    **dict.fromkeys(("sigma", "std", "scale", "z_sigma"), "sigma"),
+}
+RECONSTRUCTION_KEYS = ("reconstruction", "recon", "x_recon", "x_hat", "mean", "probs", "logits")
+PROBE_IMAGES = 8
+PROBE_LATENTS = 32
+
+
+@dataclass(frozen=True)
+class Conventions:
+    image_shape: tuple[int, int, int]
+    latent_dim: int
+    flat_input: bool
+    encoder_output: str  # "mu-logvar", "mu-logsigma", "mu-sigma", "concat", "normal", "dict:MU,SCALE"
+    decoder_output: str  # "probabilities", "logits", "signed"
+
+    @property
+    def signed_input(self) -> bool:
+        return self.decoder_output == "signed"
+
+    def describe(self) -> str:
+        c, h, w = self.image_shape
+        encoder = {
+            "mu-logvar": "encode() -> (mu, log-variance)",
+            "mu-logsigma": "encode() -> (mu, log-sigma)",
+            "mu-sigma": "encode() -> (mu, sigma)",
+            "concat": "encode() -> one tensor [mu | log-variance]",
+            "normal": "encode() -> a torch Normal",
+        }.get(self.encoder_output) or "encode() -> dict {{{}}}".format(", ".join(self.encoder_output[5:].split(",")))
+        decoder = {
+            "probabilities": "decode() -> [0, 1]",
+            "logits": "decode() -> logits (sigmoid applied)",
+            "signed": "decode() -> [-1, 1] (inputs scaled to [-1, 1] too)",
+        }[self.decoder_output]
+        shape = f"{'flattened ' if self.flat_input else ''}{c}x{h}x{w} input"
+        return f"{shape}; {encoder}; {decoder}"
+
+
+def posterior(out, kind: str, dim: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mu, logvar) from what encode() returned, read as `kind`."""
+    if kind == "normal":
+        base = getattr(out, "base_dist", out)  # Independent(Normal(...), 1)
+        return base.loc, 2 * torch.log(base.scale)
+    if kind.startswith("dict:"):
+        mu_key, scale_key = kind[5:].split(",")
+        return _from_scale(out[mu_key], out[scale_key], SCALE_KEYS[scale_key])
+    if kind == "concat":
+        mu, logvar = out.chunk(2, dim=-1)
+        return mu, logvar
+    return _from_scale(out[0], out[1], kind.split("-")[1])
+
+
+def _from_scale(mu: torch.Tensor, scale: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if kind == "logvar":
+        return mu, scale
+    if kind == "logsigma":
+        return mu, 2 * scale
+    return mu, 2 * torch.log(scale)
+
+
+def encoder_kind(out, declared: str) -> str:
+    """How to read encode()'s output (`declared` is the user's --encoder-output)."""
+    if isinstance(out, torch.distributions.Distribution):
+        base = getattr(out, "base_dist", out)
+        if isinstance(base, torch.distributions.Normal):
+            return "normal"
+        raise _unreadable(f"encode() returned a {type(out).__name__}; only Normal distributions are read")
+    if isinstance(out, Mapping):
+        mu_key = next((k for k in MU_KEYS if k in out), None)
+        scale_key = next((k for k in SCALE_KEYS if k in out), None)
+        if mu_key is None or scale_key is None:
+            raise _unreadable(f"encode() returned a dict with keys {', '.join(map(str, list(out)[:8]))}")
+        return f"dict:{mu_key},{scale_key}"
+    if isinstance(out, torch.Tensor):
+        if out.ndim != 2 or out.shape[1] % 2:
+            raise _unreadable(f"encode() returned one tensor of shape {tuple(out.shape)}")
+        return "concat"
+    if isinstance(out, Sequence) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out):
+        return "mu-logvar" if declared == "auto" else declared
+    raise _unreadable(f"encode() returned {_shape_of(out)}")
+
+
+def _unreadable(what: str) -> ModelSpecError:
+    return ModelSpecError(
+        f"{what}; vae-explorer reads (mu, logvar), (mu, log-sigma) with --encoder-output mu-logsigma, one "
+        f"tensor [mu | logvar], a dict such as {{'mu': ..., 'logvar': ...}} or a torch Normal"
+    )
+
+
+def _shape_of(out) -> str:
+    if isinstance(out, torch.Tensor):
+        return f"a tensor of shape {tuple(out.shape)}"
+    if isinstance(out, tuple | list):
+        return f"a {type(out).__name__} of {len(out)}: ({', '.join(_shape_of(o) for o in out[:4])})"
+    return f"a {type(out).__name__}"
+
+
+def reconstruction(out) -> torch.Tensor:
+    """The decoder's image from what decode() returned."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, torch.distributions.Distribution):
+        return out.mean
+    if isinstance(out, Mapping):
+        for key in RECONSTRUCTION_KEYS:
+            if isinstance(out.get(key), torch.Tensor):
+                return out[key] if key != "logits" else torch.sigmoid(out[key])
+    if isinstance(out, tuple | list) and out and isinstance(out[0], torch.Tensor):
+        return out[0]
+    raise ModelSpecError(f"decode() returned {_shape_of(out)}; vae-explorer reads a tensor of images")
+
+
+class AdaptedModel(nn.Module):
+    """A user's module wearing the model contract. It holds the module, so .to(device) and
+    .eval() reach its weights; `encode` and `decode` are the only methods of it that run."""
+
+    def __init__(self, module: nn.Module, conventions: Conventions, info: ModelInfo, likelihood: Likelihood):
+        super().__init__()
+        self.module = module
+        self.conventions = conventions
+        self.latent_dim = conventions.latent_dim
+        self.image_shape = conventions.image_shape
+        self.info = info
+        self.likelihood = likelihood
+        self.adapter_description = conventions.describe()
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.conventions
+        x = x * 2 - 1 if c.signed_input else x
+        mu, logvar = posterior(self.module.encode(x.flatten(1) if c.flat_input else x), c.encoder_output)
+        return mu.float().reshape(len(x), -1), logvar.float().reshape(len(x), -1).clamp(*LOGVAR_RANGE)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        out = reconstruction(self.module.decode(z)).float().reshape(len(z), *self.image_shape)
+        if self.conventions.decoder_output == "logits":
+            return torch.sigmoid(out)
+        if self.conventions.decoder_output == "signed":
+            return (out + 1) / 2
+        return out
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+# -- finding the conventions: one test forward pass -------------------------------------------
+def shape_candidates(module: nn.Module, declared: tuple[int, int, int] | None) -> list[tuple[int, int, int]]:
+    """Image shapes to try, most likely first: the user's --image-shape alone; else the module's
+    own attribute; else what its first layer takes (a Linear's width as a square grey or colour
+    image, a Conv2d's channels at the usual sizes)."""
+    if declared:
+        return [declared]
+    shapes = []
+    for name in ("image_shape", "img_shape", "input_shape", "input_dim"):
+        value = getattr(module, name, None)
+        if isinstance(value, tuple | list) and len(value) == 3 and all(isinstance(v, int) and v > 0 for v in value):
+            shapes.append(tuple(value))
+    kind, width = _first_layer(module)
+    if kind == "Linear":
+        for channels in (1, 3, 4):
+            side = math.isqrt(width // channels)
+            if channels * side * side == width:
+                shapes.append((channels, side, side))
+    elif kind == "Conv2d":
+        shapes += [(width, s, s) for s in (28, 32, 64, 128, 256, 16, 96, 224)]
+    return list(dict.fromkeys(shapes))
+
+
+def _first_layer(module: nn.Module) -> tuple[str, int]:
+    """The first Linear or Conv2d layer and its input width (features, channels), also inside a
+    TorchScript archive, whose layers keep their class name in `original_name`."""
+    for m in module.modules():
+        kind = type(m).__name__ if isinstance(m, nn.Linear | nn.Conv2d) else getattr(m, "original_name", "")
+        weight = getattr(m, "weight", None)
+        if kind in ("Linear", "Conv2d") and isinstance(weight, torch.Tensor) and weight.ndim >= 2:
+            return kind, int(weight.shape[1])
+    return "", 0
+
+
+@torch.no_grad()
+def probe(
+    module: nn.Module,
+    name: str,
+    image_shape: tuple[int, int, int] | None = None,
+    encoder_output: str = "auto",
+    decoder_output: str = "auto",
+) -> Conventions:
+    """Run `module` once on a few images and latents; the conventions its outputs show.
+    Raises ModelSpecError naming `name` and what is wrong."""
+    candidates = shape_candidates(module, image_shape)
+    if not candidates:
+        raise ModelSpecError(
+            f"{name}: cannot tell the image shape it takes (no image_shape attribute and no Linear or Conv2d "
+            f"layer to read it from); give it with --image-shape C,H,W"
+        )
+    tried = []
+    for shape in candidates:
+        for flat in (False, True):
+            x = _probe_images(shape)
+            try:
+                out = module.encode(x.flatten(1) if flat else x)
+            except Exception as e:
+                tried.append(f"{'flattened ' if flat else ''}{'x'.join(map(str, shape))}: {type(e).__name__}: {e}")
+                continue
+            return _finish(module, name, shape, flat, out, encoder_output, decoder_output)
+    first = tried[0] if tried else ""
+    raise ModelSpecError(
+        f"{name}: encode() fails on every image shape tried ({len(tried)}, first {first}); "
+        f"give the shape with --image-shape C,H,W"
+    )
+
+
+def _probe_images(shape: tuple[int, int, int]) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(0)
+    return torch.rand((PROBE_IMAGES, *shape), generator=generator)
+
+
+def _finish(module, name, shape, flat, out, encoder_output, decoder_output) -> Conventions:
+    kind = encoder_kind(out, encoder_output)
+    mu, logvar = posterior(out, kind)
+    if mu.shape != logvar.shape or mu.ndim != 2 or mu.shape[0] != PROBE_IMAGES:
+        raise ModelSpecError(
+            f"{name}: encode() gave mu of shape {tuple(mu.shape)} and its spread of shape {tuple(logvar.shape)} for "
+            f"{PROBE_IMAGES} images; both must be ({PROBE_IMAGES}, latent size)"
+        )
+    if not (torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
+        raise ModelSpecError(f"{name}: encode() gave NaN or infinite values for ordinary images")
+    latent_dim = mu.shape[1]
+    z = torch.cat([mu, torch.randn((PROBE_LATENTS, latent_dim), generator=torch.Generator().manual_seed(0))])
+    try:
+        images = reconstruction(module.decode(z.to(mu.dtype)))
+    except ModelSpecError as e:
+        raise ModelSpecError(f"{name}: {e}") from None
+    except Exception as e:
+        raise ModelSpecError(f"{name}: decode() fails on latents of size {latent_dim}: {type(e).__name__}: {e}") from e
+    c, h, w = shape
+    if images.ndim == 4 and images.shape[0] == len(z) and images.numel() == len(z) * c * h * w:
+        shape = tuple(images.shape[1:])  # the decoder's own layout, where it is one
+    if images.shape[0] != len(z) or images.numel() != len(z) * c * h * w:
+        raise ModelSpecError(
+            f"{name}: decode() gave shape {tuple(images.shape)} for {len(z)} latents; the encoder takes "
+            f"{c}x{h}x{w} images, so it must give ({len(z)}, {c}, {h}, {w}) or ({len(z)}, {c * h * w})"
+        )
+    if not torch.isfinite(images).all():
+        raise ModelSpecError(f"{name}: decode() gave NaN or infinite values")
+    return Conventions(shape, latent_dim, flat, kind, _decoder_kind(images, decoder_output, name))
+
+
+def _decoder_kind(images: torch.Tensor, declared: str, name: str) -> str:
+    """What decode()'s values are: outside [-1, 1] they can only be logits; inside it with
+    negatives, a tanh decoder's [-1, 1]; else probabilities."""
+    low, high = images.min().item(), images.max().item()
+    measured = "logits" if low < -1.001 or high > 1.001 else "signed" if low < -1e-3 else "probabilities"
+    if declared == "auto":
+        return measured
+    if (declared == "probabilities" and measured != "probabilities") or (declared == "signed" and measured == "logits"):
+        raise ModelSpecError(f"{name}: --decoder-output {declared}, but decode() gave {low:.3g} to {high:.3g}")
+    return declared

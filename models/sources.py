@@ -1,0 +1,107 @@
+"""What names a model to open (ModelSource), and the one rule for files that can run code.
+
+A model SPEC alone names our checkpoints (`builtin:faces`, `file.safetensors`). A user's own
+class needs more: `file.py:ClassName` with its weights, constructor arguments and, where it
+cannot be inferred, the image shape. Formats that run code when opened (a user's .py file, a
+TorchScript archive, a pickled model or pythae's pickled networks) open only when `trusted`
+is set, and the CLI sets it only from --trust-code, the window only from its trust dialog.
+Without it they raise TrustRequired, which carries the file's hash so the window can ask once
+and remember the answer for that exact file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from explorer_models.errors import ModelSpecError
+
+ENCODER_OUTPUTS = ("auto", "mu-logvar", "mu-logsigma")
+DECODER_OUTPUTS = ("auto", "probabilities", "logits", "signed")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model to open: the SPEC and, for a user's own class, how to build and read it."""
+
+    spec: str
+    weights: str = ""  # .safetensors, or .pt/.pth read with torch.load(weights_only=True)
+    model_args: str = ""  # a JSON object: the class's keyword arguments
+    image_shape: tuple[int, int, int] | None = None  # (C, H, W) when it cannot be inferred
+    encoder_output: str = "auto"  # what a 2-tuple from encode() holds (ENCODER_OUTPUTS)
+    decoder_output: str = "auto"  # what decode() returns (DECODER_OUTPUTS)
+    trusted: bool = False  # the user chose to let this model's files run code
+
+    def trust(self) -> ModelSource:
+        return replace(self, trusted=True)
+
+    def describe(self) -> str:
+        """The SPEC with its options, as a user would type them after --model."""
+        parts = [self.spec]
+        if self.weights:
+            parts.append(f"--weights {self.weights}")
+        if self.model_args:
+            parts.append(f"--model-args '{self.model_args}'")
+        if self.image_shape:
+            parts.append("--image-shape " + ",".join(map(str, self.image_shape)))
+        for option, value in (("--encoder-output", self.encoder_output), ("--decoder-output", self.decoder_output)):
+            if value != "auto":
+                parts.append(f"{option} {value}")
+        return " ".join(parts)
+
+
+def as_source(spec: str | os.PathLike | ModelSource) -> ModelSource:
+    return spec if isinstance(spec, ModelSource) else ModelSource(str(spec))
+
+
+class TrustRequired(ModelSpecError):
+    """Opening `path` would run code from it; the caller may ask the user and retry trusted."""
+
+    def __init__(self, path: Path, what: str, sha256: str):
+        self.path = path
+        self.sha256 = sha256
+        super().__init__(
+            f"{path}: {what}, which runs code on this computer when it is opened; open it only if you "
+            f"trust where it came from: add --trust-code (the command line) or confirm in the window"
+        )
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def require_trust(source: ModelSource, path: Path, what: str, also: tuple[Path, ...] = ()) -> None:
+    """Raise TrustRequired unless the user trusted this source. Its hash covers `path` and the
+    files in `also` (every file that would run), so a remembered answer never covers a change."""
+    if not source.trusted:
+        try:
+            digest = file_sha256(path)
+            if also:
+                digest = hashlib.sha256("|".join([digest, *(file_sha256(p) for p in also)]).encode()).hexdigest()
+        except OSError:
+            digest = ""
+        raise TrustRequired(path, what, digest)
+
+
+def parse_image_shape(text: str) -> tuple[int, int, int]:
+    """'1,28,28' -> (1, 28, 28), for --image-shape."""
+    from explorer_models.config import MAX_CHANNELS, MAX_IMAGE_SIDE
+
+    try:
+        shape = tuple(int(p) for p in text.replace("x", ",").split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3:
+        raise ModelSpecError(f"--image-shape {text!r}: give channels,height,width, e.g. 1,28,28 or 3,64,64")
+    c, h, w = shape
+    if not (1 <= c <= MAX_CHANNELS and 1 <= h <= MAX_IMAGE_SIDE and 1 <= w <= MAX_IMAGE_SIDE):
+        raise ModelSpecError(
+            f"--image-shape {text!r}: channels 1 to {MAX_CHANNELS}, height and width 1 to {MAX_IMAGE_SIDE}"
+        )
+    return shape  # type: ignore[return-value]
