@@ -26,13 +26,13 @@ def as_latent_model(model, image_shape: tuple[int, int, int]) -> LatentModel:
         return model
     import torch
 
-    from explorer_models.sources import ModelSource
+    from explorer_models.sources import IN_MEMORY_PREFIX, ModelSource
     from explorer_models.user_modules import adapt
 
     if not isinstance(model, torch.nn.Module):
         raise ModelSpecError(f"a {type(model).__name__} is not a model: give a torch.nn.Module with encode and decode")
     name = type(model).__name__
-    return adapt(model, name, ModelSource(f"python:{name}", image_shape=image_shape), "python", display=name)
+    return adapt(model, name, ModelSource(IN_MEMORY_PREFIX + name, image_shape=image_shape), "python", display=name)
 
 
 def _prepare(model, images, labels=None, label_names=None):

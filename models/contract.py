@@ -50,6 +50,7 @@ class ModelInfo:
     training: dict = field(default_factory=dict)
     content_hash: str = ""  # sha256 of config + weights; keys caches of its encodings
     source: str = ""  # the spec or path it was loaded from
+    options: dict = field(default_factory=dict)  # the rest of its ModelSource (weights, ...): to reopen it
 
 
 @runtime_checkable

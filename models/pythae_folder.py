@@ -151,7 +151,7 @@ def load_pythae_folder(path: Path, source: ModelSource) -> PythaeModel:
     for net in NETWORKS:
         _load_part(getattr(pythae_model, net), net, state, weights_file)
 
-    info = ModelInfo(name=_name(path), source=source.spec)
+    info = ModelInfo(name=_name(path), source=source.spec, options=source.options())
     model = PythaeModel(
         pythae_model.encoder, pythae_model.decoder, config.input_dim, image_shape, config.latent_dim, info
     )

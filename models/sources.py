@@ -18,6 +18,7 @@ from pathlib import Path
 
 from explorer_models.errors import ModelSpecError
 
+IN_MEMORY_PREFIX = "python:"  # names what came from a Python session (explorer.show), not from a file
 ENCODER_OUTPUTS = ("auto", "mu-logvar", "mu-logsigma")
 DECODER_OUTPUTS = ("auto", "probabilities", "logits", "signed")
 
@@ -37,19 +38,37 @@ class ModelSource:
     def trust(self) -> ModelSource:
         return replace(self, trusted=True)
 
+    def options(self) -> dict:
+        """What besides the spec opens this model again, as JSON-ready values (never the trust)."""
+        out: dict = {}
+        if self.weights:
+            out["weights"] = self.weights
+        if self.model_args:
+            out["model_args"] = self.model_args
+        if self.image_shape:
+            out["image_shape"] = list(self.image_shape)
+        for key in ("encoder_output", "decoder_output"):
+            if getattr(self, key) != "auto":
+                out[key] = getattr(self, key)
+        return out
+
+    @classmethod
+    def from_options(cls, spec: str, options: dict) -> ModelSource:
+        shape = options.get("image_shape")
+        return cls(spec, **{**options, "image_shape": tuple(shape) if shape else None})
+
     def describe(self) -> str:
         """The SPEC with its options, as a user would type them after --model."""
-        parts = [self.spec]
-        if self.weights:
-            parts.append(f"--weights {self.weights}")
-        if self.model_args:
-            parts.append(f"--model-args '{self.model_args}'")
-        if self.image_shape:
-            parts.append("--image-shape " + ",".join(map(str, self.image_shape)))
-        for option, value in (("--encoder-output", self.encoder_output), ("--decoder-output", self.decoder_output)):
-            if value != "auto":
-                parts.append(f"{option} {value}")
-        return " ".join(parts)
+        return describe(self.spec, self.options())
+
+
+def describe(spec: str, options: dict) -> str:
+    """A model's spec and options as a command line's words: `x.py:VAE --weights w.pt`."""
+    words = [spec]
+    for key, value in options.items():
+        text = ",".join(map(str, value)) if key == "image_shape" else value
+        words.append(f"--{key.replace('_', '-')} " + (f"'{text}'" if key == "model_args" else str(text)))
+    return " ".join(words)
 
 
 def as_source(spec: str | os.PathLike | ModelSource) -> ModelSource:

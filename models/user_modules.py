@@ -104,7 +104,7 @@ def adapt(module: nn.Module, name: str, source: ModelSource, digest: str, displa
     # the weights as they are now (a class opened without --weights has its random initial ones)
     # and how they are read: both change what the encodings are, and this hash keys their cache
     digest = tensors_hash(f"{digest}|{conventions.describe()}", module.state_dict())
-    info = ModelInfo(name=display, content_hash=digest, source=source.describe())
+    info = ModelInfo(name=display, content_hash=digest, source=source.spec, options=source.options())
     return AdaptedModel(module, conventions, info, _likelihood(module, conventions.decoder_output, name)).eval()
 
 

@@ -15,7 +15,7 @@ import os
 import sys
 
 from explorer import __version__
-from explorer.cli.common import add_device_argument, add_model_arguments, model_source
+from explorer.cli.common import add_device_argument, add_labels_argument, add_model_arguments, model_source
 
 PROG = "vae-explorer"
 SESSION_SUFFIX = ".vaesession"  # explorer.core.io.session.SUFFIX (not imported here: it pulls in torch)
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="builtin:faces, builtin:faces:test, a folder of images, a .npy / .npz file of images, "
         "or a .npz of precomputed latents (mu, optional logvar, labels) (default builtin:faces)",
     )
+    add_labels_argument(window)
     add_device_argument(window)
     window.add_argument(
         "--screenshot", metavar="PATH", help="open the window, wait until the map is drawn, save a PNG of it and exit"
@@ -119,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         from explorer.qt.app import run_window
 
-        return run_window(source, args.data, device=args.device, screenshot=args.screenshot, session=args.session)
+        return run_window(
+            source, args.data, device=args.device, screenshot=args.screenshot, session=args.session, labels=args.labels
+        )
 
     from explorer_models.errors import UserInputError  # imports torch: only once a command runs
 

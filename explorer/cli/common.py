@@ -23,7 +23,17 @@ def add_model_and_data(
 ) -> None:
     add_model_arguments(p)
     p.add_argument("--data", required=True, metavar="SPEC", help=data_help)
+    add_labels_argument(p)
     add_device_argument(p)
+
+
+def add_labels_argument(p) -> None:
+    p.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="a labels file for a folder of images: a CSV (a file-name column, then labels) or CelebA's "
+        "list_attr_celeba.txt format (default: labels.csv or list_attr_celeba.txt in the folder)",
+    )
 
 
 def add_model_arguments(p: argparse.ArgumentParser, group=None, default: str | None = None) -> None:
@@ -127,7 +137,7 @@ def open_encoded(args: argparse.Namespace) -> Opened:
     check_spec(args.data)  # a typo fails before the model loads
     device = resolve_device(args.device)
     model = load_model(model_source(args)).to(device)
-    dataset = load_for_model(args.data, model.image_shape, model.latent_dim)
+    dataset = load_for_model(args.data, model.image_shape, model.latent_dim, labels=args.labels)
     warn_skipped(dataset)
     key = model_cache_key(model, dataset.fingerprint)
     with tqdm(total=len(dataset), unit="img", desc="encoding", file=sys.stderr, disable=None, leave=False) as bar:
@@ -225,13 +235,15 @@ def write_figure(args: argparse.Namespace, opened: Opened, figure) -> int:
     from explorer.core.figures import figure as F
     from explorer.core.space.support import SupportMeter
     from explorer_models import decode_images
+    from explorer_models.sources import describe
 
     decoded = decode_images(opened.model, figure.latents, opened.device)
     support = SupportMeter(opened.encodings.mu)(figure.latents)
     ds = opened.dataset
     if getattr(args, "originals", False) and not has_images(ds):
         warn([f"{NO_IMAGE}: --originals shows a grey placeholder for each data point"])
-    provenance = F.Provenance(args.model, opened.model.info.content_hash, ds.spec, ds.fingerprint)
+    info = opened.model.info
+    provenance = F.Provenance(describe(info.source, info.options), info.content_hash, ds.spec, ds.fingerprint)
     out = F.export(args.out, figure, decoded, provenance, IndexedImages(ds), support, force=args.force)
     print(f"wrote {out} ({len(figure.latents)} images: {figure.title()})")
     print(f"  data support: {support.describe()}")

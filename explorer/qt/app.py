@@ -108,7 +108,12 @@ class Screenshot(QtCore.QObject):
 
 
 def run_window(
-    model, data: str, device: str = "auto", screenshot: str | None = None, session: str | None = None
+    model,
+    data: str,
+    device: str = "auto",
+    screenshot: str | None = None,
+    session: str | None = None,
+    labels: str | None = None,
 ) -> int:
     """Show the window and return when it closes.
 
@@ -116,7 +121,7 @@ def run_window(
     someone else owns (a notebook, a test), and ending app.exec() would end theirs too.
     """
     application()
-    window = MainWindow(model, data, device=device, session=session)
+    window = MainWindow(model, data, device=device, session=session, labels=labels)
     shot = Screenshot(window, Path(screenshot), session=session is not None) if screenshot else None
     loop = QtCore.QEventLoop()
     window.closed.connect(loop.quit)

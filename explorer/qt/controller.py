@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6 import QtCore
 
-from explorer.core.data import has_images
+from explorer.core.data import DatasetLike, has_images
 from explorer.core.space import vectors as V
 from explorer.core.space.neighbours import as_float64
 from explorer.core.state.compute import Work
@@ -39,8 +39,8 @@ from explorer.worker.requests import (
     Slot,
 )
 from explorer.worker.requests import Decoded as DecodedResult
-from explorer_models import load_model
-from explorer_models.sources import ModelSource, TrustRequired, as_source
+from explorer_models import LatentModel, load_model
+from explorer_models.sources import IN_MEMORY_PREFIX, ModelSource, TrustRequired, as_source
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,8 @@ class Controller(QtCore.QObject):
         self.worker = ModelWorker(self._delivered.emit, device=device)
         self.compute = ComputeWorker(self._delivered.emit)
         state.run = self._run_on_compute_thread
-        self._data_spec: str | None = None
+        self._data_spec: str | DatasetLike | None = None
+        self._data_labels: str | None = None  # --labels FILE for a folder
         # the newest load, dataset and encode requests: answers to older ones are dropped
         self._model_id: int | None = None
         self._dataset_id: int | None = None
@@ -100,29 +101,40 @@ class Controller(QtCore.QObject):
         state.strip.figure_changed.connect(self._decode_strip)
 
     # -- commands from the window ----------------------------------------------------------
-    def open(self, model_spec: str, data_spec: str) -> None:
-        self._data_spec = data_spec
+    def open(
+        self, model_spec: str | ModelSource | LatentModel, data_spec: str | DatasetLike, labels: str | None = None
+    ) -> None:
+        self._data_spec, self._data_labels = data_spec, labels
         self.open_model(model_spec)
 
-    def open_model(self, spec: str | ModelSource) -> None:
-        """Load a model (a SPEC, or a ModelSource for a user's class); the current one stays in
-        use until the new one is ready, and stays if it fails."""
-        source = as_source(spec)
+    def open_model(self, spec: str | ModelSource | LatentModel) -> None:
+        """Load a model (a SPEC, a ModelSource for a user's class, or a model already in memory:
+        explorer.show); the current one stays in use until the new one is ready, and stays if
+        loading fails."""
+        if isinstance(spec, str | ModelSource):
+            source = as_source(spec)
+            load = lambda: load_model(source)
+        else:
+            model, source = spec, ModelSource(spec.info.source or IN_MEMORY_PREFIX + spec.info.name)
+            load = lambda: model
         self._drop_dataset_jobs()
         self.state.say(f"loading model {source.describe()} …")
         generation = self.state.issue_generation()
-        self._model_id = self.worker.load_model(lambda: load_model(source), generation)
+        self._model_id = self.worker.load_model(load, generation)
         self._pending_sources[self._model_id] = source
         self._unanswered[self._model_id] = generation
 
-    def open_dataset(self, spec: str) -> None:
-        self._data_spec = spec
+    def open_dataset(self, spec: str | DatasetLike, labels: str | None = None) -> None:
+        """Open a dataset (a SPEC, with a labels file for a folder, or one already in memory)."""
+        self._data_spec, self._data_labels = spec, labels
         if self.state.model_info is None:
             return  # opened once the model is ready
         self._drop_dataset_jobs()
-        self.state.say(f"loading dataset {spec} …")
-        self.progress.emit(0, 0, f"loading {spec}")
-        self._dataset_id = self._run_job(Job.DATASET, dataset_jobs.open_dataset(spec), self.state.issue_generation())
+        name = spec if isinstance(spec, str) else spec.spec
+        self.state.say(f"loading dataset {name} …")
+        self.progress.emit(0, 0, f"loading {name}")
+        job = dataset_jobs.open_dataset(spec, labels)
+        self._dataset_id = self._run_job(Job.DATASET, job, self.state.issue_generation())
 
     def cancel(self) -> None:
         """Stop opening or encoding the dataset (between two steps); the window says so."""
@@ -346,7 +358,7 @@ class Controller(QtCore.QObject):
         self.state.set_model(model.info, model.latent_dim, loaded.device_name, generation=r.generation)
         self.state.say(f"model {model.info.source} on {loaded.device_name}")
         if self._data_spec is not None:
-            self.open_dataset(self._data_spec)
+            self.open_dataset(self._data_spec, self._data_labels)
 
     def _on_compute(self, r: Result) -> None:
         done = self._compute_done.pop(r.request_id, None)

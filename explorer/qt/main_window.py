@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from explorer.core.data import DatasetLike
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.attribute_panel import AttributePanel
 from explorer.qt.controller import Controller
@@ -17,6 +18,8 @@ from explorer.qt.panels import ActiveUnits, DecoderPanel, PosteriorPanel
 from explorer.qt.sessions import SessionKeeper
 from explorer.qt.strip_panel import StripPanel
 from explorer.qt.trust_dialog import TrustGate
+from explorer_models import LatentModel
+from explorer_models.sources import ModelSource
 
 SETTINGS_ORG = "vae-explorer"
 PREFERRED_SIZE = (1500, 920)  # the window's first size, where the screen has room for it
@@ -31,12 +34,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def __init__(
         self,
-        model_spec: str,
-        data_spec: str,
+        model_spec: str | ModelSource | LatentModel,
+        data_spec: str | DatasetLike,
         device: str = "auto",
         settings: QtCore.QSettings | None = None,
         session: str | None = None,
         parent=None,
+        labels: str | None = None,
     ):
         super().__init__(parent)
         self.setWindowTitle("vae-explorer")
@@ -95,7 +99,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state.focus_changed.connect(self._show_focus_terms)
         self._restore_settings()
         if session is None or not self.sessions.open(session):
-            self.controller.open(model_spec, data_spec)
+            self.controller.open(model_spec, data_spec, labels)
 
     # -- construction ----------------------------------------------------------------------
     def _build_status_bar(self) -> None:

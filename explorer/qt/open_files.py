@@ -22,7 +22,7 @@ from explorer.qt.file_kinds import DROP_HELP, PYTHAE_MARKER, is_model_folder, pl
 from explorer.qt.recent import MODEL, RecentList, RecentMenu, dataset_entry, entry_source, model_entry
 from explorer.qt.sessions import SessionKeeper
 from explorer_models.errors import ModelSpecError
-from explorer_models.sources import ModelSource
+from explorer_models.sources import IN_MEMORY_PREFIX, ModelSource
 from explorer_models.user_code import candidate_classes
 
 MODEL_FILTERS = ";;".join(
@@ -160,7 +160,7 @@ class FileOpener(QtCore.QObject):
     # -- recent ----------------------------------------------------------------------------
     def _remember_model(self) -> None:
         source = self.controller.model_source
-        if source is not None:
+        if source is not None and not source.spec.startswith(IN_MEMORY_PREFIX):  # nothing to reopen
             self.recent.add(model_entry(source))
             self.recent_menu.rebuild()
 
@@ -169,6 +169,8 @@ class FileOpener(QtCore.QObject):
         dataset = self.state.dataset
         if dataset is not None and dataset.spec != self._shown_data_spec:
             self._shown_data_spec = dataset.spec
+            if dataset.spec.startswith(IN_MEMORY_PREFIX):
+                return
             self.recent.add(dataset_entry(dataset.spec))
             self.recent_menu.rebuild()
 

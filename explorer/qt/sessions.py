@@ -42,7 +42,7 @@ class SessionKeeper(QtCore.QObject):
             return False
         self._pending = (str(path), doc)
         self.controller.offer_label_vectors = False  # the session brings its own vectors
-        self.controller.open(doc["model"]["spec"], doc["data"]["spec"])
+        self.controller.open(S.model_source(doc), doc["data"]["spec"], doc["data"].get("labels"))
         return True
 
     def _apply_pending(self) -> None:

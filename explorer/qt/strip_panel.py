@@ -22,6 +22,7 @@ from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.dialogs import warn
 from explorer.qt.image_view import ImageView
 from explorer_models.errors import UserInputError
+from explorer_models.sources import describe
 
 KIND_NAMES = {
     F.PATH: "Path through keyframes",
@@ -367,7 +368,8 @@ class StripPanel(QtWidgets.QWidget):
             self.state.say("exporting once the strip is decoded …")
             return False
         s = self.state
-        provenance = F.Provenance(s.model_info.source, s.model_info.content_hash, s.dataset.spec, s.dataset.fingerprint)
+        model = describe(s.model_info.source, s.model_info.options)
+        provenance = F.Provenance(model, s.model_info.content_hash, s.dataset.spec, s.dataset.fingerprint)
         try:
             written = F.export(
                 path, figure, decoded.images, provenance, IndexedImages(s.dataset), self.strip.support, force=True

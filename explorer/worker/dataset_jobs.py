@@ -7,17 +7,21 @@ and checked in steps): it is never encoded, and its latent size must be the mode
 
 from __future__ import annotations
 
-from explorer.core.data import DatasetLike, check_latent_size, for_model_steps
+from explorer.core.data import DatasetLike, check_image_shape, check_latent_size, for_model_steps
 from explorer.core.store import encoding
 from explorer.worker.requests import OpenedDataset
 
 
-def open_dataset(spec: str):
+def open_dataset(spec: str | DatasetLike, labels: str | None = None):
     """Model-thread job: load the dataset at the model's image size (rendering or reading
-    images in steps, with progress), and any cached encodings (a latents file's own)."""
+    images in steps, with progress), and any cached encodings (a latents file's own). A dataset
+    already in memory (explorer.show) is only checked against the model."""
 
     def start(model, device):
-        dataset = yield from for_model_steps(spec, model.image_shape)
+        if isinstance(spec, str):
+            dataset = yield from for_model_steps(spec, model.image_shape, labels)
+        else:
+            dataset = check_image_shape(spec, model.image_shape)
         check_latent_size(dataset, model.latent_dim)
         key = encoding.model_cache_key(model, dataset.fingerprint)
         from_file = encoding.file_encodings(dataset)

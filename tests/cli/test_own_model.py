@@ -136,3 +136,20 @@ def test_bad_model_options_are_one_line(capsys, own_model, extra, message):
     code, _, err = run_cli(capsys, "info", *model_args(own_model, "--trust-code", *extra))
     assert code == 1
     assert message in err and err.count("\n") == 1
+
+
+def test_labels_names_a_labels_file_for_a_folder(capsys, tmp_path):
+    """--labels FILE: the labels of a folder of images from a file elsewhere (here CelebA's format)."""
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for i in range(12):
+        Image.new("RGB", (64, 64), (20 * i, 100, 255 - 20 * i)).save(folder / f"{i:02d}.png")
+    attrs = tmp_path / "attrs.txt"
+    attrs.write_text("12\nBright\n" + "".join(f"{i:02d}.png {1 if i >= 6 else -1}\n" for i in range(12)))
+    out = tmp_path / "bright.json"
+    argv = ["vector", "--model", "builtin:faces", "--data", folder, "--label", "Bright", "--out", out]
+    code, _, err = run_cli(capsys, *argv, "--labels", attrs)
+    assert code == 0, err
+    assert json.loads(out.read_text())["vectors"][0]["name"] == "Bright"
+    code, _, err = run_cli(capsys, *argv, "--force")  # without it: the folder has no such label
+    assert code == 1 and err.endswith("faces: has no labels to make a vector from\n")

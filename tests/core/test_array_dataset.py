@@ -72,3 +72,21 @@ def test_an_npz_without_a_clear_images_array_says_what_it_found(tmp_path):
     (tmp_path / "cut.npz").write_bytes((tmp_path / "two.npz").read_bytes()[:100])
     with pytest.raises(DatasetError, match=r"cut\.npz: not a readable NumPy file"):
         load_dataset(tmp_path / "cut.npz")
+
+
+def test_a_npy_already_at_the_models_input_is_read_from_the_file_not_copied(tmp_path):
+    """Bounded memory for large files: uint8 images of the model's size stay memory-mapped."""
+    images = np.random.default_rng(0).integers(0, 256, (50, 16, 16, 3), dtype=np.uint8)
+    np.save(tmp_path / "big.npy", images)
+    ds = load_dataset(tmp_path / "big.npy", image_size=16, channels=3)
+    base = ds.images
+    while not isinstance(base, np.memmap) and getattr(base, "base", None) is not None:
+        base = base.base
+    assert isinstance(base, np.memmap) and not ds.images.flags.writeable
+    assert np.array_equal(ds.images_at(range(10, 20)), images[10:20])
+    grey = images[..., 0]
+    np.save(tmp_path / "grey.npy", grey)
+    ds = load_dataset(tmp_path / "grey.npy", image_size=16, channels=1)  # (N, H, W): a view with one channel
+    assert ds.image_shape == (1, 16, 16) and np.array_equal(ds.images_at([3])[0, ..., 0], grey[3])
+    converted = load_dataset(tmp_path / "big.npy", image_size=8, channels=3)  # another size: converted
+    assert converted.images.shape == (50, 8, 8, 3) and converted.images.flags.writeable

@@ -118,6 +118,11 @@ def test_binary_labels_are_found_block_by_block(images, monkeypatch):
     from explorer.core.data import base
 
     monkeypatch.setattr(base, "LABEL_BLOCK", 2)  # three blocks of two rows
-    labels = np.array([[1, 1, 0], [0, 0, 0], [1, 1, 1], [0, 0, 1], [1, 0.5, 0], [0, 1, np.nan]], np.float32)
-    data = ArrayDataset("blocks", images, labels, ("yes", "late", "nan"), "fp")
-    assert data.binary_label_names() == ("yes",)  # a 0.5 or a NaN in the last block rules a label out
+    nan = np.nan
+    labels = np.array(
+        [[1, 1, 0, nan], [0, 0, 0, nan], [1, 1, 1, nan], [0, 0, 1, nan], [1, 0.5, 0, nan], [0, 1, nan, nan]], np.float32
+    )
+    data = ArrayDataset("blocks", images, labels, ("yes", "late", "unknown", "none"), "fp")
+    # a 0.5 in the last block rules a label out; a NaN is a point whose label is unknown, but a
+    # label known for no point is none
+    assert data.binary_label_names() == ("yes", "unknown")

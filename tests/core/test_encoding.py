@@ -65,3 +65,53 @@ def test_kl_per_dim_works_on_cached_read_only_columns(isolated_cache, model, tin
     cached = encoding.load_cached(key)
     assert not cached.mu.flags.writeable
     assert np.allclose(cached.kl_per_dim(), enc.kl_per_dim())
+
+
+class Squeezed(torch.nn.Module):
+    """A model on a device that holds at most `room` images at a time (or none at all)."""
+
+    def __init__(self, model, room: int, cuda_style: bool = True):
+        super().__init__()
+        self.model, self.room, self.cuda_style, self.batches = model, room, cuda_style, []
+        self.latent_dim, self.image_shape, self.info = model.latent_dim, model.image_shape, model.info
+
+    def encode(self, x):
+        self.batches.append(len(x))
+        if len(x) > self.room:
+            if self.cuda_style:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            raise RuntimeError("MPS backend out of memory (MPS allocated: 9.00 GB)")
+        return self.model.encode(x)
+
+    def decode(self, z):
+        return self.model.decode(z)
+
+
+@pytest.mark.parametrize("cuda_style", [True, False])
+def test_out_of_device_memory_retries_with_smaller_chunks(model, tiny_images, cuda_style):
+    squeezed = Squeezed(model, room=5, cuda_style=cuda_style)
+    enc = encoding.encode_all(squeezed, tiny_images, first_chunk=32)
+    whole = encoding.encode_all(model, tiny_images)
+    np.testing.assert_allclose(enc.mu, whole.mu, rtol=1e-5, atol=1e-6)
+    # 32 failed, then 16, then 8, then chunks of 4 to the end: never larger again
+    assert squeezed.batches[:4] == [min(32, len(tiny_images)), 16, 8, 4]
+    assert max(squeezed.batches[3:]) <= 4
+
+
+def test_a_device_too_small_for_one_image_is_one_clear_error(model, tiny_images):
+    with pytest.raises(encoding.EncodingError, match=r"memory encoding even one image at a time; .*--device cpu"):
+        encoding.encode_all(Squeezed(model, room=0), tiny_images, first_chunk=8)
+
+
+def test_nan_latents_stop_the_encoding_naming_the_data_point(model, tiny_images):
+    class NaNOnSeven(Squeezed):
+        def encode(self, x):
+            mu, logvar = self.model.encode(x)
+            start = sum(self.batches)
+            self.batches.append(len(x))
+            if start <= 7 < start + len(x):
+                mu[7 - start, 0] = float("nan")
+            return mu, logvar
+
+    with pytest.raises(encoding.EncodingError, match=r"gave NaN or infinite mu for data point 7 \(1 of a batch"):
+        encoding.encode_all(NaNOnSeven(model, room=100), tiny_images, first_chunk=4)

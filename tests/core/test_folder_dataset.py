@@ -104,6 +104,26 @@ def test_celeba_attributes_become_zero_one_labels_and_missing_rows_are_unknown(f
     assert np.isnan(ds.labels[1]).all() and "1 images have no row" in ds.warnings[0]
 
 
+def test_a_labels_file_named_with_labels_replaces_the_folders_own(folder, tmp_path):
+    (folder / "labels.csv").write_text("filename,x\na.jpg,1\n")  # not read when --labels names another
+    attrs = tmp_path / "attributes.txt"  # CelebA's format under another name: its count line tells
+    attrs.write_text("3\nSmiling Hat\na.jpg 1 -1\nb.png -1 -1\nc.png 1 1\n")
+    ds = load_dataset(str(folder), labels=str(attrs))
+    assert ds.label_names == ("Smiling", "Hat") and ds.labels.tolist() == [[1, 0], [0, 0], [1, 1]]
+    assert ds.labels_file == str(attrs.resolve())  # a session records it, to open the same labels again
+    assert ds.fingerprint != load_dataset(str(folder)).fingerprint
+    csv_file = tmp_path / "mine.csv"
+    csv_file.write_text("image,y\nsub/c.png,4\na.jpg,5\nb.png,6\n")
+    assert load_dataset(str(folder), labels=str(csv_file)).labels[:, 0].tolist() == [5, 6, 4]
+    csv_file.write_text("image,y\nb.png,1\nb.png,2\n")
+    with pytest.raises(DatasetError, match=r"mine\.csv: row 3 names 'b\.png' again"):  # rows counted as in the file
+        load_dataset(str(folder), labels=str(csv_file))
+    with pytest.raises(DatasetError, match=r"--labels .*nowhere\.csv: no such file"):
+        load_dataset(str(folder), labels=str(tmp_path / "nowhere.csv"))
+    with pytest.raises(DatasetError, match=r"--labels .*mine\.csv: a labels file names the images of a folder; "):
+        load_dataset("builtin:faces:test", labels=str(csv_file))
+
+
 @pytest.mark.parametrize(
     "content, message",
     [

@@ -114,6 +114,26 @@ def test_a_session_round_trips_everything_it_records(arranged, make_state, tmp_p
     assert np.array_equal(b.strip.figure.latents, a.strip.figure.latents)
 
 
+def test_a_session_of_a_users_own_model_records_what_reopens_it(arranged, tmp_path):
+    """A user's class needs its weights and options to open again; trust is never recorded."""
+    from explorer_models.sources import ModelSource
+
+    arranged.model_info.source = "net.py:VAE"
+    arranged.model_info.options = {"weights": "w.pth", "model_args": '{"z": 3}', "image_shape": [1, 28, 28]}
+    doc = S.load(S.save(tmp_path / "x.vaesession", S.capture(arranged)))
+    assert doc["model"]["spec"] == f"{Path('net.py').resolve()}:VAE"
+    assert doc["model"]["options"]["weights"] == str(Path("w.pth").resolve())
+    assert S.model_source(doc) == ModelSource(
+        f"{Path('net.py').resolve()}:VAE", str(Path("w.pth").resolve()), '{"z": 3}', (1, 28, 28)
+    )
+    assert not S.model_source(doc).trusted
+    doc["model"]["options"]["trusted"] = True  # a hand-edited file cannot grant trust
+    path = tmp_path / "edited.vaesession"
+    path.write_text(json.dumps({**doc}))
+    with pytest.raises(S.SessionError, match="trusted"):
+        S.load(path)
+
+
 def test_a_changed_model_or_dataset_is_named(arranged, tmp_path):
     doc = S.load(S.save(tmp_path / "x.vaesession", S.capture(arranged)))
     problems = S.mismatches(doc, "b" * 64, "other")

@@ -206,3 +206,28 @@ def test_a_damaged_vector_file_is_refused_naming_the_file_and_the_entry(toy, tmp
     path.write_text(text if isinstance(text, str) else json.dumps(doc))
     with pytest.raises(V.VectorError, match=r"v\.json: .*" + message):
         VF.load_vectors(path, "hash", 5)
+
+
+@pytest.mark.parametrize("method", V.LABEL_METHODS)
+def test_points_whose_label_is_unknown_sit_out_of_the_fit(toy, method):
+    """A labels file without a row for some images leaves their labels NaN: a vector is made
+    from the points whose labels are known, as if the others were not there."""
+    from explorer.core.data import ArrayDataset
+
+    mu, smile, glasses = toy
+    labels = np.stack([smile, glasses], 1)
+    holes = labels.copy()
+    holes[::3, 0] = np.nan  # a third of the smiles unknown
+    holes[1::7, 1] = np.nan
+    names = ("smiling", "glasses")
+    known = np.isfinite(holes).all(1) if method == V.BALANCED else np.isfinite(holes[:, 0])
+    balance = ("glasses",) if method == V.BALANCED else ()
+    with_holes = V.from_label(method, mu, holes, names, "smiling", balance)
+    only_known = V.from_label(method, mu[known], labels[known], names, "smiling", balance)
+    assert np.allclose(with_holes.direction, only_known.direction)
+    assert with_holes.quality.n_positive + with_holes.quality.n_negative == known.sum()
+    dataset = ArrayDataset("x", np.zeros((len(mu), 1, 1, 1), np.uint8), holes.astype(np.float32), names, "fp")
+    assert dataset.binary_label_names() == names  # still offered as vectors
+    holes[:, 0] = np.nan
+    with pytest.raises(V.VectorError, match="label 'smiling'.* is unknown for every point"):
+        V.from_label(method, mu, holes, names, "smiling", balance)

@@ -48,7 +48,7 @@ def test_tutorial_mlp_with_flattened_input_and_mu_logvar_encodes_like_its_own_co
     assert decoded.shape == (3, 1, 28, 28)
     torch.testing.assert_close(decoded.flatten(1), model.module.decode(mu))
     assert "flattened 1x28x28 input" in model.adapter_description
-    assert model.info.source == f"{path}:VAE --model-args '{{\"z_dim\": 5}}'"
+    assert (model.info.source, model.info.options) == (f"{path}:VAE", {"model_args": '{"z_dim": 5}'})
 
 
 def test_conv_logits_decoder_and_concatenated_encoder_output(user_file):

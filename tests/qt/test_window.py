@@ -239,7 +239,7 @@ def test_opening_a_dataset_shows_its_progress_and_can_be_cancelled(open_window, 
 
     gate = threading.Event()
 
-    def rendering(spec, image_shape):  # a dataset that renders in steps, the second held by the gate
+    def rendering(spec, image_shape, labels=None):  # a dataset that renders in steps, the second held by the gate
         yield Progress(512, 2000, "rendering faces")
         gate.wait(20)
         yield Progress(1024, 2000, "rendering faces")

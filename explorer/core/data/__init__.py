@@ -29,6 +29,7 @@ __all__ = [
     "IndexedImages",
     "LatentsDataset",
     "builtin_specs",
+    "check_image_shape",
     "check_latent_size",
     "check_spec",
     "dataset_steps",
@@ -65,15 +66,22 @@ def check_spec(spec: str | os.PathLike) -> str | Path:
     return path
 
 
-def load_dataset(spec: str | os.PathLike, image_size: int = 64, channels: int = 3) -> DatasetLike:
+def load_dataset(
+    spec: str | os.PathLike, image_size: int = 64, channels: int = 3, labels: str | None = None
+) -> DatasetLike:
     """Load the dataset a SPEC names. image_size and channels apply to image folders and files
-    (and size a latents file's placeholders)."""
-    return run_steps(dataset_steps(spec, image_size, channels))
+    (and size a latents file's placeholders); `labels` names a labels file for a folder (--labels)."""
+    return run_steps(dataset_steps(spec, image_size, channels, labels))
 
 
-def dataset_steps(spec: str | os.PathLike, image_size: int = 64, channels: int = 3) -> Steps[DatasetLike]:
+def dataset_steps(
+    spec: str | os.PathLike, image_size: int = 64, channels: int = 3, labels: str | None = None
+) -> Steps[DatasetLike]:
     """load_dataset in steps (rendering or reading images reports progress)."""
     checked = check_spec(spec)
+    if labels:
+        labels_file = check_labels_file(labels, checked)
+        return (yield from folder_steps(checked, image_size, channels, labels_file=labels_file))
     if isinstance(checked, Path) and is_latents_file(checked):
         return (yield from latents_steps(checked, (channels, image_size, image_size)))
     if isinstance(checked, Path) and checked.is_file():
@@ -84,26 +92,46 @@ def dataset_steps(spec: str | os.PathLike, image_size: int = 64, channels: int =
 
 
 def load_for_model(
-    spec: str | os.PathLike, image_shape: tuple[int, int, int], latent_dim: int | None = None
+    spec: str | os.PathLike,
+    image_shape: tuple[int, int, int],
+    latent_dim: int | None = None,
+    labels: str | None = None,
 ) -> DatasetLike:
     """Load a dataset at a model's image size; DatasetError when its images cannot fit the model,
     or (given the model's latent_dim) when its precomputed latents are of another size."""
-    dataset = run_steps(for_model_steps(spec, image_shape))
+    dataset = run_steps(for_model_steps(spec, image_shape, labels))
     if latent_dim is not None:
         check_latent_size(dataset, latent_dim)
     return dataset
 
 
-def for_model_steps(spec: str | os.PathLike, image_shape: tuple[int, int, int]) -> Steps[DatasetLike]:
+def check_labels_file(labels: str, checked: str | Path) -> Path:
+    """--labels FILE: a readable file, given with a folder of images (whose file names it lists)."""
+    path = Path(labels).expanduser()
+    if not (isinstance(checked, Path) and checked.is_dir()):
+        raise DatasetError(f"--labels {path}: a labels file names the images of a folder; {checked} is not a folder")
+    if not path.is_file():
+        raise DatasetError(f"--labels {path}: no such file")
+    return path
+
+
+def for_model_steps(
+    spec: str | os.PathLike, image_shape: tuple[int, int, int], labels: str | None = None
+) -> Steps[DatasetLike]:
     """load_for_model in steps (without the latent size check: check_latent_size)."""
     checked = check_spec(spec)
-    if isinstance(checked, Path) and is_latents_file(checked):  # placeholders of exactly the model's shape
+    if isinstance(checked, Path) and is_latents_file(checked) and not labels:  # placeholders at the model's shape
         return (yield from latents_steps(checked, tuple(image_shape)))
     c, h, _w = image_shape
-    dataset = yield from dataset_steps(spec, image_size=h, channels=c)
-    if dataset.image_shape != tuple(image_shape):
+    dataset = yield from dataset_steps(spec, image_size=h, channels=c, labels=labels)
+    return check_image_shape(dataset, image_shape)
+
+
+def check_image_shape(dataset: DatasetLike, image_shape: tuple[int, int, int]) -> DatasetLike:
+    """`dataset`, if its images are the model's shape; DatasetError naming it otherwise."""
+    if tuple(dataset.image_shape) != tuple(image_shape):
         raise DatasetError(
-            f"{spec}: its images are {'x'.join(map(str, dataset.image_shape))} (channels x height "
+            f"{dataset.spec}: its images are {'x'.join(map(str, dataset.image_shape))} (channels x height "
             f"x width), but the model takes {'x'.join(map(str, image_shape))}"
         )
     return dataset

@@ -147,15 +147,13 @@ def array_steps(path: Path, image_size: int = 64, channels: int = 3) -> Steps[Ar
     n = len(images)
     if n == 0:
         raise DatasetError(f"{path}: the images array {key!r} is empty")
-    scale = value_scale(path, images)
     labels, names, warnings = labels_of(arrays, (key,), n)
-    out = np.empty((n, image_size, image_size, channels), np.uint8)
-    for start in range(0, n, CHUNK):
-        part = to_uint8(images[start : start + CHUNK], scale)
-        for i, img in enumerate(part):
-            pixels = img[..., 0] if img.shape[-1] == 1 else img  # PIL takes (H, W) grey, (H, W, 3|4) colour
-            out[start + i] = fit_image(Image.fromarray(pixels), image_size, channels)
-        yield Progress(min(start + CHUNK, n), n, "converting images")
+    if images.dtype == np.uint8 and images.shape[1:] == (image_size, image_size, channels):
+        # already the model's input: read from the file as the explorer asks (a .npy is memory-
+        # mapped, so a dataset larger than memory opens in the same bounded memory)
+        out = images
+    else:
+        out = yield from _converted(images, value_scale(path, images), image_size, channels)
     return ArrayDataset(
         spec=str(path),
         images=out,
@@ -164,3 +162,16 @@ def array_steps(path: Path, image_size: int = 64, channels: int = 3) -> Steps[Ar
         fingerprint=_fingerprint(path, image_size, channels),
         warnings=warnings,
     )
+
+
+def _converted(images: np.ndarray, scale: tuple[float, float], image_size: int, channels: int) -> Steps[np.ndarray]:
+    """The images at the model's size, channels and uint8 range, CHUNK per step."""
+    n = len(images)
+    out = np.empty((n, image_size, image_size, channels), np.uint8)
+    for start in range(0, n, CHUNK):
+        part = to_uint8(images[start : start + CHUNK], scale)
+        for i, img in enumerate(part):
+            pixels = img[..., 0] if img.shape[-1] == 1 else img  # PIL takes (H, W) grey, (H, W, 3|4) colour
+            out[start + i] = fit_image(Image.fromarray(pixels), image_size, channels)
+        yield Progress(min(start + CHUNK, n), n, "converting images")
+    return out

@@ -86,7 +86,7 @@ class DatasetLike(Protocol):
         ...
 
     def binary_label_names(self) -> tuple[str, ...]:
-        """Labels whose values are all 0 or 1 (the ones an attribute vector can split on)."""
+        """Labels whose known values are all 0 or 1 (the ones an attribute vector can split on)."""
         ...
 
 
@@ -112,12 +112,15 @@ LABEL_BLOCK = 65_536  # values per numpy call: each short, so other threads get 
 
 
 def _all_binary(column: np.ndarray) -> bool:
-    """Every value is 0 or 1 (checked a block at a time, stopping at the first other value)."""
+    """Every known value is 0 or 1, and some are known (NaN: a row a labels file did not give;
+    checked a block at a time, stopping at the first other value)."""
+    known = False
     for i in range(0, len(column), LABEL_BLOCK):
         part = np.asarray(column[i : i + LABEL_BLOCK])
-        if not ((part == 0) | (part == 1)).all():
+        if not ((part == 0) | (part == 1) | np.isnan(part)).all():
             return False
-    return True
+        known = known or not np.isnan(part).all()
+    return known
 
 
 def as_index(indices: Indices, n: int) -> slice | np.ndarray:
@@ -149,6 +152,7 @@ class ArrayDataset(LabelsMixin):
     heldout_spec: str | None = None
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # new: last, so positional construction stays as it was
+    labels_file: str = ""  # a labels file given with --labels (one inside the folder is found again)
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4 or self.images.dtype != np.uint8:

@@ -43,8 +43,11 @@ def _try_read(path: Path, size: int, channels: int) -> np.ndarray | str:
         return f"{printable(path)}: cannot read this image ({e})"
 
 
-def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: int = 256) -> Steps[ArrayDataset]:
-    """Read the folder's images `chunk` at a time, with progress between chunks."""
+def folder_steps(
+    folder: Path, image_size: int = 64, channels: int = 3, chunk: int = 256, labels_file: Path | None = None
+) -> Steps[ArrayDataset]:
+    """Read the folder's images `chunk` at a time, with progress between chunks. Labels come
+    from `labels_file` (--labels), else a labels.csv / list_attr_celeba.txt in the folder."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DatasetError(f"{folder}: no image files found (looked for {', '.join(IMAGE_SUFFIXES)})")
@@ -68,7 +71,8 @@ def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: i
     file_names = [printable(p.relative_to(folder)) for p, _ in kept]
     labels, label_names = class_labels(file_names)
     warnings: tuple[str, ...] = ()
-    if (labels_file := find_labels_file(folder)) is not None:
+    given = labels_file
+    if (labels_file := given or find_labels_file(folder)) is not None:
         more, more_names, warnings = read_labels(labels_file, file_names)
         labels, label_names = np.concatenate([labels, more], 1), label_names + more_names
         h.update(labels_file.read_bytes())  # new labels, new dataset (and new cached encodings key)
@@ -81,4 +85,5 @@ def folder_steps(folder: Path, image_size: int = 64, channels: int = 3, chunk: i
         file_names=tuple(file_names),
         problems=problems,
         warnings=warnings,
+        labels_file=str(given.resolve()) if given is not None else "",
     )

@@ -10,8 +10,9 @@ import numpy as np
 
 from explorer.core.data.arrays import channels_last, to_uint8, value_scale
 from explorer.core.data.base import ArrayDataset, DatasetError
+from explorer_models.sources import IN_MEMORY_PREFIX
 
-SPEC = "python:images"  # how the window and sidecars name data that came from no file
+SPEC = IN_MEMORY_PREFIX + "images"  # how the window and sidecars name data that came from no file
 
 
 def as_numpy(a, what: str) -> np.ndarray:
@@ -41,11 +42,10 @@ def label_columns(labels, label_names: Sequence[str] | None, n: int) -> tuple[np
         return np.zeros((n, 0), np.float32), ()
     if isinstance(labels, dict):
         label_names, labels = list(labels), np.stack([as_numpy(v, "labels") for v in labels.values()], 1)
-    array = as_numpy(labels, "labels")
-    if array.ndim == 1:
-        array = array[:, None]
+    given = as_numpy(labels, "labels")
+    array = given[:, None] if given.ndim == 1 else given
     if array.ndim != 2 or len(array) != n:
-        raise DatasetError(f"labels: shape {array.shape}; give ({n},) or ({n}, L), one row per image")
+        raise DatasetError(f"labels: shape {given.shape}; give ({n},) or ({n}, L), one row per image")
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise DatasetError(f"labels: of type {array.dtype}, not numbers")
     names = tuple(label_names) if label_names is not None else tuple(f"label{i}" for i in range(array.shape[1]))

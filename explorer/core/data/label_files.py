@@ -31,17 +31,25 @@ def find_labels_file(folder: Path) -> Path | None:
     return None
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    """(label names, rows of [file name, values...])."""
+def is_celeba(path: Path, text: str) -> bool:
+    """CelebA's attribute format: by its name, or (a file named with --labels) a .txt whose
+    first line is the count of images."""
+    first = text.lstrip().split("\n", 1)[0].strip()
+    return path.name == CELEBA_NAME or (path.suffix.lower() == ".txt" and first.isdigit())
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]], int, bool]:
+    """(label names, rows of [file name, values...], the line number of the first row, whether
+    it is CelebA's format, whose -1/1 values mean 0/1)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise DatasetError(f"{path}: cannot read the labels ({e})") from e
-    if path.name == CELEBA_NAME:  # a count line, the attribute names, then "file v1 v2 ..."
+    if is_celeba(path, text):  # a count line, the attribute names, then "file v1 v2 ..."
         lines = [line.split() for line in text.splitlines() if line.strip()]
         if len(lines) < 2:
             raise DatasetError(f"{path}: not a CelebA attribute file (it needs a count and a names line)")
-        return lines[1], lines[2:]
+        return lines[1], lines[2:], 3, True
     rows = [r for r in csv.reader(text.splitlines()) if r]
     if not rows:
         raise DatasetError(f"{path}: the labels file is empty")
@@ -49,12 +57,11 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     file_column = next((i for i, h in enumerate(header) if h.lower() in FILE_COLUMNS), 0)
     order = [file_column] + [i for i in range(len(header)) if i != file_column]
     # a row of another length is kept as it is: read_labels names it
-    return [header[i] for i in order[1:]], [
-        [r[i].strip() for i in order] if len(r) == len(header) else r for r in rows[1:]
-    ]
+    values = [[r[i].strip() for i in order] if len(r) == len(header) else r for r in rows[1:]]
+    return [header[i] for i in order[1:]], values, 2, False
 
 
-def _columns(path: Path, names: list[str], values: list[list[str]]) -> tuple[np.ndarray, tuple[str, ...]]:
+def _columns(names: list[str], values: list[list[str]], celeba: bool) -> tuple[np.ndarray, tuple[str, ...]]:
     """(N, L) float32 labels and their names, with text columns split into one 0/1 per value."""
     columns, out_names = [], []
     for j, name in enumerate(names):
@@ -69,7 +76,7 @@ def _columns(path: Path, names: list[str], values: list[list[str]]) -> tuple[np.
                 columns.append(np.array([np.nan if v == "" else float(v == c) for v in raw]))
                 out_names.append(f"{name}={c}")
             continue
-        if path.name == CELEBA_NAME:
+        if celeba:
             numbers = (numbers + 1) / 2  # -1/1 -> 0/1
         columns.append(numbers)
         out_names.append(name)
@@ -80,9 +87,9 @@ def _columns(path: Path, names: list[str], values: list[list[str]]) -> tuple[np.
 def read_labels(path: Path, file_names: list[str]) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
     """Labels for `file_names` (paths relative to the folder) from the labels file at `path`:
     ((N, L) float32, names, warnings)."""
-    names, rows = _read_rows(path)
+    names, rows, first, celeba = _read_rows(path)
     by_file: dict[str, list[str]] = {}
-    for number, row in enumerate(rows, start=2 if path.name == CSV_NAME else 3):
+    for number, row in enumerate(rows, start=first):
         if len(row) != len(names) + 1:
             raise DatasetError(
                 f"{path}: row {number} has {len(row) - 1} values for {len(names)} labels ({', '.join(row[:3])}...)"
@@ -95,7 +102,7 @@ def read_labels(path: Path, file_names: list[str]) -> tuple[np.ndarray, tuple[st
     if missing == len(file_names):
         raise DatasetError(f"{path}: none of its {len(rows):,} rows names an image of the folder")
     blank = [""] * len(names)
-    labels, label_names = _columns(path, names, [v if v is not None else blank for v in wanted])
+    labels, label_names = _columns(names, [v if v is not None else blank for v in wanted], celeba)
     warnings = []
     if missing:
         warnings.append(f"{path.name}: {missing:,} images have no row; their labels are unknown (NaN)")

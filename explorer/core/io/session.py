@@ -25,6 +25,7 @@ from explorer_models import schema as S
 from explorer_models.atomic import write_bytes_atomic
 from explorer_models.config import MAX_LATENT_DIM
 from explorer_models.errors import UserInputError
+from explorer_models.sources import IN_MEMORY_PREFIX, ModelSource
 
 FORMAT, VERSION, SUFFIX = "vae-explorer.session", 1, ".vaesession"
 
@@ -71,8 +72,28 @@ _FIGURE_SPEC = S.obj(
 )
 SESSION_SCHEMA = S.obj(
     {
-        "model": S.obj({"spec": S.text(S.MAX_TEXT), "hash": S.text()}, required=("spec", "hash")),
-        "data": S.obj({"spec": S.text(S.MAX_TEXT), "fingerprint": S.text()}, required=("spec", "fingerprint")),
+        "model": S.obj(
+            {
+                "spec": S.text(S.MAX_TEXT),
+                "hash": S.text(),
+                # a user's own model: the rest of what opens it (explorer_models.sources.ModelSource)
+                "options": S.obj(
+                    {
+                        "weights": S.text(S.MAX_TEXT),
+                        "model_args": S.text(S.MAX_TEXT),
+                        "image_shape": S.list_of(S.integer(1, 4096), 3, 3),
+                        "encoder_output": S.text(),
+                        "decoder_output": S.text(),
+                    },
+                    extra=False,
+                ),
+            },
+            required=("spec", "hash"),
+        ),
+        "data": S.obj(
+            {"spec": S.text(S.MAX_TEXT), "fingerprint": S.text(), "labels": S.text(S.MAX_TEXT)},
+            required=("spec", "fingerprint"),
+        ),
         "projection": _projection,
         "fill_mode": S.text(),
         "colour": S.text(),
@@ -95,7 +116,18 @@ SESSION_SCHEMA = S.obj(
 
 def _spec_for_file(spec: str) -> str:
     """Model and data SPECs as absolute paths, so the session opens from any folder."""
-    return spec if spec.startswith("builtin:") else str(Path(spec).expanduser().resolve())
+    if spec.startswith(("builtin:", IN_MEMORY_PREFIX)):
+        return spec
+    return str(Path(spec).expanduser().resolve())  # FILE.py:Class keeps its class at the end
+
+
+def _options_for_file(options: dict) -> dict:
+    return {**options, "weights": _spec_for_file(options["weights"])} if "weights" in options else dict(options)
+
+
+def model_source(doc: dict) -> ModelSource:
+    """What opens the session's model again (a user's .py still asks for trust: never stored)."""
+    return ModelSource.from_options(doc["model"]["spec"], doc["model"].get("options", {}))
 
 
 def capture(state) -> dict:
@@ -104,8 +136,16 @@ def capture(state) -> dict:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "model": {"spec": _spec_for_file(s.model_info.source), "hash": s.model_info.content_hash},
-        "data": {"spec": _spec_for_file(s.dataset.spec), "fingerprint": s.dataset.fingerprint},
+        "model": {
+            "spec": _spec_for_file(s.model_info.source),
+            "hash": s.model_info.content_hash,
+            **({"options": _options_for_file(s.model_info.options)} if s.model_info.options else {}),
+        },
+        "data": {
+            "spec": _spec_for_file(s.dataset.spec),
+            "fingerprint": s.dataset.fingerprint,
+            **({"labels": labels} if (labels := getattr(s.dataset, "labels_file", "")) else {}),
+        },
         "projection": list(s.projection_source),
         "fill_mode": s.fill_mode,
         "colour": s.colour_key,

@@ -258,10 +258,20 @@ def from_label(
         return labels[:, label_names.index(name)]
 
     y = column(label)
+    confounders = {c: column(c) for c in balance_by} if method == BALANCED else {}
+    # points whose label (or a confounder) is unknown (NaN: a labels file without their row) sit out
+    known = np.isfinite(y)
+    for values in confounders.values():
+        known &= np.isfinite(values)
+    if not known.all():
+        if not known.any():
+            also = " (or a label it is balanced by)" if confounders else ""
+            raise VectorError(f"label {label!r}{also} is unknown for every point")
+        mu, y, confounders = mu[known], y[known], {c: v[known] for c, v in confounders.items()}
     if method == MEAN:
         return mean_difference(mu, y, label, **kw)
     if method == BALANCED:
-        return balanced_mean_difference(mu, y, label, {c: column(c) for c in balance_by}, **kw)
+        return balanced_mean_difference(mu, y, label, confounders, **kw)
     if method == LOGISTIC:
         return logistic_direction(mu, y, label, **kw)
     if method == RIDGE:

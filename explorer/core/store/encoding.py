@@ -32,6 +32,7 @@ from explorer.core.steps import Progress, Steps, run_steps
 from explorer.core.store import cache
 from explorer.core.store.latents import COLUMNS, FORMAT, Encodings, StoreWriter, empty_columns, open_complete
 from explorer_models.contract import likelihood_of
+from explorer_models.errors import UserInputError
 from explorer_models.evaluation import per_image_terms
 from explorer_models.vae import LatentModel, images_to_tensor
 
@@ -219,6 +220,10 @@ class _ChunkSizer:
     def __init__(self, first: int, target_seconds: float, most: int):
         self.size, self.target, self.most = first, target_seconds, most
 
+    def halve(self, tried: int) -> None:
+        """The device ran out of memory on `tried` images: the next chunks are half that, for good."""
+        self.size = self.most = max(tried // 2, 1)
+
     def took(self, seconds: float) -> None:
         elapsed = max(seconds, 1e-6)
         self.size = int(
@@ -235,17 +240,64 @@ def _fill(
     start: int,
     sizer: _ChunkSizer,
 ) -> Steps[Encodings]:
-    """Encode rows [start, n) into `sink` (its write(start, rows) and result()), chunk by chunk."""
+    """Encode rows [start, n) into `sink` (its write(start, rows) and result()), chunk by chunk.
+    A device out of memory halves the chunk and tries again, down to one image; the model's
+    NaN or infinite latents stop it with the data point named."""
     while start < n:
         t0 = time.perf_counter()
         stop = min(start + sizer.size, n)
-        x = images_to_tensor(read(start, stop)).to(device)
-        rows = {k: v.cpu().numpy() for k, v in per_image_terms(model, x, sample=False).items()}
+        try:
+            rows = _terms(model, read(start, stop), device)
+        except (torch.cuda.OutOfMemoryError, RuntimeError) as e:
+            if not _out_of_memory(e):
+                raise
+            if stop - start == 1:
+                raise EncodingError(
+                    f"{_model_name(model)}: {device} ran out of memory encoding even one image at a time; "
+                    f"free the device or use --device cpu"
+                ) from None
+            sizer.halve(stop - start)
+            _empty_cache(device)
+            continue
+        _check_finite(model, rows, start)
         sink.write(start, rows)
         sizer.took(time.perf_counter() - t0)
         start = stop
         yield Progress(start, n, "encoding")
     return sink.result()
+
+
+class EncodingError(UserInputError):
+    """The model cannot encode the data: out of device memory, or latents that are not numbers."""
+
+
+def _terms(model: LatentModel, images: np.ndarray, device) -> dict[str, np.ndarray]:
+    x = images_to_tensor(images).to(device)
+    return {k: v.cpu().numpy() for k, v in per_image_terms(model, x, sample=False).items()}
+
+
+def _check_finite(model: LatentModel, rows: dict[str, np.ndarray], start: int) -> None:
+    for column in ("mu", "logvar"):
+        bad = ~np.isfinite(rows[column]).all(axis=1)
+        if bad.any():
+            raise EncodingError(
+                f"{_model_name(model)}: encode() gave NaN or infinite {column} for data point "
+                f"{start + int(np.argmax(bad)):,} ({int(bad.sum()):,} of a batch of {len(bad):,})"
+            )
+
+
+def _out_of_memory(e: Exception) -> bool:
+    """CUDA's OutOfMemoryError, or the RuntimeError other devices (MPS) raise for the same."""
+    return isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in str(e).lower()
+
+
+def _model_name(model: LatentModel) -> str:
+    return f"model {model.info.source or model.info.name}"
+
+
+def _empty_cache(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.empty_cache()
 
 
 class _Memory:
