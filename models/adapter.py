@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from explorer_models.config import MAX_LATENT_DIM
 from explorer_models.contract import Likelihood, ModelInfo
 from explorer_models.errors import ModelSpecError
 from explorer_models.vae import LOGVAR_RANGE
@@ -158,11 +159,11 @@ class AdaptedModel(nn.Module):
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.conventions
         x = x * 2 - 1 if c.signed_input else x
-        mu, logvar = posterior(self.module.encode(x.flatten(1) if c.flat_input else x), c.encoder_output)
+        mu, logvar = posterior(self._call("encode", x.flatten(1) if c.flat_input else x), c.encoder_output)
         return mu.float().reshape(len(x), -1), logvar.float().reshape(len(x), -1).clamp(*LOGVAR_RANGE)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        out = reconstruction(self.module.decode(z)).float().reshape(len(z), *self.image_shape)
+        out = reconstruction(self._call("decode", z)).float().reshape(len(z), *self.image_shape)
         if self.conventions.decoder_output == "logits":
             return torch.sigmoid(out)
         if self.conventions.decoder_output == "signed":
@@ -171,6 +172,17 @@ class AdaptedModel(nn.Module):
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    def _call(self, method: str, x: torch.Tensor):
+        """The module's method; a SystemExit (or another BaseException) of its code becomes an
+        error of this model, never the end of the thread that ran it."""
+        try:
+            return getattr(self.module, method)(x)
+        except Exception:
+            raise
+        except BaseException as e:
+            _reraise_interrupt(e)
+            raise ModelSpecError(f"{self.info.name}: {method}() raised {type(e).__name__}: {e}") from None
 
 
 # -- finding the conventions: one test forward pass -------------------------------------------
@@ -229,10 +241,14 @@ def probe(
             x = _probe_images(shape)
             try:
                 out = module.encode(x.flatten(1) if flat else x)
-            except Exception as e:
+            except BaseException as e:
+                _reraise_interrupt(e)
                 tried.append(f"{'flattened ' if flat else ''}{'x'.join(map(str, shape))}: {type(e).__name__}: {e}")
                 continue
-            return _finish(module, name, shape, flat, out, encoder_output, decoder_output)
+            try:
+                return _finish(module, shape, flat, out, encoder_output, decoder_output)
+            except ModelSpecError as e:
+                raise ModelSpecError(f"{name}: {e}") from None
     first = tried[0] if tried else ""
     raise ModelSpecError(
         f"{name}: encode() fails on every image shape tried ({len(tried)}, first {first}); "
@@ -240,43 +256,68 @@ def probe(
     )
 
 
+def _reraise_interrupt(e: BaseException) -> None:
+    """Ctrl-C stops the explorer; any other exception of a user's code is that code's failure."""
+    if isinstance(e, KeyboardInterrupt):
+        raise e
+
+
 def _probe_images(shape: tuple[int, int, int]) -> torch.Tensor:
     generator = torch.Generator().manual_seed(0)
     return torch.rand((PROBE_IMAGES, *shape), generator=generator)
 
 
-def _finish(module, name, shape, flat, out, encoder_output, decoder_output) -> Conventions:
+def _real(t, what: str) -> torch.Tensor:
+    """`t` if it is a tensor of real numbers with a batch dimension; ModelSpecError otherwise."""
+    if not isinstance(t, torch.Tensor):
+        raise ModelSpecError(f"{what} is a {type(t).__name__}, not a tensor")
+    if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64, torch.uint8)) or t.ndim == 0:
+        raise ModelSpecError(f"{what} is a {t.dtype} tensor of shape {tuple(t.shape)}, not real numbers per image")
+    return t
+
+
+def _finish(module, shape, flat, out, encoder_output, decoder_output) -> Conventions:
+    """The conventions `out` (encode's answer to the probe images) shows, with decode tried on
+    its means and on random latents; ModelSpecError saying what is wrong (the caller names the model)."""
     kind = encoder_kind(out, encoder_output)
-    mu, logvar = posterior(out, kind)
+    try:
+        mu, logvar = posterior(out, kind)
+    except (AttributeError, TypeError, IndexError, KeyError, ValueError, RuntimeError) as e:
+        raise ModelSpecError(f"encode() gave what cannot be read as {kind}: {type(e).__name__}: {e}") from None
+    mu, logvar = _real(mu, "encode()'s mu"), _real(logvar, "encode()'s spread")
     if mu.shape != logvar.shape or mu.ndim != 2 or mu.shape[0] != PROBE_IMAGES:
         raise ModelSpecError(
-            f"{name}: encode() gave mu of shape {tuple(mu.shape)} and its spread of shape {tuple(logvar.shape)} for "
+            f"encode() gave mu of shape {tuple(mu.shape)} and its spread of shape {tuple(logvar.shape)} for "
             f"{PROBE_IMAGES} images; both must be ({PROBE_IMAGES}, latent size)"
         )
-    if not (torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
-        raise ModelSpecError(f"{name}: encode() gave NaN or infinite values for ordinary images")
     latent_dim = mu.shape[1]
+    if not 1 <= latent_dim <= MAX_LATENT_DIM:
+        raise ModelSpecError(f"encode() gave latents of size {latent_dim}; the explorer takes 1 to {MAX_LATENT_DIM:,}")
+    if not (torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
+        raise ModelSpecError("encode() gave NaN or infinite values for ordinary images")
+    mu = mu.float()
     z = torch.cat([mu, torch.randn((PROBE_LATENTS, latent_dim), generator=torch.Generator().manual_seed(0))])
     try:
-        images = reconstruction(module.decode(z.to(mu.dtype)))
-    except ModelSpecError as e:
-        raise ModelSpecError(f"{name}: {e}") from None
-    except Exception as e:
-        raise ModelSpecError(f"{name}: decode() fails on latents of size {latent_dim}: {type(e).__name__}: {e}") from e
+        images = _real(reconstruction(module.decode(z)), "decode()'s output")
+    except ModelSpecError:
+        raise
+    except BaseException as e:
+        _reraise_interrupt(e)
+        raise ModelSpecError(f"decode() fails on latents of size {latent_dim}: {type(e).__name__}: {e}") from None
     c, h, w = shape
     if images.ndim == 4 and images.shape[0] == len(z) and images.numel() == len(z) * c * h * w:
         shape = tuple(images.shape[1:])  # the decoder's own layout, where it is one
     if images.shape[0] != len(z) or images.numel() != len(z) * c * h * w:
         raise ModelSpecError(
-            f"{name}: decode() gave shape {tuple(images.shape)} for {len(z)} latents; the encoder takes "
+            f"decode() gave shape {tuple(images.shape)} for {len(z)} latents; the encoder takes "
             f"{c}x{h}x{w} images, so it must give ({len(z)}, {c}, {h}, {w}) or ({len(z)}, {c * h * w})"
         )
-    if not torch.isfinite(images).all():
-        raise ModelSpecError(f"{name}: decode() gave NaN or infinite values")
-    return Conventions(shape, latent_dim, flat, kind, _decoder_kind(images, decoder_output, name))
+    if not torch.isfinite(images.float()).all():
+        raise ModelSpecError("decode() gave NaN or infinite values")
+    return Conventions(shape, latent_dim, flat, kind, _decoder_kind(images.float(), decoder_output))
 
 
-def _decoder_kind(images: torch.Tensor, declared: str, name: str) -> str:
+def _decoder_kind(images: torch.Tensor, declared: str) -> str:
     """What decode()'s values are: outside [-1, 1] they can only be logits; inside it with
     negatives, a tanh decoder's [-1, 1]; else probabilities."""
     low, high = images.min().item(), images.max().item()
@@ -284,5 +325,5 @@ def _decoder_kind(images: torch.Tensor, declared: str, name: str) -> str:
     if declared == "auto":
         return measured
     if (declared == "probabilities" and measured != "probabilities") or (declared == "signed" and measured == "logits"):
-        raise ModelSpecError(f"{name}: --decoder-output {declared}, but decode() gave {low:.3g} to {high:.3g}")
+        raise ModelSpecError(f"--decoder-output {declared}, but decode() gave {low:.3g} to {high:.3g}")
     return declared

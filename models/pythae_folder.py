@@ -29,6 +29,7 @@ from explorer_models.config import MAX_CHANNELS, MAX_IMAGE_SIDE, MAX_LATENT_DIM,
 from explorer_models.contract import Likelihood, ModelInfo
 from explorer_models.errors import CheckpointError, ModelSpecError
 from explorer_models.sources import ModelSource, file_sha256, require_trust
+from explorer_models.user_modules import check_zip, said
 from explorer_models.vae import LOGVAR_RANGE
 
 CONFIG, WEIGHTS = "model_config.json", "model.pt"
@@ -198,6 +199,8 @@ def _read_json(file: Path) -> dict:
         raise ModelSpecError(f"{printable(file)}: cannot be read ({problem(e)})") from e
     except ValueError as e:  # not UTF-8 or not JSON
         raise ModelSpecError(f"{printable(file)}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise ModelSpecError(f"{printable(file)}: not a model config (JSON nested too deeply)") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
         raise ModelSpecError(
             f'{printable(file)}: not a pythae model config (a JSON object with a "name", e.g. "VAEConfig")'
@@ -272,6 +275,7 @@ def _image_shape(file: Path, input_dim, declared) -> tuple[int, int, int]:
 
 
 def _read_weights(file: Path) -> dict[str, torch.Tensor]:
+    check_zip(file)
     try:
         saved = torch.load(file, map_location="cpu", weights_only=True)
     except OSError as e:
@@ -288,8 +292,7 @@ def _read_weights(file: Path) -> dict[str, torch.Tensor]:
         ) from None
     except Exception as e:  # a truncated zip, a file that is no PyTorch file at all
         raise CheckpointError(
-            f"{printable(file)}: not a readable PyTorch file; it may be truncated or damaged ({type(e).__name__}: "
-            f"{str(e).strip().splitlines()[0][:200] if str(e).strip() else ''})"
+            f"{printable(file)}: not a readable PyTorch file; it may be truncated or damaged ({said(e)})"
         ) from None
     state = saved.get("model_state_dict") if isinstance(saved, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

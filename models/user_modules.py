@@ -46,19 +46,43 @@ def load_user_class(path: Path, class_name: str | None, source: ModelSource) -> 
     require_trust(source, path, "a Python file")
     cls = user_class(import_user_file(path), path, class_name)
     name = f"{printable(path)}:{class_name}"
-    try:
-        module = cls(**kwargs)
-    except Exception as e:
-        raise ModelSpecError(
-            f"{name}: building {class_name}{_signature(cls)} with --model-args {json.dumps(kwargs)} failed: "
-            f"{type(e).__name__}: {e}"
-        ) from e
+    _check_size(cls, kwargs, name)
+    module = _build(cls, kwargs, name)
     if not isinstance(module, nn.Module):
         raise ModelSpecError(f"{name}: {class_name} is not a torch.nn.Module")
     if source.weights:
         _load_weights(module, Path(source.weights).expanduser(), source, name)
     digest = hashlib.sha256(read_source(path) + class_name.encode()).hexdigest()
     return adapt(module, name, source, digest, display=class_name)
+
+
+def _build(cls, kwargs: dict, name: str) -> nn.Module:
+    try:
+        return cls(**kwargs)
+    except BaseException as e:  # the user's constructor may raise anything, SystemExit too
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise ModelSpecError(
+            f"{name}: building {cls.__name__}{_signature(cls)} with --model-args {json.dumps(kwargs)} failed: "
+            f"{type(e).__name__}: {e}"
+        ) from None
+
+
+def _check_size(cls, kwargs: dict, name: str) -> None:
+    """Refuse a class of more than MAX_PARAMETERS weights before they take memory: built once on
+    torch's meta device (shapes, no storage). A constructor that cannot run there (it reads a
+    file, calls numpy) is built for real, and adapt() counts afterwards."""
+    try:
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outline = cls(**kwargs)
+        parameters = sum(p.numel() for p in outline.parameters()) if isinstance(outline, nn.Module) else 0
+    except BaseException as e:  # SystemExit too: _build says what the constructor does for real
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        return
+    if parameters > MAX_PARAMETERS:
+        raise ModelSpecError(f"{name}: {parameters:,} weights, more than the {MAX_PARAMETERS:,} this version loads")
 
 
 def load_pytorch_file(path: Path, source: ModelSource) -> AdaptedModel:
@@ -68,12 +92,13 @@ def load_pytorch_file(path: Path, source: ModelSource) -> AdaptedModel:
     _check_weights_file(path)
     if _is_torchscript(path):
         require_trust(source, path, "a TorchScript archive")
+        check_zip(path)
         try:
             with warnings.catch_warnings():  # TorchScript is deprecated in torch 2.10+, and still loads
                 warnings.simplefilter("ignore", DeprecationWarning)
                 module = torch.jit.load(str(path), map_location="cpu")
         except Exception as e:
-            raise ModelSpecError(f"{name}: not a readable TorchScript archive ({type(e).__name__}: {e})") from e
+            raise ModelSpecError(f"{name}: not a readable TorchScript archive ({said(e)})") from None
         for method in ("encode", "decode"):
             if not hasattr(module, method):
                 raise ModelSpecError(
@@ -150,6 +175,7 @@ def _check_weights_file(path: Path) -> None:
 
 
 def _torch_load(path: Path, weights_only: bool):
+    check_zip(path)
     try:
         with warnings.catch_warnings():  # torch's notes on pickle protocols: nothing a user can act on
             warnings.simplefilter("ignore", UserWarning)
@@ -158,12 +184,32 @@ def _torch_load(path: Path, weights_only: bool):
         if weights_only:
             raise
         raise CheckpointError(f"{printable(path)}: not a readable PyTorch file") from None
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, AttributeError) as e:
-        raise CheckpointError(
-            f"{printable(path)}: not a readable PyTorch file, it may be truncated or damaged ({type(e).__name__}: {e})"
-        ) from e
     except (ImportError, TypeError) as e:  # a pickled model whose class cannot be found
         raise CheckpointError(f"{printable(path)}: its pickled objects cannot be rebuilt here ({e})") from e
+    except Exception as e:  # a damaged file fails deep in torch's readers, in many ways
+        raise CheckpointError(
+            f"{printable(path)}: not a readable PyTorch file, it may be truncated or damaged ({said(e)})"
+        ) from None
+
+
+def said(e: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message (torch's run long)."""
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+
+
+def check_zip(path: Path) -> None:
+    """torch.save's and TorchScript's files are zips, and torch reads them without checking
+    their CRCs: a damaged byte would load as a silently different weight."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except Exception as e:  # zlib.error, BadZipFile, EOFError, an unknown compression: all damage
+        raise CheckpointError(f"{printable(path)}: a damaged zip archive ({said(e)})") from None
+    if bad is not None:
+        raise CheckpointError(f"{printable(path)}: damaged: its member {bad!r} fails its checksum")
 
 
 def _load_maybe_trusted(path: Path, source: ModelSource, what: str):
@@ -231,7 +277,13 @@ def _load_weights(module: nn.Module, path: Path, source: ModelSource, name: str)
     expected = module.state_dict()
     tensors = _strip_prefix(tensors, expected)
     check_fit(path, expected, tensors, f"{name}({source.model_args or ''})")
-    module.load_state_dict(tensors, strict=True)
+    odd = [k for k, t in tensors.items() if t.layout != torch.strided or t.is_meta or t.is_complex()]
+    if odd:
+        raise CheckpointError(f"{printable(path)}: tensors that are not plain numbers in memory: {', '.join(odd[:4])}")
+    try:
+        module.load_state_dict(tensors, strict=True)
+    except (RuntimeError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{printable(path)}: the weights cannot be loaded into {name}: {said(e)}") from None
 
 
 def _strip_prefix(tensors: dict[str, torch.Tensor], expected: dict) -> dict[str, torch.Tensor]:

@@ -103,10 +103,11 @@ def check_out(out: str, force: bool) -> Path:
 
 
 def warn_skipped(dataset) -> None:
-    """Name every file the dataset skipped (unreadable images), as the README promises, and
+    """Name the files the dataset skipped (unreadable images: the first ten, then a count), and
     what else the user should know of it (its cache folder cannot be written)."""
-    for problem in dataset.problems:
-        print(f"warning: skipped {problem}", file=sys.stderr)
+    from explorer.core.data.base import skipped_lines
+
+    warn(skipped_lines(dataset.problems))
     warn(dataset.warnings)
 
 

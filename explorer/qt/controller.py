@@ -20,6 +20,7 @@ import numpy as np
 from PySide6 import QtCore
 
 from explorer.core.data import DatasetLike, has_images
+from explorer.core.data.base import skipped_lines
 from explorer.core.space import vectors as V
 from explorer.core.space.neighbours import as_float64
 from explorer.core.state.compute import Work
@@ -397,7 +398,9 @@ class Controller(QtCore.QObject):
         self._forget_older(generation)
         self.state.set_dataset(dataset, generation=generation)
         for problem in dataset.problems:
-            self.state.say(f"skipped {problem}")
+            log.info("skipped %s", problem)  # every one in the log; the status line names the first
+        for line in skipped_lines(dataset.problems):
+            self.state.say(line)
         for warning in dataset.warnings:
             self.state.say(warning)
         if cached is not None:

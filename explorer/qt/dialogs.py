@@ -3,8 +3,6 @@ them, and a test answers them as a user would."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from PySide6 import QtWidgets
 
 
@@ -16,18 +14,3 @@ def warn(parent: QtWidgets.QWidget, text: str, detail: str = "") -> QtWidgets.QM
         box.setInformativeText(detail)
     box.open()
     return box
-
-
-def choose(
-    parent: QtWidgets.QWidget, title: str, label: str, items: list[str], then: Callable[[str], None]
-) -> QtWidgets.QInputDialog:
-    """One of `items`, from a list; then(item) once chosen, nothing on Cancel."""
-    dialog = QtWidgets.QInputDialog(parent)
-    dialog.setWindowTitle(title)
-    dialog.setLabelText(label)
-    dialog.setComboBoxItems(items)
-    dialog.setComboBoxEditable(False)
-    dialog.textValueSelected.connect(then)
-    dialog.finished.connect(dialog.deleteLater)
-    dialog.open()
-    return dialog

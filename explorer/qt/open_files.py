@@ -3,9 +3,9 @@ and File > Open Recent.
 
 Every way in ends in open_model_path / open_dataset_path / the session keeper. A Python file
 first asks which of its classes is the model (read by parsing, never by running it) and for
-the class's weights, each a small step that tests drive on their own. The dialogs of these
-steps that a test cannot answer (the native file dialogs) are QFileDialog's static calls, which
-tests replace; the others do not block (open(), not exec()).
+the class's weights and options, in one form (model_class_dialog.py). The dialogs a test cannot
+answer (the native file dialogs) are QFileDialog's static calls, which tests replace; the others
+do not block (open(), not exec()).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from PySide6 import QtCore, QtWidgets
 
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.controller import Controller
-from explorer.qt.dialogs import choose, warn
+from explorer.qt.dialogs import warn
 from explorer.qt.file_kinds import DROP_HELP, PYTHAE_MARKER, is_model_folder, plan_drop
+from explorer.qt.model_class_dialog import ModelClassDialog
 from explorer.qt.recent import MODEL, RecentList, RecentMenu, dataset_entry, entry_source, model_entry
 from explorer.qt.sessions import SessionKeeper
 from explorer_models.errors import ModelSpecError
@@ -33,7 +34,6 @@ MODEL_FILTERS = ";;".join(
         "TorchScript and PyTorch files (*.pt *.pth *.ts *.pkl)",
     )
 )
-WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth)"
 DATASET_FILTER = "Arrays of images (*.npy *.npz)"
 FOLDER_KEY = "open/folder"  # where the last file dialog was answered: the next one starts there
 
@@ -96,9 +96,9 @@ class FileOpener(QtCore.QObject):
         else:
             self.open_source(ModelSource(path), data_spec)
 
-    def open_python(self, path: str, data_spec: str | None = None) -> QtWidgets.QInputDialog | None:
-        """Step 1 of a Python file: its model class, taken as it is when there is one, chosen by
-        the user when there are several (the dialog is returned)."""
+    def open_python(self, path: str, data_spec: str | None = None) -> ModelClassDialog | None:
+        """A Python file: the form for its class (found by parsing, never by running the file),
+        weights and options; returned, open. None (and a warning) when it offers no class."""
         try:
             classes = candidate_classes(Path(path))
         except ModelSpecError as e:
@@ -110,18 +110,10 @@ class FileOpener(QtCore.QObject):
                 f"{path} defines no class with both encode and decode methods at its top level.",
             )
             return None
-        then = lambda name: self.ask_weights(path, name, data_spec)
-        if len(classes) == 1:
-            then(classes[0])
-            return None
-        return choose(self.window, "Which class is the model?", f"{Path(path).name} defines:", classes, then)
-
-    def ask_weights(self, path: str, class_name: str, data_spec: str | None = None) -> None:
-        """Step 2 of a Python file: the weights file (Cancel: the class has its weights itself)."""
-        weights, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self.window, f"Weights for {class_name} (Cancel: none)", str(Path(path).parent), WEIGHTS_FILTER
-        )
-        self.open_source(ModelSource(f"{path}:{class_name}", weights=weights or ""), data_spec)
+        dialog = ModelClassDialog(Path(path), classes, self.window)
+        dialog.chosen.connect(lambda source: self.open_source(source, data_spec))
+        dialog.open()
+        return dialog
 
     def open_source(self, source: ModelSource, data_spec: str | None = None) -> None:
         if data_spec is None:

@@ -149,3 +149,36 @@ def test_class_sub_folders_become_one_label_per_class(tmp_path):
     assert ds.labels.tolist() == [[1, 0], [1, 0], [0, 1]] and ds.binary_label_names() == ds.label_names
     Image.new("RGB", (8, 8)).save(tmp_path / "pets" / "loose.png")  # not every image has a class: none
     assert load_dataset(str(tmp_path / "pets"), image_size=8).label_names == ()
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height pixels: a decompression bomb."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = chunk(b"IDAT", zlib.compress(b"\0" * 64))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + pixels + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [9_000, 100_000])  # over our limit; over PIL's own as well
+def test_a_decompression_bomb_is_skipped_unread_and_named(folder, side):
+    (folder / "bomb.png").write_bytes(_png_claiming(side, side))
+    ds = load_dataset(str(folder), image_size=8)
+    assert ds.file_names == ("a.jpg", "b.png", "sub/c.png")
+    assert len(ds.problems) == 1 and ds.problems[0].startswith(f"{folder / 'bomb.png'}: cannot read this image (")
+    if side == 9_000:
+        assert "9,000 x 9,000 pixels, more than the 64,000,000 read" in ds.problems[0]
+
+
+def test_many_skipped_files_are_named_up_to_ten_then_counted():
+    from explorer.core.data.base import skipped_lines
+
+    problems = tuple(f"f{i}.png: cannot read this image (truncated)" for i in range(25))
+    lines = skipped_lines(problems)
+    assert lines[0] == "skipped f0.png: cannot read this image (truncated)" and len(lines) == 11
+    assert lines[-1] == "skipped 15 more unreadable files (25 in all)"
+    assert skipped_lines(problems[:3]) == [f"skipped {p}" for p in problems[:3]] and skipped_lines(()) == []

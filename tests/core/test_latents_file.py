@@ -167,8 +167,8 @@ def _with(row, value, a=None):
             "logvar holds values up to 100, where exp",
         ),
         (lambda: {"mu": _mu(), "smiling": np.zeros(3)}, "the label smiling has 3 values, but mu has 5 rows"),
-        (lambda: {"mu": _mu(), "names": np.array([{"a": 1}], dtype=object)}, "holds Python objects, .*refused"),
-        (lambda: {"mu": np.zeros((5, 4), dtype=object)}, "holds Python objects, .*refused"),
+        (lambda: {"mu": _mu(), "names": np.array([{"a": 1}], dtype=object)}, "names holds Python objects, .*refused"),
+        (lambda: {"mu": np.zeros((5, 4), dtype=object)}, "mu holds Python objects, .*refused"),
         (lambda: {"logvar": _mu(), "y": np.zeros(5)}, "cannot tell which array holds the images .*or mu for"),
     ],
 )

@@ -13,7 +13,7 @@ JSON node to replace) are drawn when listing, as numbers; `make` resolves them a
 base file, so a case is the same input in every process and every run.
 
 Kinds and their entry points (the harness runs `entry`):
-  checkpoint         models.load_model(PATH)
+  checkpoint         explorer_models.load_model(PATH)
   cli-info           vae-explorer info --model PATH (the same files as `checkpoint`)
   vectors            load_vectors(PATH, hash, dim), then a sweep figure rendered along its first vector
   cli-strip-vector   vae-explorer strip ... --vector PATH (the same files as `vectors`)
@@ -21,17 +21,20 @@ Kinds and their entry points (the harness runs `entry`):
   cli-strip, cli-grid, cli-train, cli-info, cli-vector   options out of bounds, bad --model/--data/--out
   files              unreadable folders (when chmod really blocks), FIFOs, odd and non-UTF-8 names
   control            valid inputs of each kind, expected to be accepted (checks the harness itself)
+  model-*, data-*, cli-strip-data   issue 12: malformed model files and datasets (formats.py)
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import math
 import os
 import random
 import stat
 import struct
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +45,15 @@ from typing import Any
 DEFAULT_SEED = 11
 ENV_CASES = "VAE_EXPLORER_FUZZ_CASES"  # a larger run: this many cases in all (more random ones)
 # random cases per family at the default size (the structured cases come on top)
-DEFAULT_RANDOM = {"checkpoint-bytes": 40, "checkpoint-json": 42, "vectors": 60, "session": 120}
+DEFAULT_RANDOM = {
+    "checkpoint-bytes": 40,
+    "checkpoint-json": 42,
+    "vectors": 60,
+    "session": 120,
+    "model-bytes": 60,  # bit flips in torch.save zips and TorchScript archives (formats.py)
+    "image-bytes": 60,  # bit flips in the images of a folder (formats.py)
+    "data-bytes": 45,  # bit flips in .npy / .npz files of images and of latents (formats.py)
+}
 
 CKPT_NAME, VEC_NAME, SESSION_NAME = "model.safetensors", "vectors.json", "explorer.vaesession"
 LATENT_DIM, IMAGE_SHAPE, N_IMAGES = 2, (1, 8, 8), 8
@@ -55,7 +66,12 @@ DEEP = 5000  # levels of nesting: Python's json recursion limit is about 1000
 class Input:
     path: Path | None = None  # the file or folder the case feeds (names the input in a message)
     argv: tuple[str, ...] | None = None  # for the CLI entry
-    variant: str = ""  # what else the entry needs to know (selection: which state)
+    variant: str = ""  # what else the entry needs to know (selection: which state; for_model: "rgb")
+    spec: str = ""  # model_source: the model SPEC (default: the path)
+    source: tuple[tuple[str, Any], ...] = ()  # model_source: ModelSource's other fields (trusted, weights, ...)
+    marker: Path | None = None  # a file that appears only if the input ran code: it must never appear
+    skipped: tuple[str, ...] = ()  # accepted datasets: files the problems must name (skipped, unreadable)
+    kept: tuple[str, ...] = ()  # accepted datasets: files the problems must not name (readable images)
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,9 @@ class Case:
     names: tuple[str, ...] = ()  # words a clean message may name instead of the path (an option)
     outputs: tuple[str, ...] = ()  # files the case may write into its folder when it is accepted
     timeout: float = 8.0
-    issue: str = ""  # the regression id of issue 11 this case is, if any
+    issue: str = ""  # the regression id of issue 11 (or 12) this case is, if any
+    error: str = ""  # the error type a clean error must be (or derive from), e.g. TrustRequired
+    side_files: tuple[str, ...] = ()  # patterns of files it may write whatever the outcome (__pycache__)
 
     @property
     def id(self) -> str:
@@ -84,6 +102,7 @@ class Env:
     data_dir: Path
     vector_doc: dict
     session_doc: dict
+    extra: dict = field(default_factory=dict)  # formats.py's valid model files (formats.build_model_env)
 
 
 class Raw:
@@ -196,7 +215,7 @@ def _headless_state(n: int = SESSION_POINTS, d: int = SESSION_DIM, file_names: t
     from explorer.core.data import Dataset
     from explorer.core.state.explorer_state import ExplorerState
     from explorer.core.store.encoding import Encodings
-    from models.vae import ModelInfo
+    from explorer_models.vae import ModelInfo
 
     rng = np.random.default_rng(0)
     s = ExplorerState()
@@ -216,16 +235,16 @@ def build_env(root: Path) -> Env:
     import torch
     from PIL import Image
 
-    import models
+    import explorer_models
     from explorer.core.io import session as S
     from explorer.core.space.vector_file import vector_to_json
     from explorer.core.space.vectors import mean_difference
-    from models.checkpoint import FORMAT_KEY, FORMAT_VERSION, content_hash
+    from explorer_models.checkpoint import FORMAT_KEY, FORMAT_VERSION, content_hash
 
     root.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    config = models.VAEConfig(arch="mlp", image_shape=IMAGE_SHAPE, latent_dim=LATENT_DIM, widths=(16,))
-    model = models.build_model(config)
+    config = explorer_models.VAEConfig(arch="mlp", image_shape=IMAGE_SHAPE, latent_dim=LATENT_DIM, widths=(16,))
+    model = explorer_models.build_model(config)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     digest = content_hash(config, tensors)
     training = {
@@ -291,7 +310,8 @@ def build_env(root: Path) -> Env:
     s.strip.set_spec(method="gauss", steps=5)
     s.strip.set_layout(padding=6, background=(1, 2, 3), captions=True)
     session_doc = json.loads(json.dumps(S.capture(s)))
-    return Env(root, ckpt_path, ckpt_bytes, digest, data_dir, vector_doc, session_doc)
+    extra = formats().build_model_env(root)
+    return Env(root, ckpt_path, ckpt_bytes, digest, data_dir, vector_doc, session_doc, extra)
 
 
 # -- checkpoints ---------------------------------------------------------------------------------
@@ -319,8 +339,8 @@ def _rehash(meta: dict, body_header: dict, body: bytes) -> None:
     try:
         import safetensors.torch
 
-        from models.checkpoint import content_hash
-        from models.config import VAEConfig
+        from explorer_models.checkpoint import content_hash
+        from explorer_models.config import VAEConfig
 
         tensors = safetensors.torch.load(st_build(body_header, body))
         meta["content_sha256"] = content_hash(VAEConfig.from_dict(json.loads(meta["config"])), tensors)
@@ -1617,6 +1637,7 @@ def _scaled(total: int | None) -> dict[str, int]:
         return dict(DEFAULT_RANDOM)
     extra = max(0, total - len(generate_cases(DEFAULT_SEED, None)))
     per = {"checkpoint-bytes": 2, "checkpoint-json": 2, "vectors": 2, "session": 1}
+    per.update({"model-bytes": 1, "image-bytes": 1, "data-bytes": 1})
     share = sum(DEFAULT_RANDOM[k] * per[k] for k in DEFAULT_RANDOM)
     return {k: v + math.ceil(extra * v / share) for k, v in DEFAULT_RANDOM.items()}
 
@@ -1665,9 +1686,23 @@ def generate_cases(seed: int = DEFAULT_SEED, total: int | None = None) -> list[C
         cases.append(Case(kind, name, partial(cli_argv, argv, files=files), "cli", **kw))
     cases += file_cases()
     cases += selection_cases()
+    cases += formats().issue_12_cases(random.Random(rng.randrange(2**32)), n)
     ids = [c.id for c in cases]
-    assert len(ids) == len(set(ids)), "case ids must be unique"
+    assert len(ids) == len(set(ids)), f"case ids must be unique: {sorted(i for i in set(ids) if ids.count(i) > 1)}"
     return cases
+
+
+def formats():
+    """formats.py (issue 12's model files and datasets), loaded beside this file once; it reaches
+    Case, Input and the helpers here through its `G`."""
+    name = "vae_explorer_fuzz_formats"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("formats.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        module.G = sys.modules[__name__]
+    return sys.modules[name]
 
 
 def default_total() -> int | None:

@@ -1,4 +1,4 @@
-"""Run fuzz cases (generators.py) and classify what each one did (issue 11).
+"""Run fuzz cases (generators.py, formats.py) and classify what each one did (issues 11 and 12).
 
 One worker process runs the cases one at a time, in-process (torch imported once), with its
 address space capped (RLIMIT_AS), one torch thread, and its own cache and log folders. The
@@ -11,7 +11,12 @@ Outcomes (each case has exactly one):
              stderr and no "Traceback") whose message names the input: its path, or the option
   vague      such an error, but the message names neither the input nor the option (or spans
              several lines)
+  wrong-error  a clean error of another type than the case requires (Case.error: an untrusted
+             pickle must raise TrustRequired, not fail in some other way first)
   accepted   no error at all (fine for a valid input; see Case.expect)
+  unreported accepted, but an unreadable file it had to skip is not named in dataset.problems
+             (the CLI: in a "warning: skipped" line)
+  dropped    accepted, but a readable image was skipped as a problem
   traceback  any other exception (the CLI: one escaping main, or "Traceback" on stderr)
   crash      the worker died (a signal, an abort, the OOM killer), or the CLI exited non-zero
              without an error line
@@ -19,7 +24,8 @@ Outcomes (each case has exactly one):
 Independently of the outcome, `damaged` lists what the case changed on disk that it must not:
 a file in the case folder that changed or went away, a stray new file (a temp file; or any new
 file when the case ended in an error), or a change to the shared inputs (the valid checkpoint,
-the image folder).
+the image folder); and a marker file that appears only if an untrusted input ran code
+(Input.marker: an untrusted pickle that would create it).
 
 Command line:  python tests/fuzz/harness.py [--cases N] [--seed S] [--only TEXT] [--results FILE]
 """
@@ -27,6 +33,7 @@ Command line:  python tests/fuzz/harness.py [--cases N] [--seed S] [--only TEXT]
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import importlib.util
 import io
@@ -62,7 +69,8 @@ G = _load_generators()
 REPO = Path(__file__).resolve().parents[2]
 MEMORY_LIMIT = int(os.environ.get("VAE_EXPLORER_FUZZ_MEMORY_MB", "4096")) * 2**20  # the worker's address space
 STARTUP_TIMEOUT = 120.0
-OUTCOMES = ("clean", "vague", "accepted", "traceback", "crash", "hang")
+OUTCOMES = ("clean", "vague", "wrong-error", "accepted", "unreported", "dropped", "traceback", "crash", "hang")
+ACCEPTED = ("accepted", "unreported", "dropped")  # the input was taken (with or without the right reports)
 PROG = "vae-explorer"
 
 
@@ -122,6 +130,7 @@ def snapshot(folder: Path) -> dict[str, list]:
 
 
 def compare(before: dict, after: dict, allowed_new: set[str]) -> list[str]:
+    """What changed from `before` to `after`; new files matching a pattern of `allowed_new` are fine."""
     problems = []
     for rel, was in sorted(before.items()):
         now = after.get(rel)
@@ -130,7 +139,7 @@ def compare(before: dict, after: dict, allowed_new: set[str]) -> list[str]:
         elif now != was and was[0] == "file":
             problems.append(f"{rel} was changed")
     for rel in sorted(set(after) - set(before)):
-        if rel not in allowed_new:
+        if rel not in allowed_new and not any(fnmatch.fnmatchcase(rel, pattern) for pattern in allowed_new):
             problems.append(f"stray file {rel}")
     return problems
 
@@ -201,27 +210,52 @@ class Worker:
         self.root = root
         self.env = G.build_env(root / "env")
         self.cases = G.generate_cases(seed, total)
-        from models import load_model
+        from explorer_models import load_model
 
         self.model = load_model(self.env.ckpt_path)
 
     # entry points -------------------------------------------------------------------------
     def load_model(self, inp) -> None:
-        from models import load_model
+        from explorer_models import load_model
 
         load_model(inp.path)
+
+    def model_source(self, inp) -> None:
+        """load_model(ModelSource(...)) as the window and --model/--weights/--trust-code do, then
+        what the window does next: encode a few images and decode their means."""
+        import torch
+
+        from explorer_models import load_model
+        from explorer_models.sources import ModelSource
+
+        model = load_model(ModelSource(inp.spec or str(inp.path), **dict(inp.source)))
+        x = torch.rand((3, *model.image_shape), generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            mu, _logvar = model.encode(x)
+            model.decode(mu)
 
     def dataset(self, inp) -> None:
         from explorer.core.data import load_dataset
 
         load_dataset(inp.path, image_size=G.IMAGE_SHAPE[1], channels=G.IMAGE_SHAPE[0])
 
+    def for_model(self, inp):
+        """load_for_model at the tiny model's shape and latent size (variant "rgb": 3 channels),
+        then what the window does next: read a few images and the binary labels."""
+        from explorer.core.data import load_for_model
+
+        shape = (3, *G.IMAGE_SHAPE[1:]) if inp.variant == "rgb" else G.IMAGE_SHAPE
+        dataset = load_for_model(inp.path, shape, G.LATENT_DIM)
+        dataset.images_at(range(min(len(dataset), 4)))
+        dataset.binary_label_names()
+        return dataset
+
     def vectors(self, inp) -> None:
         """Load the file, then do with its vectors what the window and `strip --vector` do:
         describe each, and render a sweep along it."""
         from explorer.core.figures import figure as F
         from explorer.core.space.vector_file import load_vectors
-        from models import decode_images
+        from explorer_models import decode_images
 
         np = self.np
         for v in load_vectors(inp.path, self.env.model_hash, G.LATENT_DIM)[:3]:
@@ -263,24 +297,27 @@ class Worker:
         state.moved_latent  # noqa: B018 - what the sliders show
 
     def run(self, case, inp, folder: Path) -> dict:
-        if case.entry == "cli":
-            return self.cli(case, inp, folder)
-        from models.errors import UserInputError
+        result = self.cli(case, inp, folder) if case.entry == "cli" else self.api(case, inp, folder)
+        if inp.marker is not None and os.path.lexists(inp.marker):
+            result["ran_code"] = f"the input ran code: {inp.marker.name} was created"
+        return result
+
+    def api(self, case, inp, folder: Path) -> dict:
+        from explorer_models.errors import UserInputError
 
         try:
-            getattr(self, case.entry)(inp)
+            value = getattr(self, case.entry)(inp)
         except UserInputError as e:
             message = str(e)
             multi = len([line for line in message.splitlines() if line.strip()]) > 1
             named = _names_input(message, case, inp, self.env, folder)
-            return {
-                "outcome": "clean" if named and not multi else "vague",
-                "error": type(e).__name__,
-                "message": _first_line(message),
-            }
+            outcome = "clean" if named and not multi else "vague"
+            if outcome == "clean" and case.error and case.error not in {c.__name__ for c in type(e).__mro__}:
+                outcome = "wrong-error"
+            return {"outcome": outcome, "error": type(e).__name__, "message": _first_line(message)}
         except BaseException as e:
             return _traceback(e)
-        return {"outcome": "accepted"}
+        return _reported(inp, list(getattr(value, "problems", ()) or ()))
 
     def cli(self, case, inp, folder: Path) -> dict:
         from explorer.cli import main
@@ -298,7 +335,7 @@ class Worker:
         if "Traceback (most recent call last)" in stderr:
             return {"outcome": "traceback", "error": f"exit {rc}", "message": _first_line(stderr)}
         if rc == 0:
-            return {"outcome": "accepted"}
+            return _reported(inp, [line for line in lines if line.startswith("warning: skipped ")])
         errors = [i for i, line in enumerate(lines) if line.startswith(PROG) and ": error: " in line]
         if rc not in (1, 2) or not errors:
             return {"outcome": "crash", "error": f"exit {rc}", "message": _first_line(lines[-1] if lines else "")}
@@ -311,6 +348,21 @@ class Worker:
             "error": f"exit {rc}",
             "message": _first_line(message) + ("" if one_line else f" (+{len(lines) - 1 - first} more lines)"),
         }
+
+
+def _reported(inp, problems: list[str]) -> dict:
+    """The outcome of an accepted input: are the files it had to skip (Input.skipped) named among
+    the problems, and none of the readable images it must keep (Input.kept)?"""
+    missing = [name for name in inp.skipped if not any(name in p for p in problems)]
+    if missing:
+        return {
+            "outcome": "unreported",
+            "message": f"{missing[0]} is not named among the {len(problems)} skipped files",
+        }
+    dropped = [p for name in inp.kept for p in problems if name in p]
+    if dropped:
+        return {"outcome": "dropped", "message": _first_line(dropped[0])}
+    return {"outcome": "accepted"}
 
 
 def worker_main(root: Path, seed: int, total: int | None) -> None:
@@ -356,6 +408,9 @@ def worker_main(root: Path, seed: int, total: int | None) -> None:
         result["peak_mb"], result["grew_mb"] = peak / 1024, (peak - grown_from) / 1024
         for key in ("error", "message"):  # the run's folders by short names
             result[key] = result.get(key, "").replace(str(folder), "<case>").replace(str(w.env.root), "<env>")
+        for key in ("ran_code",):
+            if key in result:
+                result[key] = result[key].replace(str(folder), "<case>")
         result.update(event="done", seconds=time.perf_counter() - started)
         send(result)
 
@@ -505,8 +560,10 @@ class Runner:
             res.where, res.seconds = msg.get("where", ""), msg.get("seconds", 0.0)
             res.peak_mb, res.grew_mb = msg.get("peak_mb", 0.0), msg.get("grew_mb", 0.0)
         if before is not None:
-            allowed = set(case.outputs) if res.outcome == "accepted" else set()
+            allowed = set(case.side_files) | (set(case.outputs) if res.outcome in ACCEPTED else set())
             res.damaged = compare(before, snapshot(folder), allowed)
+        if msg and msg.get("ran_code"):
+            res.damaged.append(msg["ran_code"])
         env_now = snapshot(self.root / "env")
         if self.env_before is not None and env_now != self.env_before:
             res.damaged += [f"shared input: {p}" for p in compare(self.env_before, env_now, set())]
@@ -535,13 +592,22 @@ def summary(results: list[Result]) -> str:
     return (
         f"fuzz: {len(results)} cases, {n['clean']} clean errors, {n['accepted']} accepted, "
         f"{n['traceback']} tracebacks, {n['crash']} crashes, {n['hang']} hangs, {damaged} damaged"
-        f" ({n['vague']} vague errors, {sum(1 for r in results if wrongly_accepted(r))} invalid inputs accepted,"
+        f" ({n['vague']} vague errors, {n['wrong-error']} of the wrong error type,"
+        f" {sum(1 for r in results if wrongly_accepted(r))} invalid inputs accepted,"
+        f" {n['unreported'] + n['dropped']} skipped files misreported,"
         f" worker peak {max((r.peak_mb for r in results), default=0):.0f} MB)"
     )
 
 
 def wrongly_accepted(r: Result) -> bool:
-    return r.outcome == "accepted" and r.expect == "error"
+    return r.outcome in ACCEPTED and r.expect == "error"
+
+
+def as_expected(r: Result) -> bool:
+    """The outcome the case asks for: a clean error (of Case.error's type), or the input
+    accepted with every skipped file reported, or either; and nothing damaged."""
+    allowed = {"error": ("clean",), "accept": ("accepted",), "either": ("clean", "accepted")}[r.expect]
+    return r.outcome in allowed and not r.damaged
 
 
 def report(results: list[Result]) -> str:
@@ -552,7 +618,12 @@ def report(results: list[Result]) -> str:
             "vague errors (the message names neither the input nor the option)",
             [r for r in results if r.outcome == "vague"],
         ),
+        ("clean errors of the wrong type", [r for r in results if r.outcome == "wrong-error"]),
         ("invalid inputs accepted", [r for r in results if wrongly_accepted(r)]),
+        (
+            "accepted, skipped files misreported",
+            [r for r in results if r.outcome in ("unreported", "dropped") and not wrongly_accepted(r)],
+        ),
         ("accepted (valid or either)", [r for r in results if r.outcome == "accepted" and not wrongly_accepted(r)]),
     ]
     grew = sorted((r for r in results if r.grew_mb >= 50), key=lambda r: -r.grew_mb)[:5]

@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt import recent as R
 from explorer.qt.file_kinds import DROP_HELP, Kind, classify, plan_drop
+from explorer.qt.model_class_dialog import ModelClassDialog
 from explorer.qt.open_files import FileOpener
 from explorer_models import ModelInfo, VAEConfig, build_model, load_model, save_checkpoint, tensor_to_images
 from explorer_models.sources import ModelSource
@@ -171,30 +172,59 @@ def test_open_model_offers_every_format(opener, tmp_path):
     assert opener.settings.value("open/folder") == str(tmp_path)  # the next dialog starts there
 
 
-def test_a_python_file_with_several_classes_asks_which_then_for_its_weights(opener, qtbot, tmp_path):
+def _class_form(opener) -> ModelClassDialog:
+    dialog = opener.window.findChild(ModelClassDialog)
+    assert dialog is not None and dialog.isVisible()
+    return dialog
+
+
+def test_a_python_file_opens_a_form_for_its_class_weights_and_options(opener, qtbot, tmp_path):
     net = tmp_path / "net.py"
     net.write_text(TWO_CLASSES + "\nraise SystemExit('parsing must never run this file')\n")
-    opener.answers = [str(net), str(tmp_path / "w.safetensors")]
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"")
+    opener.answers = [str(net), str(weights)]
     opener.ask_model()
-    dialog = opener.window.findChild(QtWidgets.QInputDialog)
-    assert dialog is not None and dialog.isVisible()
-    assert dialog.comboBoxItems() == ["First", "Second"]  # Helper has no encode/decode
-    assert opener.opened == []  # nothing until the user chooses
-    dialog.setTextValue("Second")
-    dialog.accept()
-    assert opener.asked[1] == ("Weights for Second (Cancel: none)", "Weights (*.safetensors *.pt *.pth)")
-    assert opener.opened == [("model", ModelSource(f"{net}:Second", weights=str(tmp_path / "w.safetensors")))]
+    dialog = _class_form(opener)
+    assert [dialog.cls.itemText(i) for i in range(dialog.cls.count())] == ["First", "Second"]  # Helper has neither
+    assert opener.opened == []  # nothing until the user opens
+    dialog.cls.setCurrentText("Second")
+    qtbot.mouseClick(dialog.browse, QtCore.Qt.MouseButton.LeftButton)
+    assert opener.asked[1] == ("Weights for Second", "Weights (*.safetensors *.pt *.pth)")
+    assert dialog.weights.text() == str(weights)
+    dialog.model_args.setText('{"z_dim": 3')  # a typo: said in the form, which stays open
+    dialog.open_button.click()
+    assert dialog.isVisible() and "Arguments: not valid JSON" in dialog.problem.text() and opener.opened == []
+    dialog.model_args.setText('{"z_dim": 3}')
+    dialog.image_shape.setText("1,28")
+    dialog.open_button.click()
+    assert dialog.isVisible() and dialog.problem.text().startswith("Image shape '1,28': give channels,height,width")
+    dialog.image_shape.setText("1,28,28")
+    dialog.decoder.setCurrentIndex(dialog.decoder.findData("logits"))
+    dialog.open_button.click()
+    assert not dialog.isVisible()
+    assert opener.opened == [
+        (
+            "model",
+            ModelSource(f"{net}:Second", str(weights), '{"z_dim": 3}', (1, 28, 28), decoder_output="logits"),
+        )
+    ]
 
 
-def test_a_python_file_with_one_class_takes_it_and_cancelling_the_weights_means_none(opener, tmp_path):
+def test_a_python_file_with_one_class_opens_it_with_defaults(opener, tmp_path):
     net = tmp_path / "net.py"
     net.write_text("class Only:\n    def encode(self, x): ...\n    def decode(self, z): ...\n")
-    opener.answers = [""]
-    assert opener.open_python(str(net)) is None  # no choice to make
+    dialog = opener.open_python(str(net))
+    assert dialog.cls.currentText() == "Only" and dialog.weights.text() == ""
+    dialog.weights.setText(str(tmp_path / "missing.pt"))
+    dialog.open_button.click()
+    assert dialog.problem.text() == f"Weights: {tmp_path / 'missing.pt'}: no such file" and opener.opened == []
+    dialog.weights.clear()
+    dialog.open_button.click()
     assert opener.opened == [("model", ModelSource(f"{net}:Only"))]
 
 
-def test_choosing_nothing_opens_nothing(opener, tmp_path):
+def test_cancelling_the_form_opens_nothing(opener, tmp_path):
     net = tmp_path / "net.py"
     net.write_text(TWO_CLASSES)
     dialog = opener.open_python(str(net))
@@ -236,8 +266,8 @@ def test_open_dataset_takes_a_folder_or_an_array_file(opener, tmp_path):
 def test_dropped_files_open_by_kind(opener, tmp_path):
     net = tmp_path / "net.py"
     net.write_text("class Only:\n    def encode(self, x): ...\n    def decode(self, z): ...\n")
-    opener.answers = [""]
     opener.open_paths([str(net), str(tmp_path / "d.npz")])  # a model with its data: both open together
+    _class_form(opener).open_button.click()
     opener.open_paths([str(tmp_path / "s.vaesession")])
     opener.open_paths([str(tmp_path / "d.npy")])
     assert opener.opened == [

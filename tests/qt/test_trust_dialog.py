@@ -10,6 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt import controller as controller_module
+from explorer.qt.model_class_dialog import ModelClassDialog
 from explorer.qt.trust_dialog import REMEMBER_TEXT, RUN_TEXT, TrustDialog, TrustedFiles, TrustGate
 from explorer_models import ModelInfo, VAEConfig, build_model, save_checkpoint
 from explorer_models.sources import ModelSource, TrustRequired, as_source, file_sha256
@@ -52,6 +53,14 @@ def files(tmp_path, isolated_cache, monkeypatch):
     py.write_text(ONE_CLASS)
     monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a: ("", ""))  # no weights
     return tmp_path, data, py, hashes
+
+
+def open_form(w, py) -> None:
+    """Open a Python model file as a user does: the class form comes up; they press Open."""
+    w.opener.open_model_path(str(py))
+    form = w.findChild(ModelClassDialog)
+    assert form is not None and form.isVisible()
+    form.open_button.click()
 
 
 def wait_for_model(qtbot, w, content_hash: str) -> None:
@@ -109,7 +118,7 @@ def test_a_file_that_runs_code_asks_first_and_remembers_only_when_told(open_wind
     coords = w.state.coords.copy()
 
     # Cancel: nothing runs, the model shown stays
-    w.opener.open_model_path(str(py))
+    open_form(w, py)
     qtbot.waitUntil(lambda: len(asked) == 1, timeout=20_000)
     dialog = asked[0]
     assert dialog.isVisible() and str(py) in dialog.text() and not dialog.remember_box.isChecked()
@@ -122,7 +131,7 @@ def test_a_file_that_runs_code_asks_first_and_remembers_only_when_told(open_wind
     assert settings_hashes(w) == []
 
     # trusted and remembered: opened with trusted=True, the hash kept
-    w.opener.open_model_path(str(py))
+    open_form(w, py)
     qtbot.waitUntil(lambda: len(asked) == 2, timeout=20_000)
     asked[1].remember_box.setChecked(True)
     asked[1].run_button.click()
@@ -133,7 +142,7 @@ def test_a_file_that_runs_code_asks_first_and_remembers_only_when_told(open_wind
     # the same file again: no question
     w.controller.open_model(str(folder / "a.safetensors"))
     wait_for_model(qtbot, w, hashes["a"])
-    w.opener.open_model_path(str(py))
+    open_form(w, py)
     wait_for_model(qtbot, w, hashes["b"])
     assert len(asked) == 2 and [s.trusted for s in loads[-2:]] == [False, True]
 
@@ -141,14 +150,14 @@ def test_a_file_that_runs_code_asks_first_and_remembers_only_when_told(open_wind
     py.write_text(ONE_CLASS + "# edited\n")
     w.controller.open_model(str(folder / "a.safetensors"))
     wait_for_model(qtbot, w, hashes["a"])
-    w.opener.open_model_path(str(py))
+    open_form(w, py)
     qtbot.waitUntil(lambda: len(asked) == 3, timeout=20_000)
     asked[2].run_button.click()
     wait_for_model(qtbot, w, hashes["b"])
     assert file_sha256(py) not in settings_hashes(w)
     w.controller.open_model(str(folder / "a.safetensors"))
     wait_for_model(qtbot, w, hashes["a"])
-    w.opener.open_model_path(str(py))
+    open_form(w, py)
     qtbot.waitUntil(lambda: len(asked) == 4, timeout=20_000)
     asked[3].cancel_button.click()
     assert w.state.model_info.content_hash == hashes["a"]
@@ -180,6 +189,9 @@ def test_a_real_python_model_dropped_on_the_window_opens_once_trusted(open_windo
     QtWidgets.QApplication.sendEvent(w.centralWidget(), enter)
     assert enter.isAccepted()
     QtWidgets.QApplication.sendEvent(w.centralWidget(), QtGui.QDropEvent(QtCore.QPointF(point), *args))
+    form = w.findChild(ModelClassDialog)
+    assert form.cls.currentText() == "TinyVAE"
+    form.open_button.click()
     qtbot.waitUntil(lambda: len(asked) == 1, timeout=30_000)
     assert w.state.model_info.content_hash == hashes["a"]  # nothing of the file ran yet
     asked[0].run_button.click()

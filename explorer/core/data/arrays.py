@@ -27,18 +27,61 @@ IMAGE_NAMES = ("images", "x", "X")
 CHUNK = 1024  # images converted per step
 
 
+NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK"
+_READ_HEADER = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
 def open_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a .npy (as "images", memory-mapped) or a .npz, told apart by their bytes,
+    not their name. Nothing is unpickled; a member whose header claims more than it holds is
+    refused before it is read; any other damage is a DatasetError naming the file."""
     try:
-        if path.suffix.lower() == ".npy":
+        with open(path, "rb") as f:
+            head = f.read(len(NPY_MAGIC))
+        if head == NPY_MAGIC:
             return {"images": np.load(path, mmap_mode="r", allow_pickle=False)}
-        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:  # closed even when the zip is broken
-            return {k: z[k] for k in z.files}
-    except ValueError as e:  # pickled objects, a broken header
+        if head.startswith(ZIP_MAGIC):
+            return _npz_arrays(path)
+    except DatasetError:
+        raise
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot be read ({e.strerror or e})") from None
+    except MemoryError:
+        raise DatasetError(f"{path}: its arrays are too large to read into memory") from None
+    except Exception as e:  # a damaged header or zip fails in many ways (ValueError, TokenError, ...)
         if any(word in str(e) for word in ("allow_pickle", "Object arrays", "Python objects")):
-            raise DatasetError(f"{path}: holds Python objects, which would have to be unpickled; refused") from e
-        raise DatasetError(f"{path}: not a readable NumPy file ({e})") from e
-    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
-        raise DatasetError(f"{path}: not a readable NumPy file ({e})") from e
+            raise DatasetError(f"{path}: holds Python objects, which would have to be unpickled; refused") from None
+        raise DatasetError(f"{path}: not a readable NumPy file ({type(e).__name__}: {e})") from None
+    raise DatasetError(f"{path}: not a NumPy file (an .npy or .npz begins otherwise)")
+
+
+def npy_header(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from an .npz member's .npy header, read without its data."""
+    with z.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        shape, _fortran, dtype = _READ_HEADER.get(version, np.lib.format.read_array_header_2_0)(f)
+    return shape, dtype
+
+
+def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    out = {}
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            if not info.filename.endswith(".npy"):
+                continue  # np.savez writes only .npy members; anything else is not an array
+            name = info.filename[: -len(".npy")]
+            shape, dtype = npy_header(z, info)
+            if dtype.hasobject:
+                raise DatasetError(f"{path}: {name} holds Python objects, which would have to be unpickled; refused")
+            claimed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if claimed > info.file_size:
+                raise DatasetError(
+                    f"{path}: {name} claims {shape} of {dtype} ({claimed:,} bytes) but holds {info.file_size:,}: "
+                    f"truncated or damaged"
+                )
+            with z.open(info) as f:
+                out[name] = np.lib.format.read_array(f, allow_pickle=False)
+    return out
 
 
 def _pick_images(path: Path, arrays: dict[str, np.ndarray]) -> str:
@@ -57,6 +100,8 @@ def _pick_images(path: Path, arrays: dict[str, np.ndarray]) -> str:
 
 def channels_last(path: Path, images: np.ndarray) -> np.ndarray:
     """(N, H, W, C) of the layouts the module docstring lists."""
+    if images.ndim in (3, 4) and 0 in images.shape[1:]:
+        raise DatasetError(f"{path}: images of shape {images.shape} have a side of no pixels")
     if images.ndim == 3:
         return images[..., None]
     if images.ndim == 4 and images.shape[-1] in (1, 3, 4):
@@ -83,7 +128,7 @@ def value_scale(path: Path, images: np.ndarray) -> tuple[float, float]:
         return 0.0, 1.0
     if images.dtype == np.uint16:
         return 0.0, 65535.0
-    if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
+    if images.dtype.kind not in "iuf":  # numpy counts timedelta as integers: not pixel values
         raise DatasetError(f"{path}: images of type {images.dtype} are not numbers")
     lo, hi = float(np.min(images)), float(np.max(images))
     if not (np.isfinite(lo) and np.isfinite(hi)):

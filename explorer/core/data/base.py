@@ -198,3 +198,15 @@ class IndexedImages:
 
     def __getitem__(self, index: int) -> np.ndarray:
         return self.dataset.images_at([index])[0]
+
+
+SHOWN_PROBLEMS = 10  # files named one by one before the rest are counted
+
+
+def skipped_lines(problems: tuple[str, ...], shown: int = SHOWN_PROBLEMS) -> list[str]:
+    """What to tell a user of the files a dataset skipped: the first `shown` by name (each line
+    says why), then how many more; [] when none was skipped."""
+    lines = [f"skipped {p}" for p in problems[:shown]]
+    if len(problems) > shown:
+        lines.append(f"skipped {len(problems) - shown:,} more unreadable files ({len(problems):,} in all)")
+    return lines

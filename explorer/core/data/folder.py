@@ -21,6 +21,9 @@ from explorer.core.steps import Progress, Steps
 from explorer_models.atomic import printable
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+# The largest image decoded (8,000 x 8,000): its header is read first, so a small file claiming a
+# huge image (a decompression bomb) is refused before any pixel is. PIL's own limit is higher.
+MAX_PIXELS = 64_000_000
 
 
 def fit_image(im: Image.Image, size: int, channels: int) -> np.ndarray:
@@ -33,13 +36,16 @@ def fit_image(im: Image.Image, size: int, channels: int) -> np.ndarray:
 
 def _read_image(path: Path, size: int, channels: int) -> np.ndarray:
     with Image.open(path) as im:
+        if im.width * im.height > MAX_PIXELS:
+            raise ValueError(f"{im.width:,} x {im.height:,} pixels, more than the {MAX_PIXELS:,} read")
         return fit_image(ImageOps.exif_transpose(im), size, channels)
 
 
 def _try_read(path: Path, size: int, channels: int) -> np.ndarray | str:
     try:
         return _read_image(path, size, channels)
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
+    # a DecompressionBombWarning is raised, not printed, where warnings are errors (the tests)
+    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         return f"{printable(path)}: cannot read this image ({e})"
 
 

@@ -49,8 +49,19 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], int, bool]:
         lines = [line.split() for line in text.splitlines() if line.strip()]
         if len(lines) < 2:
             raise DatasetError(f"{path}: not a CelebA attribute file (it needs a count and a names line)")
-        return lines[1], lines[2:], 3, True
-    rows = [r for r in csv.reader(text.splitlines()) if r]
+        count, names, rows = lines[0], lines[1], lines[2:]
+        if len(count) != 1 or not count[0].isdigit() or int(count[0]) != len(rows):
+            raise DatasetError(
+                f"{path}: its first line should be the number of images listed ({len(rows):,}), not {' '.join(count)!r}"
+            )
+        for number, row in enumerate(rows, start=3):
+            if bad := next((v for v in row[1:] if v not in ("-1", "1")), None):
+                raise DatasetError(f"{path}: row {number} ({row[0]}) has the value {bad!r}; CelebA's are -1 and 1")
+        return names, rows, 3, True
+    try:
+        rows = [r for r in csv.reader(text.splitlines()) if r]
+    except csv.Error as e:  # a field over the csv module's limit, a NUL byte
+        raise DatasetError(f"{path}: not a readable CSV file ({e})") from None
     if not rows:
         raise DatasetError(f"{path}: the labels file is empty")
     header = [h.strip() for h in rows[0]]

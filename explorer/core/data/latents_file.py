@@ -32,7 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from explorer.core.data.arrays import IMAGE_NAMES, file_hash, is_numeric, labels_of, open_arrays
+from explorer.core.data.arrays import IMAGE_NAMES, file_hash, is_numeric, labels_of, npy_header, open_arrays
 from explorer.core.data.base import DatasetError, DatasetLike, Indices, LabelsMixin, as_index
 from explorer.core.steps import Progress, Steps
 from explorer_models.config import MAX_LATENT_DIM
@@ -41,7 +41,6 @@ MU, LOGVAR = "mu", "logvar"
 NO_IMAGE = "no image (precomputed latents)"
 CHECK_ROWS = 65_536  # rows checked and converted per step
 _LOGVAR_MAX = float(np.log(np.finfo(np.float32).max))  # exp(logvar) beyond this is not a float32
-_READ_HEADER = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 
 def is_latents_file(path: str | Path) -> bool:
@@ -57,17 +56,15 @@ def is_latents_file(path: str | Path) -> bool:
             if MU not in names or any(name in names for name in IMAGE_NAMES):
                 return False
             return not any(_ndim(z, member) in (3, 4) for name, member in names.items() if name != MU)
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+    except Exception:  # a file it cannot read is no latents file here (the images loader says why)
         return False
 
 
 def _ndim(z: zipfile.ZipFile, member: str) -> int | None:
     """The number of dimensions in a member's .npy header; None when it cannot be read."""
     try:
-        with z.open(member) as f:
-            header = _READ_HEADER.get(np.lib.format.read_magic(f))
-            return None if header is None else len(header(f)[0])
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return len(npy_header(z, z.getinfo(member))[0])
+    except Exception:  # a damaged member: the loader names what is wrong with it
         return None
 
 
