@@ -80,6 +80,7 @@ class TrustRequired(ModelSpecError):
 
     def __init__(self, path: Path, what: str, sha256: str):
         self.path = path
+        self.what = what  # "a Python file", "a TorchScript archive", ...
         self.sha256 = sha256
         super().__init__(
             f"{path}: {what}, which runs code on this computer when it is opened; open it only if you "

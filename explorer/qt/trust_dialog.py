@@ -53,7 +53,8 @@ class TrustDialog(QtWidgets.QMessageBox):
         self.setTextFormat(QtCore.Qt.TextFormat.PlainText)  # a file name is shown as it is, never as markup
         self.setText(f"This file can run code on this computer:\n{error.path}")
         self.setInformativeText(
-            f"{error}\n\nOpening it runs its code with your permissions. Open it only if you trust where it came from."
+            f"It is {error.what}. Opening it runs its code with your permissions: it could read, change or "
+            f"delete your files. Open it only if you trust where it came from."
         )
         self.run_button = self.addButton(RUN_TEXT, QtWidgets.QMessageBox.ButtonRole.AcceptRole)
         self.cancel_button = self.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)

@@ -182,3 +182,32 @@ def test_many_skipped_files_are_named_up_to_ten_then_counted():
     assert lines[0] == "skipped f0.png: cannot read this image (truncated)" and len(lines) == 11
     assert lines[-1] == "skipped 15 more unreadable files (25 in all)"
     assert skipped_lines(problems[:3]) == [f"skipped {p}" for p in problems[:3]] and skipped_lines(()) == []
+
+
+def test_a_large_folder_is_decoded_once_into_the_cache_and_memory_mapped(folder, isolated_cache, monkeypatch):
+    """Bounded memory: images beyond IN_MEMORY_BYTES live in a memory-mapped file in the cache,
+    and a second open reads that file instead of decoding again (until a file changes)."""
+    from explorer.core.data import folder as F
+
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    monkeypatch.setattr(F, "IN_MEMORY_BYTES", 0)
+    first = load_dataset(str(folder), image_size=16)
+    base = first.images
+    while getattr(base, "base", None) is not None and not isinstance(base, np.memmap):
+        base = base.base
+    assert isinstance(base, np.memmap) and first.file_names == ("a.jpg", "b.png", "sub/c.png")
+    assert len(first.problems) == 1 and "broken.png" in first.problems[0]
+    reads = []
+    real_read = F._try_read
+    monkeypatch.setattr(F, "_try_read", lambda *a: reads.append(a[0]) or real_read(*a))
+    again = load_dataset(str(folder), image_size=16)
+    assert reads == []  # read from the cache's file
+    assert np.array_equal(again.images, first.images) and again.problems == first.problems
+    assert again.fingerprint == first.fingerprint
+    Image.new("RGB", (30, 30), (0, 255, 0)).save(folder / "b.png")  # a changed file: decoded afresh
+    changed = load_dataset(str(folder), image_size=16)
+    assert len(reads) == 4 and changed.images[1, 0, 0].tolist() == [0, 255, 0]
+    monkeypatch.setenv("VAE_EXPLORER_CACHE_DIR", str(folder / "b.png"))  # a file: no folder can be made there
+    unwritable = load_dataset(str(folder), image_size=16)
+    assert np.array_equal(unwritable.images, changed.images)
+    assert "is not writable" in unwritable.warnings[0] and "held in memory instead" in unwritable.warnings[0]

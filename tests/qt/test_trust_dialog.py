@@ -76,7 +76,7 @@ def test_the_dialog_says_plainly_what_opening_does(qtbot, tmp_path):
     path = tmp_path / "<b>net</b>.py"
     dialog = TrustDialog(TrustRequired(path, "a Python file", "ab" * 32), parent)
     assert dialog.text() == f"This file can run code on this computer:\n{path}"  # plain text: the <b> shows as typed
-    assert "a Python file, which runs code on this computer" in dialog.informativeText()
+    assert dialog.informativeText().startswith("It is a Python file. Opening it runs its code with your permissions")
     assert {b.text().replace("&", "") for b in dialog.buttons()} == {RUN_TEXT, "Cancel"}
     assert dialog.defaultButton() is dialog.cancel_button
     assert dialog.checkBox().text() == REMEMBER_TEXT and not dialog.checkBox().isChecked()
