@@ -41,12 +41,33 @@ def _prepare(model, images, labels=None, label_names=None):
     return as_latent_model(model, (c, h, w)), dataset
 
 
+def as_it_was(model):
+    """A function that puts `model` back as the caller had it: its training mode and device
+    (the explorer runs it in eval mode, on the device it chooses)."""
+    training = getattr(model, "training", None)
+    first = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+    device = None if first is None else first.device
+
+    def restore() -> None:
+        if device is not None:
+            model.to(device)
+        if training is not None:
+            model.train(training)
+
+    return restore
+
+
 def encode(model, images, device: str = "cpu") -> Encodings:
     """Encode `images` ((N, H, W), (N, H, W, C) or (N, C, H, W); uint8 or floats in [0, 1] or
-    [-1, 1]; numpy or torch) with `model`: Encodings with mu, logvar and the per-image terms."""
-    latent_model, dataset = _prepare(model, images)
-    target = resolve_device(device)
-    return encode_all(latent_model.to(target), dataset.images, target)
+    [-1, 1]; numpy or torch) with `model`: Encodings with mu, logvar and the per-image terms.
+    `model` is left in the mode and on the device it was."""
+    restore = as_it_was(model)
+    try:
+        latent_model, dataset = _prepare(model, images)
+        target = resolve_device(device)
+        return encode_all(latent_model.to(target), dataset.images, target)
+    finally:
+        restore()
 
 
 def in_notebook_event_loop() -> bool:
@@ -59,8 +80,15 @@ def in_notebook_event_loop() -> bool:
 def show(model, images, labels=None, label_names=None, device: str = "auto", block: bool | None = None):
     """Open the explorer window on `model` and `images` (labels: (N,), (N, L) or a dict of
     name -> (N,) values). In a script it returns when the window closes; in Jupyter with
-    `%gui qt` it returns the window at once (block=True/False decides either way)."""
-    latent_model, dataset = _prepare(model, images, labels, label_names)
+    `%gui qt` it returns the window at once (block=True/False decides either way). While the
+    window is open the model runs in eval mode on the window's device; it is put back as it was
+    when the window closes."""
+    restore = as_it_was(model)
+    try:
+        latent_model, dataset = _prepare(model, images, labels, label_names)
+    except BaseException:
+        restore()
+        raise
     from PySide6 import QtCore
 
     from explorer.qt.app import application
@@ -68,6 +96,7 @@ def show(model, images, labels=None, label_names=None, device: str = "auto", blo
 
     application()
     window = MainWindow(latent_model, dataset, device=device)
+    window.closed.connect(restore)  # after the worker has stopped: nothing runs the model then
     window.show()
     if block is None:
         block = not in_notebook_event_loop()

@@ -43,8 +43,9 @@ class Conventions:
     image_shape: tuple[int, int, int]
     latent_dim: int
     flat_input: bool
-    encoder_output: str  # "mu-logvar", "mu-logsigma", "mu-sigma", "concat", "normal", "dict:MU,SCALE"
+    encoder_output: str  # "mu-logvar", "mu-logsigma", "mu-sigma", "concat", "normal", "dict:MU,SCALE", "triple:I"
     decoder_output: str  # "probabilities", "logits", "signed"
+    notes: tuple[str, ...] = ()  # what the user should check: a reading that could be wrong
 
     @property
     def signed_input(self) -> bool:
@@ -58,17 +59,25 @@ class Conventions:
             "mu-sigma": "encode() -> (mu, sigma)",
             "concat": "encode() -> one tensor [mu | log-variance]",
             "normal": "encode() -> a torch Normal",
-        }.get(self.encoder_output) or "encode() -> dict {{{}}}".format(", ".join(self.encoder_output[5:].split(",")))
+        }.get(self.encoder_output) or _described_output(self.encoder_output)
         decoder = {
             "probabilities": "decode() -> [0, 1]",
             "logits": "decode() -> logits (sigmoid applied)",
             "signed": "decode() -> [-1, 1] (inputs scaled to [-1, 1] too)",
         }[self.decoder_output]
         shape = f"{'flattened ' if self.flat_input else ''}{c}x{h}x{w} input"
-        return f"{shape}; {encoder}; {decoder}"
+        return f"{shape}; {encoder}; {decoder}" + "".join(f" ({note})" for note in self.notes)
 
 
-def posterior(out, kind: str, dim: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def _described_output(kind: str) -> str:
+    if kind.startswith("triple:"):
+        names = ["mu", "log-variance"]
+        names.insert(int(kind[7:]), "z")
+        return f"encode() -> ({', '.join(names)})"
+    return "encode() -> dict {{{}}}".format(", ".join(kind[5:].split(",")))
+
+
+def posterior(out, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(mu, logvar) from what encode() returned, read as `kind`."""
     if kind == "normal":
         base = getattr(out, "base_dist", out)  # Independent(Normal(...), 1)
@@ -79,7 +88,10 @@ def posterior(out, kind: str, dim: int | None = None) -> tuple[torch.Tensor, tor
     if kind == "concat":
         mu, logvar = out.chunk(2, dim=-1)
         return mu, logvar
-    return _from_scale(out[0], out[1], kind.split("-")[1])
+    if kind.startswith("triple:"):  # (z, mu, logvar) in some order: the two that are not the sample
+        mu, logvar = (t for i, t in enumerate(out) if i != int(kind[7:]))
+        return mu, logvar
+    return _from_scale(out[0], out[1], kind.split("-", 1)[1])
 
 
 def _from_scale(mu: torch.Tensor, scale: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,13 +121,15 @@ def encoder_kind(out, declared: str) -> str:
         return "concat"
     if isinstance(out, Sequence) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out):
         return "mu-logvar" if declared == "auto" else declared
+    if isinstance(out, Sequence) and len(out) == 3 and all(isinstance(t, torch.Tensor) for t in out):
+        return "triple"  # (z, mu, logvar): which one is z, probe() finds by encoding twice
     raise _unreadable(f"encode() returned {_shape_of(out)}")
 
 
 def _unreadable(what: str) -> ModelSpecError:
     return ModelSpecError(
-        f"{what}; vae-explorer reads (mu, logvar), (mu, log-sigma) with --encoder-output mu-logsigma, one "
-        f"tensor [mu | logvar], a dict such as {{'mu': ..., 'logvar': ...}} or a torch Normal"
+        f"{what}; vae-explorer reads (mu, logvar) (or log-sigma, sigma: --encoder-output), (z, mu, logvar), "
+        f"one tensor [mu | logvar], a dict such as {{'mu': ..., 'logvar': ...}} or a torch Normal"
     )
 
 
@@ -182,7 +196,7 @@ class AdaptedModel(nn.Module):
             raise
         except BaseException as e:
             _reraise_interrupt(e)
-            raise ModelSpecError(f"{self.info.name}: {method}() raised {type(e).__name__}: {e}") from None
+            raise ModelSpecError(f"{self.info.source}: {method}() raised {type(e).__name__}: {e}") from None
 
 
 # -- finding the conventions: one test forward pass -------------------------------------------
@@ -197,26 +211,30 @@ def shape_candidates(module: nn.Module, declared: tuple[int, int, int] | None) -
         value = getattr(module, name, None)
         if isinstance(value, tuple | list) and len(value) == 3 and all(isinstance(v, int) and v > 0 for v in value):
             shapes.append(tuple(value))
-    kind, width = _first_layer(module)
-    if kind == "Linear":
-        for channels in (1, 3, 4):
-            side = math.isqrt(width // channels)
-            if channels * side * side == width:
-                shapes.append((channels, side, side))
-    elif kind == "Conv2d":
-        shapes += [(width, s, s) for s in (28, 32, 64, 128, 256, 16, 96, 224)]
+    for kind, width in _input_layers(module):
+        if kind == "Linear":
+            for channels in (1, 3, 4):
+                side = math.isqrt(width // channels)
+                if side > 1 and channels * side * side == width:
+                    shapes.append((channels, side, side))
+        else:
+            shapes += [(width, s, s) for s in (28, 32, 64, 128, 256, 16, 96, 224)]
     return list(dict.fromkeys(shapes))
 
 
-def _first_layer(module: nn.Module) -> tuple[str, int]:
-    """The first Linear or Conv2d layer and its input width (features, channels), also inside a
-    TorchScript archive, whose layers keep their class name in `original_name`."""
+def _input_layers(module: nn.Module) -> list[tuple[str, int]]:
+    """("Conv2d", channels) of the first Conv2d, then ("Linear", features) of every Linear, in
+    the order the module holds them (a decoder registered first has Linear(z, ...) first: its
+    candidate then fails and the next is tried). TorchScript layers keep their class name in
+    `original_name`."""
+    found = []
     for m in module.modules():
         kind = type(m).__name__ if isinstance(m, nn.Linear | nn.Conv2d) else getattr(m, "original_name", "")
         weight = getattr(m, "weight", None)
         if kind in ("Linear", "Conv2d") and isinstance(weight, torch.Tensor) and weight.ndim >= 2:
-            return kind, int(weight.shape[1])
-    return "", 0
+            found.append((kind, int(weight.shape[1])))
+    convs = [f for f in found if f[0] == "Conv2d"][:1]
+    return convs + [f for f in found if f[0] == "Linear"]
 
 
 @torch.no_grad()
@@ -232,21 +250,29 @@ def probe(
     candidates = shape_candidates(module, image_shape)
     if not candidates:
         raise ModelSpecError(
-            f"{name}: cannot tell the image shape it takes (no image_shape attribute and no Linear or Conv2d "
-            f"layer to read it from); give it with --image-shape C,H,W"
+            f"{name}: cannot tell the image shape it takes (no image_shape attribute, and no Linear or Conv2d "
+            f"layer whose input could be an image); give it with --image-shape C,H,W"
         )
     tried = []
-    for shape in candidates:
+    queue, done = list(candidates), set()
+    while queue:
+        shape = queue.pop(0)
+        done.add(shape)
         for flat in (False, True):
             x = _probe_images(shape)
             try:
                 out = module.encode(x.flatten(1) if flat else x)
-            except BaseException as e:
+            except BaseException as e:  # the user's code may raise anything, SystemExit too
                 _reraise_interrupt(e)
                 tried.append(f"{'flattened ' if flat else ''}{'x'.join(map(str, shape))}: {type(e).__name__}: {e}")
                 continue
             try:
-                return _finish(module, shape, flat, out, encoder_output, decoder_output)
+                return _finish(module, x.flatten(1) if flat else x, shape, flat, out, encoder_output, decoder_output)
+            except _OtherShape as other:  # an encoder that takes any size (global pooling): the decoder's
+                if other.shape in done or image_shape is not None:
+                    raise ModelSpecError(f"{name}: {other}") from None
+                queue = [other.shape] + [q for q in queue if q != other.shape]
+                break
             except ModelSpecError as e:
                 raise ModelSpecError(f"{name}: {e}") from None
     first = tried[0] if tried else ""
@@ -254,6 +280,14 @@ def probe(
         f"{name}: encode() fails on every image shape tried ({len(tried)}, first {first}); "
         f"give the shape with --image-shape C,H,W"
     )
+
+
+class _OtherShape(ModelSpecError):
+    """decode() gives images of another shape than the encoder was probed with."""
+
+    def __init__(self, message: str, shape: tuple[int, int, int]):
+        super().__init__(message)
+        self.shape = shape
 
 
 def _reraise_interrupt(e: BaseException) -> None:
@@ -276,15 +310,19 @@ def _real(t, what: str) -> torch.Tensor:
     return t
 
 
-def _finish(module, shape, flat, out, encoder_output, decoder_output) -> Conventions:
-    """The conventions `out` (encode's answer to the probe images) shows, with decode tried on
-    its means and on random latents; ModelSpecError saying what is wrong (the caller names the model)."""
+def _finish(module, x, shape, flat, out, encoder_output, decoder_output) -> Conventions:
+    """The conventions `out` (encode's answer to the probe images `x`) shows, with decode tried
+    on its means and on random latents; ModelSpecError saying what is wrong (the caller names the model)."""
     kind = encoder_kind(out, encoder_output)
+    if kind == "triple":
+        kind = f"triple:{_sample_index(module, x, out)}"
     try:
         mu, logvar = posterior(out, kind)
     except (AttributeError, TypeError, IndexError, KeyError, ValueError, RuntimeError) as e:
         raise ModelSpecError(f"encode() gave what cannot be read as {kind}: {type(e).__name__}: {e}") from None
     mu, logvar = _real(mu, "encode()'s mu"), _real(logvar, "encode()'s spread")
+    if mu.ndim > 2 and all(d == 1 for d in mu.shape[2:]):  # a conv encoder's (B, D, 1, 1)
+        mu, logvar = mu.flatten(1), logvar.flatten(1)
     if mu.shape != logvar.shape or mu.ndim != 2 or mu.shape[0] != PROBE_IMAGES:
         raise ModelSpecError(
             f"encode() gave mu of shape {tuple(mu.shape)} and its spread of shape {tuple(logvar.shape)} for "
@@ -301,27 +339,66 @@ def _finish(module, shape, flat, out, encoder_output, decoder_output) -> Convent
         images = _real(reconstruction(module.decode(z)), "decode()'s output")
     except ModelSpecError:
         raise
-    except BaseException as e:
+    except BaseException as e:  # the user's code may raise anything
         _reraise_interrupt(e)
-        raise ModelSpecError(f"decode() fails on latents of size {latent_dim}: {type(e).__name__}: {e}") from None
+        hint = " (if encode() returns z alone, vae-explorer cannot read its posterior)" if kind == "concat" else ""
+        raise ModelSpecError(f"decode() fails on latents of size {latent_dim}{hint}: {type(e).__name__}: {e}") from None
     c, h, w = shape
     if images.ndim == 4 and images.shape[0] == len(z) and images.numel() == len(z) * c * h * w:
         shape = tuple(images.shape[1:])  # the decoder's own layout, where it is one
     if images.shape[0] != len(z) or images.numel() != len(z) * c * h * w:
-        raise ModelSpecError(
+        message = (
             f"decode() gave shape {tuple(images.shape)} for {len(z)} latents; the encoder takes "
             f"{c}x{h}x{w} images, so it must give ({len(z)}, {c}, {h}, {w}) or ({len(z)}, {c * h * w})"
         )
+        if images.ndim == 4 and images.shape[0] == len(z) and images.shape[1] in (1, 3, 4):
+            raise _OtherShape(message, tuple(images.shape[1:]))
+        raise ModelSpecError(message)
     if not torch.isfinite(images.float()).all():
         raise ModelSpecError("decode() gave NaN or infinite values")
-    return Conventions(shape, latent_dim, flat, kind, _decoder_kind(images.float(), decoder_output))
+    notes = ()
+    if kind in ("mu-logvar", "concat") and bool((logvar > 0).all()) and encoder_output == "auto":
+        notes = ("its spreads are all above 0: if encode() gives sigma, say --encoder-output mu-sigma",)
+    return Conventions(shape, latent_dim, flat, kind, _decoder_kind(images.float(), decoder_output), notes)
+
+
+def _sample_index(module, x, out) -> int:
+    """Which of encode()'s three outputs is the sample z: the one that changes when the same
+    images are encoded again (two equal ones: z is mu, and either may be taken for it)."""
+    try:
+        again = module.encode(x)
+    except BaseException as e:
+        _reraise_interrupt(e)
+        raise ModelSpecError(f"encode() fails when called again: {type(e).__name__}: {e}") from None
+    changed = [i for i in range(3) if not torch.equal(out[i], again[i])]
+    if len(changed) == 1:
+        return changed[0]
+    if not changed and torch.equal(out[0], out[1]):
+        return 0
+    raise ModelSpecError(
+        "encode() returned three tensors, and vae-explorer cannot tell which is the sample z; "
+        "have it return (mu, logvar)"
+    )
 
 
 def _decoder_kind(images: torch.Tensor, declared: str) -> str:
-    """What decode()'s values are: outside [-1, 1] they can only be logits; inside it with
-    negatives, a tanh decoder's [-1, 1]; else probabilities."""
+    """What decode()'s values are, read from the probe's outputs: logits go well past the pixel
+    range on both sides (real images have dark and light parts); a tanh decoder's [-1, 1] goes
+    well below 0; a decoder with no last activation strays a little outside [0, 1], and is
+    read as probabilities (clamped). Values never below 0 yet far above 1 are refused."""
     low, high = images.min().item(), images.max().item()
-    measured = "logits" if low < -1.001 or high > 1.001 else "signed" if low < -1e-3 else "probabilities"
+    if low < -3 and high > 1.001:
+        measured = "logits"
+    elif low < -0.5:
+        measured = "signed" if low >= -1.001 and high <= 1.001 else "logits"
+    else:
+        measured = "probabilities"
+    if declared == "auto" and measured == "probabilities" and high > 1.5:
+        # never much below 0 yet well above 1: pixel values 0..255, or a ReLU output
+        raise ModelSpecError(
+            f"decode() gave values from {low:.3g} to {high:.3g}: not probabilities in [0, 1], not [-1, 1] and not "
+            f"logits (which go below 0); if they are logits, say so with --decoder-output logits"
+        )
     if declared == "auto":
         return measured
     if (declared == "probabilities" and measured != "probabilities") or (declared == "signed" and measured == "logits"):

@@ -39,7 +39,7 @@ def sweep_stale_temps(path: Path) -> int:
         return 0
     for tmp in candidates:
         pid = tmp.name[len(_temp_stem(path)) + 2 :].split(".", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+        if not pid.isdigit() or int(pid) == os.getpid() or process_alive(int(pid)):
             continue
         try:
             tmp.unlink()
@@ -49,7 +49,7 @@ def sweep_stale_temps(path: Path) -> int:
     return swept
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

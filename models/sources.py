@@ -19,7 +19,7 @@ from pathlib import Path
 from explorer_models.errors import ModelSpecError
 
 IN_MEMORY_PREFIX = "python:"  # names what came from a Python session (explorer.show), not from a file
-ENCODER_OUTPUTS = ("auto", "mu-logvar", "mu-logsigma")
+ENCODER_OUTPUTS = ("auto", "mu-logvar", "mu-logsigma", "mu-sigma")
 DECODER_OUTPUTS = ("auto", "probabilities", "logits", "signed")
 
 
@@ -33,10 +33,25 @@ class ModelSource:
     image_shape: tuple[int, int, int] | None = None  # (C, H, W) when it cannot be inferred
     encoder_output: str = "auto"  # what a 2-tuple from encode() holds (ENCODER_OUTPUTS)
     decoder_output: str = "auto"  # what decode() returns (DECODER_OUTPUTS)
-    trusted: bool = False  # the user chose to let this model's files run code
+    trusted: bool = False  # --trust-code: every file named here may run code
+    # the window's answers: the sha256 of each file the user let run code, these exact bytes only
+    trusted_files: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        for field, value, choices in (
+            ("--encoder-output", self.encoder_output, ENCODER_OUTPUTS),
+            ("--decoder-output", self.decoder_output, DECODER_OUTPUTS),
+        ):
+            if value not in choices:
+                raise ModelSpecError(f"{field} {value!r}: choose one of {', '.join(choices)}")
 
     def trust(self) -> ModelSource:
+        """Every file of this source may run code (the command line's --trust-code)."""
         return replace(self, trusted=True)
+
+    def trust_file(self, sha256: str) -> ModelSource:
+        """The file with these exact bytes may run code (the window's trust dialog)."""
+        return replace(self, trusted_files=self.trusted_files | {sha256})
 
     def options(self) -> dict:
         """What besides the spec opens this model again, as JSON-ready values (never the trust)."""
@@ -54,8 +69,12 @@ class ModelSource:
 
     @classmethod
     def from_options(cls, spec: str, options: dict) -> ModelSource:
+        """The source options() describes (TypeError for an unknown option; never trusted)."""
+        unknown = set(options) - OPTION_NAMES
+        if unknown:
+            raise TypeError(f"unknown model options: {', '.join(sorted(unknown))}")
         shape = options.get("image_shape")
-        return cls(spec, **{**options, "image_shape": tuple(shape) if shape else None})
+        return cls(spec, **{**options, "image_shape": tuple(int(v) for v in shape) if shape else None})
 
     def describe(self) -> str:
         """The SPEC with its options, as a user would type them after --model."""
@@ -71,6 +90,9 @@ def describe(spec: str, options: dict) -> str:
     return " ".join(words)
 
 
+OPTION_NAMES = {"weights", "model_args", "image_shape", "encoder_output", "decoder_output"}
+
+
 def as_source(spec: str | os.PathLike | ModelSource) -> ModelSource:
     return spec if isinstance(spec, ModelSource) else ModelSource(str(spec))
 
@@ -79,11 +101,13 @@ class TrustRequired(ModelSpecError):
     """Opening `path` would run code from it; the caller may ask the user and retry trusted."""
 
     def __init__(self, path: Path, what: str, sha256: str):
+        from explorer_models.atomic import printable
+
         self.path = path
         self.what = what  # "a Python file", "a TorchScript archive", ...
         self.sha256 = sha256
         super().__init__(
-            f"{path}: {what}, which runs code on this computer when it is opened; open it only if you "
+            f"{printable(path)}: {what}, which runs code on this computer when it is opened; open it only if you "
             f"trust where it came from: add --trust-code (the command line) or confirm in the window"
         )
 
@@ -96,17 +120,19 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def require_trust(source: ModelSource, path: Path, what: str, also: tuple[Path, ...] = ()) -> None:
-    """Raise TrustRequired unless the user trusted this source. Its hash covers `path` and the
-    files in `also` (every file that would run), so a remembered answer never covers a change."""
-    if not source.trusted:
-        try:
-            digest = file_sha256(path)
-            if also:
-                digest = hashlib.sha256("|".join([digest, *(file_sha256(p) for p in also)]).encode()).hexdigest()
-        except OSError:
-            digest = ""
+def require_trust(source: ModelSource, path: Path, what: str, also: tuple[Path, ...] = ()) -> str:
+    """Raise TrustRequired unless the user trusted this source, or these exact files (their
+    hash covers `path` and the files in `also`: every file that would run, so a remembered
+    answer never covers a change). Returns the hash."""
+    try:
+        digest = file_sha256(path)
+        if also:
+            digest = hashlib.sha256("|".join([digest, *(file_sha256(p) for p in also)]).encode()).hexdigest()
+    except OSError:
+        digest = ""
+    if not (source.trusted or (digest and digest in source.trusted_files)):
         raise TrustRequired(path, what, digest)
+    return digest
 
 
 def parse_image_shape(text: str) -> tuple[int, int, int]:

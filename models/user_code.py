@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import ModuleType
 
@@ -20,6 +21,7 @@ from explorer_models.atomic import printable, problem
 from explorer_models.errors import ModelSpecError
 
 MAX_SOURCE_BYTES = 10_000_000
+PRIVATE_PREFIX = "_vae_explorer_user_"
 
 
 def read_source(path: Path) -> bytes:
@@ -34,9 +36,10 @@ def read_source(path: Path) -> bytes:
 
 
 def candidate_classes(path: Path) -> list[str]:
-    """The top-level classes in `path` that define both `encode` and `decode`, found by parsing
-    the file, never running it (safe before the user trusts it). Raises ModelSpecError for a
-    file that is not Python."""
+    """The top-level classes in `path` that have both `encode` and `decode` (their own, or from a
+    class of the same file they derive from); when none has, every class deriving from another
+    (its methods may come from another file). Found by parsing the file, never running it (safe
+    before the user trusts it). Raises ModelSpecError for a file that is not Python."""
     source = read_source(path)
     try:
         tree = ast.parse(source, filename=str(path))
@@ -45,41 +48,57 @@ def candidate_classes(path: Path) -> list[str]:
         raise ModelSpecError(
             f"{printable(path)}: not valid Python{f' (line {line})' if line else ''}: {getattr(e, 'msg', e)}"
         ) from None
-    found = []
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef):
-            methods = {n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
-            if {"encode", "decode"} <= methods:
-                found.append(node.name)
-    return found
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+    def methods(name: str, seen: frozenset = frozenset()) -> set[str]:
+        """A class's methods with those it inherits from classes of the same file."""
+        node = classes[name]
+        own = {n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        for base in node.bases:
+            if isinstance(base, ast.Name) and base.id in classes and base.id not in seen:
+                own |= methods(base.id, seen | {name})
+        return own
+
+    found = [name for name in classes if {"encode", "decode"} <= methods(name)]
+    # none here: encode and decode may come from a base class of another file; offer every class
+    return found or [name for name, node in classes.items() if node.bases]
 
 
-def import_user_file(path: Path) -> ModuleType:
-    """Run `path` as a module under a private name and return it (the caller checked trust)."""
-    source = read_source(path)
-    name = "_vae_explorer_user_" + hashlib.sha256(str(path.resolve()).encode() + source).hexdigest()[:16]
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ModelSpecError(f"{printable(path)}: cannot be imported as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    folder = str(path.resolve().parent)
-    sys.path.insert(0, folder)
-    sys.modules[name] = module
+@contextmanager
+def running_from(path: Path) -> Iterator[None]:
+    """While a user's file is imported, built and first run: its folder first on sys.path (so
+    `from layers import Encoder` finds its neighbour), and afterwards none of the modules it
+    imported from that folder left in sys.modules (another project's `layers` must not find
+    this one's). Objects keep the modules they were built from."""
+    folder = path.resolve().parent
+    before = set(sys.modules)
+    sys.path.insert(0, str(folder))
     try:
-        spec.loader.exec_module(module)
+        yield
+    finally:
+        with suppress(ValueError):
+            sys.path.remove(str(folder))
+        for name in set(sys.modules) - before:
+            file = getattr(sys.modules.get(name), "__file__", None)
+            if file and Path(file).resolve().is_relative_to(folder) and not name.startswith(PRIVATE_PREFIX):
+                del sys.modules[name]
+
+
+def import_user_file(path: Path, source: bytes) -> ModuleType:
+    """Run `source` (the bytes of `path` the user trusted, read once: a file changed since is
+    not what runs) as a module under a private name; call inside running_from(path)."""
+    name = PRIVATE_PREFIX + hashlib.sha256(str(path.resolve()).encode() + source).hexdigest()[:16]
+    module = ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module  # during its run, as for any import (dataclasses look it up)
+    try:
+        exec(compile(source, str(path), "exec"), module.__dict__)  # the user trusted these bytes
     except BaseException as e:  # its code may raise anything, SystemExit included
         del sys.modules[name]
         if isinstance(e, KeyboardInterrupt):
             raise
         where = _user_line(traceback.extract_tb(e.__traceback__), path)
-        raise ModelSpecError(f"{printable(path)}: importing it failed{where}: {type(e).__name__}: {e}") from e
-    finally:
-        try:
-            sys.path.remove(folder)
-        except ValueError:
-            pass
+        raise ModelSpecError(f"{printable(path)}: importing it failed{where}: {type(e).__name__}: {e}") from None
     return module
 
 

@@ -25,8 +25,8 @@ from explorer_models.checkpoint import check_fit, tensors_hash
 from explorer_models.config import MAX_PARAMETERS
 from explorer_models.contract import DEFAULT_LIKELIHOOD, Likelihood, ModelInfo, likelihood_of
 from explorer_models.errors import CheckpointError, ModelSpecError
-from explorer_models.sources import ModelSource, file_sha256, require_trust
-from explorer_models.user_code import import_user_file, read_source, user_class
+from explorer_models.sources import ModelSource, TrustRequired, file_sha256, require_trust
+from explorer_models.user_code import import_user_file, read_source, running_from, user_class
 
 _LEGACY_TORCH_MAGIC = bytes.fromhex("8a0a6cfc9c46f9206aa85019")  # pickle's LONG1 of torch's magic number
 STATE_DICT_KEYS = ("state_dict", "model_state_dict", "model", "net", "module")
@@ -43,17 +43,20 @@ def load_user_class(path: Path, class_name: str | None, source: ModelSource) -> 
     kwargs = _model_args(source.model_args)
     if source.weights:
         _check_weights_file(Path(source.weights).expanduser())
-    require_trust(source, path, "a Python file")
-    cls = user_class(import_user_file(path), path, class_name)
+    code = read_source(path)  # read once: these bytes are hashed for trust, and these run
+    digest = hashlib.sha256(code).hexdigest()
+    if not (source.trusted or digest in source.trusted_files):
+        raise TrustRequired(path, "a Python file", digest)
     name = f"{printable(path)}:{class_name}"
-    _check_size(cls, kwargs, name)
-    module = _build(cls, kwargs, name)
-    if not isinstance(module, nn.Module):
-        raise ModelSpecError(f"{name}: {class_name} is not a torch.nn.Module")
-    if source.weights:
-        _load_weights(module, Path(source.weights).expanduser(), source, name)
-    digest = hashlib.sha256(read_source(path) + class_name.encode()).hexdigest()
-    return adapt(module, name, source, digest, display=class_name)
+    with running_from(path):
+        cls = user_class(import_user_file(path, code), path, class_name)
+        _check_size(cls, kwargs, name)
+        module = _build(cls, kwargs, name)
+        if not isinstance(module, nn.Module):
+            raise ModelSpecError(f"{name}: {class_name} is not a torch.nn.Module")
+        if source.weights:
+            _load_weights(module, Path(source.weights).expanduser(), source, name)
+        return adapt(module, name, source, hashlib.sha256(code + class_name.encode()).hexdigest(), display=class_name)
 
 
 def _build(cls, kwargs: dict, name: str) -> nn.Module:
@@ -276,7 +279,11 @@ def _load_weights(module: nn.Module, path: Path, source: ModelSource, name: str)
     tensors = read_weights(path, source)
     expected = module.state_dict()
     tensors = _strip_prefix(tensors, expected)
-    check_fit(path, expected, tensors, f"{name}({source.model_args or ''})")
+    try:
+        check_fit(path, expected, tensors, f"{name}({source.model_args or ''})")
+    except CheckpointError as e:  # most often: the class built with other arguments than it was trained with
+        hint = f"; were they saved from {type(module).__name__}{_signature(type(module))} with other arguments? give "
+        raise CheckpointError(f"{e}{hint}them as --model-args '{{\"name\": value}}'") from None
     odd = [k for k, t in tensors.items() if t.layout != torch.strided or t.is_meta or t.is_complex()]
     if odd:
         raise CheckpointError(f"{printable(path)}: tensors that are not plain numbers in memory: {', '.join(odd[:4])}")

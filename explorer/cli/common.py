@@ -11,7 +11,7 @@ from pathlib import Path
 # explorer.core.space.paths.METHODS and explorer_models.sources' choices, not imported: they pull in
 # numpy, scipy and torch, and --help needs only these names (tests/cli keeps them equal)
 METHODS = ("lerp", "slerp", "gauss")
-ENCODER_OUTPUTS = ("auto", "mu-logvar", "mu-logsigma")
+ENCODER_OUTPUTS = ("auto", "mu-logvar", "mu-logsigma", "mu-sigma")
 DECODER_OUTPUTS = ("auto", "probabilities", "logits", "signed")
 MODEL_HELP = "builtin:faces, a .safetensors checkpoint, FILE.py:ClassName, a TorchScript .pt or a pythae folder"
 
@@ -53,7 +53,8 @@ def add_model_arguments(p: argparse.ArgumentParser, group=None, default: str | N
         "--encoder-output",
         choices=ENCODER_OUTPUTS,
         default="auto",
-        help="what a pair from encode() holds (auto: mu and log-variance, or read from a dict's keys)",
+        help="what a pair from encode() holds: mu and log-variance (auto), log-sigma or sigma; a dict's "
+        "keys say it themselves",
     )
     own.add_argument(
         "--decoder-output",

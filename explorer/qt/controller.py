@@ -347,7 +347,7 @@ class Controller(QtCore.QObject):
         if isinstance(r, Failed):
             if isinstance(r.error, TrustRequired) and source is not None:
                 self.state.say(f"{r.error.path} runs code when opened: waiting for your answer")
-                self.trust_required.emit(source, r.error)  # the window asks, then opens source.trust()
+                self.trust_required.emit(source, r.error)  # the window asks, then opens it trusting that file
                 return
             self._fail(r)
             return

@@ -17,6 +17,7 @@ ENCODER_TEXT = {
     "auto": "worked out (a pair is mu, log-variance)",
     "mu-logvar": "mu, log-variance",
     "mu-logsigma": "mu, log-sigma",
+    "mu-sigma": "mu, sigma (a standard deviation)",
 }
 DECODER_TEXT = {
     "auto": "worked out from its values",

@@ -107,7 +107,8 @@ class FileOpener(QtCore.QObject):
         if not classes:
             self._warn(
                 "No model class found.",
-                f"{path} defines no class with both encode and decode methods at its top level.",
+                f"{path} defines no model class at its top level: none has encode and decode methods, and "
+                f"none derives from another class that could give them.",
             )
             return None
         dialog = ModelClassDialog(Path(path), classes, self.window)

@@ -8,7 +8,6 @@ Only what loaded enters the list; entries whose file is gone are shown disabled.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from explorer_models.errors import ModelSpecError
 from explorer_models.loading import BUILTIN_PREFIX, split_class_spec
 from explorer_models.sources import ModelSource
 
@@ -35,12 +35,11 @@ def _absolute_spec(spec: str) -> str:
 
 
 def model_entry(source: ModelSource) -> dict:
-    fields = dataclasses.asdict(source)
-    del fields["trusted"]
-    fields.update(spec=_absolute_spec(source.spec), weights=_absolute(source.weights))
-    if source.image_shape is not None:
-        fields["image_shape"] = list(source.image_shape)
-    return {"kind": MODEL, "source": fields}
+    """A model's entry: its spec and options (ModelSource.options), never its trust."""
+    options = source.options()
+    if "weights" in options:
+        options["weights"] = _absolute(options["weights"])
+    return {"kind": MODEL, "source": {"spec": _absolute_spec(source.spec), **options}}
 
 
 def dataset_entry(spec: str) -> dict:
@@ -50,10 +49,11 @@ def dataset_entry(spec: str) -> dict:
 def entry_source(entry: dict) -> ModelSource:
     """The ModelSource a model entry names (untrusted); TypeError/ValueError for a damaged one."""
     fields = dict(entry["source"])
-    if fields.get("image_shape") is not None:
-        fields["image_shape"] = tuple(int(v) for v in fields["image_shape"])
-    known = {f.name for f in dataclasses.fields(ModelSource)} - {"trusted"}
-    return ModelSource(**{k: v for k, v in fields.items() if k in known})
+    spec = fields.pop("spec")
+    try:
+        return ModelSource.from_options(spec, fields)
+    except ModelSpecError as e:
+        raise ValueError(str(e)) from None
 
 
 def entry_files(entry: dict) -> list[str]:

@@ -2,8 +2,9 @@
 exact file (its SHA-256: an edited or replaced file asks again).
 
 The controller answers a load that needs trust with trust_required(source, error); the gate
-opens source.trust() at once when the user said yes to these very bytes before, and asks with
-a dialog that does not block (open(), not exec()) otherwise.
+opens the source again trusting that one file (by its hash) at once when the user said yes to
+these very bytes before, and asks with a dialog that does not block (open(), not exec())
+otherwise. A model of two such files (a .py and pickled weights) asks for each.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class TrustGate(QtCore.QObject):
     def on_trust_required(self, source: ModelSource, error: TrustRequired) -> None:
         if error.sha256 in self.trusted:
             self.controller.state.say(f"{error.path}: trusted by your earlier answer for this exact file")
-            self.controller.open_model(source.trust())
+            self.controller.open_model(source.trust_file(error.sha256))
             return
         if self.dialog is not None:  # a newer file to ask about: the older question lapses, unanswered
             self.dialog.answered.disconnect()
@@ -102,4 +103,4 @@ class TrustGate(QtCore.QObject):
             return
         if remember:
             self.trusted.remember(error.sha256)
-        self.controller.open_model(source.trust())
+        self.controller.open_model(source.trust_file(error.sha256))

@@ -314,11 +314,14 @@ print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m.startsw
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_the_parser_offers_the_interpolation_methods_of_the_core():
-    from explorer.cli.common import METHODS
+def test_the_parser_offers_the_interpolation_methods_and_model_options_of_the_core():
+    from explorer.cli import common
     from explorer.core.space.paths import METHODS as CORE_METHODS
+    from explorer_models import loading, sources
 
-    assert METHODS == CORE_METHODS
+    assert common.METHODS == CORE_METHODS
+    assert (common.ENCODER_OUTPUTS, common.DECODER_OUTPUTS) == (sources.ENCODER_OUTPUTS, sources.DECODER_OUTPUTS)
+    assert common.MODEL_HELP == loading.SPEC_HELP
 
 
 # -- 8. no display ---------------------------------------------------------------------------------------------

@@ -90,3 +90,12 @@ def test_a_npy_already_at_the_models_input_is_read_from_the_file_not_copied(tmp_
     assert ds.image_shape == (1, 16, 16) and np.array_equal(ds.images_at([3])[0, ..., 0], grey[3])
     converted = load_dataset(tmp_path / "big.npy", image_size=8, channels=3)  # another size: converted
     assert converted.images.shape == (50, 8, 8, 3) and converted.images.flags.writeable
+
+
+def test_an_npz_member_too_large_to_unpack_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from explorer.core.data import arrays
+
+    np.savez_compressed(tmp_path / "zeros.npz", images=np.zeros((64, 32, 32), np.uint8))  # compresses 100x
+    monkeypatch.setattr(arrays, "MAX_NPZ_MEMBER", 10_000)
+    with pytest.raises(DatasetError, match=r"zeros\.npz: images holds 65,664 bytes, more than the 10,000 .*save the"):
+        load_dataset(tmp_path / "zeros.npz", image_size=32, channels=1)

@@ -207,7 +207,45 @@ def test_a_large_folder_is_decoded_once_into_the_cache_and_memory_mapped(folder,
     Image.new("RGB", (30, 30), (0, 255, 0)).save(folder / "b.png")  # a changed file: decoded afresh
     changed = load_dataset(str(folder), image_size=16)
     assert len(reads) == 4 and changed.images[1, 0, 0].tolist() == [0, 255, 0]
+    decoded = isolated_cache / "decoded-folders"
+    assert [p.name.endswith(".partial") for p in decoded.iterdir()] == [False, False]  # both copies whole
+    steps = F.folder_steps(folder, image_size=8, chunk=1)  # cancelled after its first image
+    next(steps)
+    steps.close()
+    assert not any(p.name.endswith(".partial") for p in decoded.iterdir())  # no half-written copy is kept
+    for size in (10, 12, 14, 20):  # more decoded folders than are kept: the oldest go
+        load_dataset(str(folder), image_size=size)
+    assert len(list(decoded.iterdir())) == F.MAX_DECODED
     monkeypatch.setenv("VAE_EXPLORER_CACHE_DIR", str(folder / "b.png"))  # a file: no folder can be made there
     unwritable = load_dataset(str(folder), image_size=16)
     assert np.array_equal(unwritable.images, changed.images)
     assert "is not writable" in unwritable.warnings[0] and "held in memory instead" in unwritable.warnings[0]
+
+
+def test_a_16_bit_image_is_scaled_to_8_bits_not_clipped(tmp_path):
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    ramp = np.tile(np.linspace(0, 65535, 32).astype(np.uint16), (32, 1))  # black to white, left to right
+    Image.fromarray(ramp).save(folder / "ramp.png")
+    with Image.open(folder / "ramp.png") as im:
+        assert im.mode.startswith("I")
+    pixels = load_dataset(str(folder), image_size=32, channels=1).images[0, ..., 0]
+    assert pixels[:, 0].max() <= 2 and pixels[:, -1].min() >= 253  # the whole range, as in the file
+    assert abs(int(pixels[0, 16]) - 132) <= 3  # the middle stays mid-grey (PIL's own "L" makes it 255)
+
+
+def test_a_bare_file_name_labels_an_image_only_where_it_is_the_only_one_of_that_name(tmp_path):
+    folder = tmp_path / "pets"
+    for kind in ("cats", "dogs"):
+        (folder / kind).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(folder / kind / "001.jpg")
+    Image.new("RGB", (8, 8)).save(folder / "cats" / "002.jpg")
+    (folder / "list_attr_celeba.txt").write_text("3\nFluffy\n001.jpg 1\n002.jpg -1\n999.jpg 1\n")
+    ds = load_dataset(str(folder), image_size=8)
+    assert ds.file_names == ("cats/001.jpg", "cats/002.jpg", "dogs/001.jpg")
+    fluffy = ds.label("Fluffy")
+    assert np.isnan(fluffy[0]) and fluffy[1] == 0 and np.isnan(fluffy[2])  # 001.jpg is two images: neither
+    assert ds.warnings == (
+        "list_attr_celeba.txt: 2 images have no row; their labels are unknown (NaN)",
+        "list_attr_celeba.txt: 2 rows name no image of the folder",
+    )

@@ -118,6 +118,14 @@ class NaNDecoder(WrongShape):
     def decode(self, z):
         return self.dec(z) * float("nan")
 
+class Pixels255(WrongShape):
+    def __init__(self):
+        super().__init__()
+        self.dec = nn.Linear(2, 64)
+
+    def decode(self, z):
+        return torch.sigmoid(self.dec(z)) * 255  # 0..255, not [0, 1]
+
 class NoDecode(nn.Module):
     def __init__(self):
         super().__init__()
@@ -131,12 +139,64 @@ class NoDecode(nn.Module):
 """
 
 
+# conventions of other tutorials: a DCGAN-style conv VAE, (z, mu, logvar), a decoder built first, sigma
+MORE_CONVENTIONS = """
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+class Pooled(nn.Module):
+    \"\"\"Global pooling: the encoder takes any size; only the decoder says 3x32x32.\"\"\"
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.head = nn.Conv2d(8, 2 * 4, 1)  # (B, 2D, 1, 1) after pooling
+        self.dec = nn.Linear(4, 3 * 32 * 32)
+
+    def encode(self, x):
+        h = F.adaptive_avg_pool2d(F.relu(self.conv(x)), 1)
+        mu, logvar = self.head(h).chunk(2, dim=1)  # each (B, 4, 1, 1)
+        return mu, logvar
+
+    def decode(self, z):
+        return torch.sigmoid(self.dec(z.flatten(1))).view(-1, 3, 32, 32)
+
+class Triple(nn.Module):
+    \"\"\"encode() -> (z, mu, logvar), z sampled; the decoder registered before the encoder.\"\"\"
+    def __init__(self):
+        super().__init__()
+        self.dec = nn.Linear(3, 64)
+        self.enc = nn.Linear(64, 6)
+
+    def encode(self, x):
+        mu, logvar = self.enc(x).chunk(2, dim=-1)
+        return mu + torch.randn_like(mu) * (0.5 * logvar).exp(), mu, logvar
+
+    def decode(self, z):
+        return torch.sigmoid(self.dec(z))
+
+class Sigma(nn.Module):
+    \"\"\"encode() -> (mu, sigma) with a softplus sigma: always above 0.\"\"\"
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Linear(64, 4)
+        self.dec = nn.Linear(2, 64)
+
+    def encode(self, x):
+        mu, s = self.enc(x).chunk(2, dim=-1)
+        return mu, F.softplus(s) + 0.1
+
+    def decode(self, z):
+        return self.dec(z).clamp(-0.05, 1.06)  # no last activation (trained on MSE): a little outside [0, 1]
+"""
+
 SOURCES = {
     "mlp.py": MLP_MU_LOGVAR,
     "conv.py": CONV_LOGITS_CONCAT,
     "normal.py": NORMAL_TANH,
     "dicts.py": DICT_AND_PAIR,
     "broken.py": BROKEN,
+    "more.py": MORE_CONVENTIONS,
 }
 
 

@@ -18,7 +18,7 @@ from explorer_models.adapter import AdaptedModel, shape_candidates
 from explorer_models.contract import likelihood_of
 from explorer_models.errors import CheckpointError, ModelSpecError, UserInputError
 from explorer_models.sources import ModelSource, TrustRequired, file_sha256
-from explorer_models.user_code import candidate_classes, import_user_file
+from explorer_models.user_code import candidate_classes
 
 MARKER_CODE = "import pathlib, os; pathlib.Path(os.environ['VAE_EXPLORER_TEST_MARKER']).touch()\n"
 
@@ -89,6 +89,40 @@ def test_dict_encoder_and_a_declared_log_sigma_pair_give_the_same_posterior(user
     assert not torch.allclose(undeclared.encode(x)[1], from_dict.encode(x)[1])  # read as logvar: half the spread
 
 
+def test_a_pooled_conv_encoder_takes_the_shape_its_decoder_gives(user_file):
+    model = load_model(trusted(f"{user_file('more.py')}:Pooled"))
+    c = model.conventions
+    assert (c.image_shape, c.latent_dim, c.flat_input) == ((3, 32, 32), 4, False)  # not the first size tried (28)
+    mu, logvar = model.encode(torch.rand(2, 3, 32, 32))
+    assert mu.shape == logvar.shape == (2, 4)  # (B, D, 1, 1) read as (B, D)
+
+
+def test_z_mu_logvar_from_encode_is_read_by_which_one_changes(user_file):
+    model = load_model(trusted(f"{user_file('more.py')}:Triple"))
+    c = model.conventions
+    # the decoder's Linear(3, 64) comes first in the module, and is passed over
+    assert (c.encoder_output, c.image_shape, c.latent_dim) == ("triple:0", (1, 8, 8), 3)
+    assert "encode() -> (z, mu, log-variance)" in model.adapter_description
+    x = torch.rand(4, 1, 8, 8)
+    _z, mu, logvar = model.module.encode(x.flatten(1))
+    got_mu, got_logvar = model.encode(x)
+    torch.testing.assert_close(got_mu, mu)
+    torch.testing.assert_close(got_logvar, logvar)
+
+
+def test_a_sigma_encoder_and_an_unbounded_decoder(user_file):
+    path = user_file("more.py")
+    model = load_model(trusted(f"{path}:Sigma"))
+    c = model.conventions
+    assert c.decoder_output == "probabilities"  # -0.05 to 1.06 is a linear output, not logits nor tanh
+    assert c.notes and "--encoder-output mu-sigma" in model.adapter_description
+    declared = load_model(trusted(f"{path}:Sigma", encoder_output="mu-sigma"))
+    x = torch.rand(3, 1, 8, 8)
+    _mu, sigma = declared.module.encode(x.flatten(1))
+    torch.testing.assert_close(declared.encode(x)[1], 2 * sigma.log())
+    assert not declared.conventions.notes
+
+
 def test_image_shape_option_overrides_inference_and_is_checked(user_file):
     path = user_file("mlp.py")
     with pytest.raises(ModelSpecError, match=r"mlp\.py:VAE: encode\(\) fails on every image shape tried \(2, "):
@@ -157,8 +191,9 @@ def test_bad_weights_files_are_one_clear_error(user_file, tmp_path, content, mes
     [
         ("broken.py:WrongShape", {}, r"decode\(\) gave shape \(40, 50\) for 40 latents; the encoder takes 1x8x8"),
         ("broken.py:NaNDecoder", {}, r"decode\(\) gave NaN or infinite values"),
+        ("broken.py:Pixels255", {}, r"decode\(\) gave values from [0-9.]+ to [0-9.]+: not probabilities in \[0, 1\]"),
         ("broken.py:NoDecode", {}, r"decode\(\) fails on latents of size 2: ValueError: not written yet"),
-        ("broken.py:Missing", {}, r"no class 'Missing' \(classes with encode and decode: WrongShape, NoDecode\)"),
+        ("broken.py:Missing", {}, r"no class .Missing. \(classes with encode and decode: WrongShape, NaNDecoder, Pix"),
         ("mlp.py:VAE", {"model_args": '{"depth": 3}'}, r"building VAE\(hidden=64, z_dim=4\) with --model-args"),
         ("mlp.py:VAE", {"model_args": "[1, 2]"}, r"--model-args: a JSON object of keyword arguments, not a list"),
         ("mlp.py:VAE", {"model_args": "{"}, r"--model-args: not valid JSON"),
@@ -169,6 +204,15 @@ def test_a_broken_user_model_is_one_clear_error(user_file, tmp_path, spec, kwarg
     user_file("broken.py"), user_file("mlp.py")
     with pytest.raises(ModelSpecError, match=message):
         load_model(trusted(tmp_path / spec, **kwargs))
+
+
+def test_classes_with_encode_and_decode_from_elsewhere_are_still_offered(tmp_path):
+    path = tmp_path / "child.py"
+    path.write_text("from base import BaseVAE\n\nclass Small(BaseVAE):\n    width = 8\n\nclass Plain:\n    pass\n")
+    assert candidate_classes(path) == ["Small"]  # its methods come from base.py, which parsing cannot see
+    both = "class Both:\n    def encode(self, x): ...\n    def decode(self, z): ...\n"
+    path.write_text(both + "\nclass Other(Both):\n    pass\n")
+    assert candidate_classes(path) == ["Both", "Other"]
 
 
 def test_a_file_that_fails_to_import_names_its_line(tmp_path):
@@ -226,8 +270,9 @@ def test_a_users_models_py_neither_shadows_ours_nor_is_shadowed(tmp_path):
     try:
         model = load_model(trusted(f"{tmp_path / 'net.py'}:Net"))
         assert model.latent_dim == 3 and model.image_shape == (1, 4, 4)
-        assert sys.modules["models"].__file__ == str(tmp_path / "models.py")
-        assert import_user_file(tmp_path / "net.py").__name__.startswith("_vae_explorer_user_")
+        # the user's models.py served their file, and is not left behind for the next project
+        assert "models" not in sys.modules
+        assert type(model.module).__module__.startswith("_vae_explorer_user_")
         ours = sys.modules["explorer_models"].__file__
         assert ours != str(tmp_path / "models.py") and ours.endswith("__init__.py")
     finally:
@@ -345,3 +390,24 @@ def test_the_adapter_feeds_the_encoding_pipeline(user_file, tmp_path):
     assert mu.shape == (300, 4)
     x = torch.from_numpy(images[:5]).float().div(255).flatten(1)
     np.testing.assert_allclose(mu[:5], model.module.encode(x)[0].detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_trusting_a_python_file_does_not_trust_its_weights_file(user_file, tmp_path):
+    """The window trusts files one by one, by their bytes: a .py the user let run does not let
+    a pickled --weights file run too, and a .py edited after the answer is asked about again."""
+    path = user_file("mlp.py")
+    marker = tmp_path / "pwned"
+    weights = tmp_path / "w.pth"
+    torch.save({"state": MarkerVAE(str(marker))}, weights)  # unpickling it would run code
+    source = ModelSource(f"{path}:VAE", weights=str(weights)).trust_file(file_sha256(path))
+    with pytest.raises(TrustRequired, match=r"w\.pth: a weights file holding pickled Python objects") as caught:
+        load_model(source)
+    assert caught.value.sha256 == file_sha256(weights) and not marker.exists()
+    with pytest.raises(UserInputError):  # trusted now, the file's objects are no state dict of these layers
+        load_model(source.trust_file(file_sha256(weights)))
+    assert marker.exists()
+    answered = file_sha256(path)
+    assert load_model(ModelSource(f"{path}:VAE").trust_file(answered)).latent_dim == 4
+    path.write_text(path.read_text() + "\n# edited after the answer\n")
+    with pytest.raises(TrustRequired, match=r"mlp\.py: a Python file"):
+        load_model(ModelSource(f"{path}:VAE").trust_file(answered))

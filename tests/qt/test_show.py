@@ -50,7 +50,7 @@ def digits():
 def test_show_opens_the_window_on_an_in_memory_module(qtbot, monkeypatch, settings, digits, map_mouse):
     images, target = digits
     monkeypatch.setattr(main_window, "default_settings", lambda: settings)
-    module = TutorialVAE()
+    module = TutorialVAE().train()
     w = explorer.show(module, images, labels={"zero": target == 0, "seven": target == 7}, device="cpu", block=False)
     qtbot.addWidget(w)
     try:
@@ -71,14 +71,17 @@ def test_show_opens_the_window_on_an_in_memory_module(qtbot, monkeypatch, settin
         z = torch.from_numpy(s.decoded["cursor"].latents[:1])
         expected = (torch.sigmoid(module.decode(z)) * 255).round().to(torch.uint8).reshape(8, 8).numpy()
         assert np.array_equal(s.decoded["cursor"].images[0][..., 0], expected)
+        assert not module.training  # the window runs it in eval mode
     finally:
         w.close()
+    assert module.training  # and gives it back as it was
 
 
 def test_encode_returns_the_encodings_of_numpy_or_torch_images(digits):
     images, _ = digits
-    module = TutorialVAE()
+    module = TutorialVAE().train()  # as a training loop has it
     from_numpy = explorer.encode(module, images)
+    assert module.training  # left as the caller had it
     from_torch = explorer.encode(module, torch.from_numpy(images)[:, None])  # (N, 1, 8, 8)
     assert from_numpy.mu.shape == (200, 3) and np.array_equal(from_numpy.mu, from_torch.mu)
     assert np.isfinite(from_numpy.kl).all() and (from_numpy.kl >= 0).all()
@@ -86,6 +89,9 @@ def test_encode_returns_the_encodings_of_numpy_or_torch_images(digits):
         explorer.encode(module, np.zeros((3, 64)))
     with pytest.raises(UserInputError, match=r"labels: shape \(5,\); give \(200,\) or \(200, L\)"):
         explorer.show(module, images, labels=np.zeros(5), block=False)
+    with pytest.raises(UserInputError, match=r"labels: give one \(200,\) array per label name; 'b' has shape \(3,\)"):
+        explorer.show(module, images, labels={"a": np.zeros(200), "b": np.zeros(3)}, block=False)
+    assert module.training
 
 
 def test_show_and_encode_work_from_a_project_with_its_own_models_py(tmp_path):
@@ -137,3 +143,22 @@ def test_show_and_encode_work_from_a_project_with_its_own_models_py(tmp_path):
     out = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split("\n")[:2] == ["the user (50, 2)", "shown 2 50"]
+
+
+def test_show_returns_at_once_where_ipython_runs_the_qt_event_loop(monkeypatch):
+    """`%gui qt` in Jupyter: IPython's shell says its active event loop is Qt's."""
+    import types
+
+    from explorer.notebook import in_notebook_event_loop
+
+    shell = types.SimpleNamespace(active_eventloop=None)
+    fake = types.ModuleType("IPython")
+    fake.get_ipython = lambda: shell
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    assert not in_notebook_event_loop()  # a notebook without %gui qt: show() blocks
+    shell.active_eventloop = "qt6"
+    assert in_notebook_event_loop()
+    fake.get_ipython = lambda: None  # IPython imported, but not running
+    assert not in_notebook_event_loop()
+    monkeypatch.delitem(sys.modules, "IPython")
+    assert not in_notebook_event_loop()

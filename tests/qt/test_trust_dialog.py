@@ -107,7 +107,7 @@ def test_a_file_that_runs_code_asks_first_and_remembers_only_when_told(open_wind
         if not source.spec.startswith(str(py)):
             return real(source)
         loads.append(source)
-        if not source.trusted:
+        if file_sha256(py) not in source.trusted_files:  # as the real loader: these exact bytes, or ask
             raise TrustRequired(py, "a Python file", file_sha256(py))
         return real(str(folder / "b.safetensors"))
 
@@ -126,17 +126,17 @@ def test_a_file_that_runs_code_asks_first_and_remembers_only_when_told(open_wind
     dialog.cancel_button.click()
     qtbot.waitUntil(lambda: w.controller.idle)
     assert "not opened" in w.statusBar().currentMessage() and w.trust.dialog is None
-    assert [s.trusted for s in loads] == [False]
+    assert [s.trusted_files for s in loads] == [frozenset()]
     assert w.state.model_info.content_hash == hashes["a"] and np.array_equal(w.state.coords, coords)
     assert settings_hashes(w) == []
 
-    # trusted and remembered: opened with trusted=True, the hash kept
+    # trusted and remembered: opened trusting that file's hash, the hash kept
     open_form(w, py)
     qtbot.waitUntil(lambda: len(asked) == 2, timeout=20_000)
     asked[1].remember_box.setChecked(True)
     asked[1].run_button.click()
     wait_for_model(qtbot, w, hashes["b"])
-    assert loads[-1] == ModelSource(f"{py}:Net", trusted=True) and w.state.latent_dim == 4
+    assert loads[-1] == ModelSource(f"{py}:Net").trust_file(file_sha256(py)) and w.state.latent_dim == 4
     assert settings_hashes(w) == [file_sha256(py)]
 
     # the same file again: no question
@@ -144,7 +144,7 @@ def test_a_file_that_runs_code_asks_first_and_remembers_only_when_told(open_wind
     wait_for_model(qtbot, w, hashes["a"])
     open_form(w, py)
     wait_for_model(qtbot, w, hashes["b"])
-    assert len(asked) == 2 and [s.trusted for s in loads[-2:]] == [False, True]
+    assert len(asked) == 2 and [bool(s.trusted_files) for s in loads[-2:]] == [False, True]
 
     # the file changed: asked again; trusted without "remember", the next open asks once more
     py.write_text(ONE_CLASS + "# edited\n")
@@ -197,7 +197,7 @@ def test_a_real_python_model_dropped_on_the_window_opens_once_trusted(open_windo
     asked[0].run_button.click()
     qtbot.waitUntil(lambda: w.state.ready and w.state.latent_dim == 3 and w.controller.idle, timeout=60_000)
     assert w.state.model_info.name == "TinyVAE"
-    assert w.controller.model_source == ModelSource(f"{py}:TinyVAE", trusted=True)
+    assert w.controller.model_source == ModelSource(f"{py}:TinyVAE").trust_file(file_sha256(py))
 
 
 def test_a_newer_question_replaces_an_unanswered_one(qtbot, settings, tmp_path):
@@ -216,7 +216,7 @@ def test_a_newer_question_replaces_an_unanswered_one(qtbot, settings, tmp_path):
     assert not old.isVisible() and gate.dialog is not old and "second.pt" in gate.dialog.text()
     gate.dialog.remember_box.setChecked(True)
     gate.dialog.run_button.click()
-    assert opened == [second.trust()] and gate.dialog is None
+    assert opened == [second.trust_file("2" * 64)] and gate.dialog is None
     assert TrustedFiles(settings).hashes() == ["2" * 64]
     controller.trust_required.emit(second, TrustRequired(tmp_path / "second.pt", "a pickled model", "2" * 64))
-    assert opened == [second.trust()] * 2 and gate.dialog is None  # remembered: not asked
+    assert opened == [second.trust_file("2" * 64)] * 2 and gate.dialog is None  # remembered: not asked

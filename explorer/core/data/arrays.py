@@ -28,6 +28,7 @@ CHUNK = 1024  # images converted per step
 
 
 NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK"
+MAX_NPZ_MEMBER = 8 * 2**30  # an .npz is unpacked into memory (an .npy is memory-mapped instead)
 _READ_HEADER = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 
@@ -74,6 +75,11 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
             if dtype.hasobject:
                 raise DatasetError(f"{path}: {name} holds Python objects, which would have to be unpickled; refused")
             claimed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if info.file_size > MAX_NPZ_MEMBER:
+                raise DatasetError(
+                    f"{path}: {name} holds {info.file_size:,} bytes, more than the {MAX_NPZ_MEMBER:,} an .npz may "
+                    f"unpack into memory; save the images as an .npy, which is read from the file as needed"
+                )
             if claimed > info.file_size:
                 raise DatasetError(
                     f"{path}: {name} claims {shape} of {dtype} ({claimed:,} bytes) but holds {info.file_size:,}: "

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ from explorer.core.data.base import ArrayDataset, DatasetError
 from explorer.core.data.label_files import class_labels, find_labels_file, read_labels
 from explorer.core.steps import Progress, Steps
 from explorer.core.store import cache
-from explorer_models.atomic import printable
+from explorer_models.atomic import printable, process_alive
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 # The largest image decoded (8,000 x 8,000): its header is read first, so a small file claiming a
@@ -28,11 +30,14 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 MAX_PIXELS = 64_000_000
 IN_MEMORY_BYTES = 512 * 2**20  # decoded images beyond this go to a memory-mapped file in the cache
 DECODED = "decoded-folders"  # that file's folder in the cache
+MAX_DECODED = 4  # decoded folders kept there, the most recently used
 
 
 def fit_image(im: Image.Image, size: int, channels: int) -> np.ndarray:
     """An image as the model takes it: grey or RGB, centre-cropped to a square of `size` px;
     uint8 (size, size, channels)."""
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: PIL's own "L" would clip at 255
+        im = Image.fromarray((np.asarray(im, np.float64) * (255 / 65535)).round().clip(0, 255).astype(np.uint8))
     im = ImageOps.fit(im.convert("L" if channels == 1 else "RGB"), (size, size), method=Image.Resampling.LANCZOS)
     arr = np.asarray(im, dtype=np.uint8)
     return arr[..., None] if channels == 1 else arr
@@ -165,10 +170,13 @@ def _decoded_on_disk(folder: Path, files: list[Path], shape: tuple[int, ...], ch
     where = cache.cache_path(DECODED, key.hexdigest())
     found = _open_decoded(where, shape)
     if found is not None:
+        with suppress(OSError):
+            os.utime(where)  # used now: the last to be swept out
         yield Progress(len(files), len(files), "reading images (decoded before)")
         return (*found, ())
     try:
         cache.make_dir(DECODED)
+        _sweep(where.parent)
         partial = where.with_name(f"{where.name}.{os.getpid()}.partial")
         partial.mkdir(exist_ok=True)
         rows = _Rows(shape, partial / "images.npy")
@@ -178,16 +186,44 @@ def _decoded_on_disk(folder: Path, files: list[Path], shape: tuple[int, ...], ch
         )
         decoded = yield from _decode(files, _Rows(shape), chunk, shape[1], shape[3])
         return (*decoded, (warning,))
-    _, kept, problems = yield from _decode(files, rows, chunk, shape[1], shape[3])
     try:
+        _, kept, problems = yield from _decode(files, rows, chunk, shape[1], shape[3])
         (partial / "decoded.json").write_text(json.dumps({"kept": kept, "problems": list(problems)}))
         partial.rename(where)
     except OSError:
-        pass  # another process finished first, or the disk filled: the partial copy still serves
-    found = _open_decoded(where, shape) or _open_decoded(partial, shape)
-    if found is None:
+        pass  # another process finished first, or the disk filled: read back what there is below
+    except BaseException:  # cancelled (the generator closed) or failed: no half-written copy is kept
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    found = _open_decoded(where, shape)
+    if found is not None:
+        shutil.rmtree(partial, ignore_errors=True)  # renamed; or another process's copy won the race
+    elif (found := _open_decoded(partial, shape)) is None:  # the rename failed: our copy serves, swept later
+        shutil.rmtree(partial, ignore_errors=True)
         raise DatasetError(f"{folder}: the decoded images in the cache ({where}) cannot be read back")
     return (*found, ())
+
+
+def _sweep(decoded: Path) -> None:
+    """Keep the cache's decoded folders few: the copies a killed process left half-written go,
+    and of the finished ones only the MAX_DECODED used most recently stay."""
+    with suppress(OSError):
+        entries = list(decoded.iterdir())
+        for entry in entries:
+            if entry.name.endswith(".partial"):
+                pid = entry.name.rsplit(".", 2)[-2]
+                if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+                    shutil.rmtree(entry, ignore_errors=True)
+        finished = sorted((e for e in entries if not e.name.endswith(".partial")), key=_last_used, reverse=True)
+        for entry in finished[MAX_DECODED - 1 :]:  # room for the one about to be written
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _last_used(entry: Path) -> float:
+    try:
+        return entry.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _open_decoded(where: Path, shape: tuple[int, ...]):

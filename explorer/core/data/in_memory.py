@@ -41,7 +41,12 @@ def label_columns(labels, label_names: Sequence[str] | None, n: int) -> tuple[np
     if labels is None:
         return np.zeros((n, 0), np.float32), ()
     if isinstance(labels, dict):
-        label_names, labels = list(labels), np.stack([as_numpy(v, "labels") for v in labels.values()], 1)
+        columns = {name: as_numpy(v, f"labels[{name!r}]") for name, v in labels.items()}
+        bad = next(((k, v.shape) for k, v in columns.items() if v.shape != (n,)), None)
+        if not columns or bad is not None:
+            found = f"{bad[0]!r} has shape {bad[1]}" if bad else "the dict is empty"
+            raise DatasetError(f"labels: give one ({n},) array per label name; {found}")
+        label_names, labels = list(columns), np.stack(list(columns.values()), 1)
     given = as_numpy(labels, "labels")
     array = given[:, None] if given.ndim == 1 else given
     if array.ndim != 2 or len(array) != n:

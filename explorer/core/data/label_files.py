@@ -13,6 +13,7 @@ of the wrong length or a file that cannot be read is an error naming the labels 
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,14 @@ def read_labels(path: Path, file_names: list[str]) -> tuple[np.ndarray, tuple[st
         if row[0] in by_file:
             raise DatasetError(f"{path}: row {number} names {row[0]!r} again")
         by_file[row[0]] = row[1:]
-    wanted = [by_file.get(f, by_file.get(Path(f).name)) for f in file_names]  # CelebA names files only
+    # a row names an image by its path in the folder, or (CelebA's rows name files only) by its bare
+    # name where only one image of the folder has that name
+    bare = Counter(Path(f).name for f in file_names)
+    keys = [
+        f if f in by_file else Path(f).name if bare[Path(f).name] == 1 and Path(f).name in by_file else None
+        for f in file_names
+    ]
+    wanted = [by_file[k] if k is not None else None for k in keys]
     missing = sum(v is None for v in wanted)
     if missing == len(file_names):
         raise DatasetError(f"{path}: none of its {len(rows):,} rows names an image of the folder")
@@ -117,7 +125,7 @@ def read_labels(path: Path, file_names: list[str]) -> tuple[np.ndarray, tuple[st
     warnings = []
     if missing:
         warnings.append(f"{path.name}: {missing:,} images have no row; their labels are unknown (NaN)")
-    if extra := len(rows) - (len(file_names) - missing):
+    if extra := len(by_file) - len({k for k in keys if k is not None}):
         warnings.append(f"{path.name}: {extra:,} rows name no image of the folder")
     return labels, label_names, tuple(warnings)
 
