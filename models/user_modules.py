@@ -99,6 +99,7 @@ def load_pytorch_file(path: Path, source: ModelSource) -> AdaptedModel:
         try:
             with warnings.catch_warnings():  # TorchScript is deprecated in torch 2.10+, and still loads
                 warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", FutureWarning)  # newer torch says it so
                 module = torch.jit.load(str(path), map_location="cpu")
         except Exception as e:
             raise ModelSpecError(f"{name}: not a readable TorchScript archive ({said(e)})") from None

@@ -249,3 +249,23 @@ def test_a_bare_file_name_labels_an_image_only_where_it_is_the_only_one_of_that_
         "list_attr_celeba.txt: 2 images have no row; their labels are unknown (NaN)",
         "list_attr_celeba.txt: 2 rows name no image of the folder",
     )
+
+
+def test_a_folder_of_mixed_formats_and_modes_with_a_labels_csv_loads_and_encodes(folder):
+    """PNG and JPEG, grey, RGB and RGBA, in sub-folders, with a labels.csv: read at the model's
+    input and encoded by a model (here a small conv VAE of ours)."""
+    import torch
+
+    from explorer.core.data import load_for_model
+    from explorer.core.store.encoding import encode_all
+    from explorer_models import VAEConfig, build_model
+
+    (folder / "labels.csv").write_text("filename,smiling\na.jpg,1\nb.png,0\nsub/c.png,1\n")
+    torch.manual_seed(0)
+    model = build_model(VAEConfig("conv", (3, 32, 32), latent_dim=4, widths=(8, 8, 8))).eval()
+    ds = load_for_model(folder, model.image_shape)
+    assert ds.image_shape == (3, 32, 32) and ds.file_names == ("a.jpg", "b.png", "sub/c.png")
+    assert ds.label("smiling").tolist() == [1, 0, 1]
+    enc = encode_all(model, ds.images)
+    assert enc.mu.shape == (3, 4) and np.isfinite(enc.mu).all() and np.isfinite(enc.kl).all()
+    assert not np.allclose(enc.mu[0], enc.mu[2])  # a grey and a blue image: told apart

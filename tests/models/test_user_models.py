@@ -306,6 +306,7 @@ def _scripted(tmp_path):
     original = ScriptableVAE()
     with warnings.catch_warnings():  # torch.jit.script is deprecated in torch 2.10+; users still have archives
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # newer torch says it so
         torch.jit.script(original).save(str(tmp_path / "scripted.pt"))
     return original, tmp_path / "scripted.pt"
 
