@@ -50,7 +50,7 @@ def iter_terms(
     """per_image_terms over uint8 (N, H, W, C) images in batches, as numpy arrays."""
     generator = torch.Generator(device=device).manual_seed(seed)
     for start in range(0, len(images), batch_size):
-        x = images_to_tensor(images[start : start + batch_size]).to(device)
+        x = images_to_tensor(images[start : start + batch_size], device)
         yield {k: v.cpu().numpy() for k, v in per_image_terms(model, x, generator).items()}
 
 

@@ -49,10 +49,21 @@ class ElboTerms:
         return -(self.recon + self.kl)
 
 
-def images_to_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 (B, H, W, C) images -> float (B, C, H, W) in [0, 1], the contract's input."""
-    # np.array copies: the source may be a read-only memory map, which torch will not wrap.
-    return torch.from_numpy(np.array(images, dtype=np.uint8)).permute(0, 3, 1, 2).float().div_(255)
+def images_to_tensor(images: np.ndarray, device: torch.device | str | None = None) -> torch.Tensor:
+    """uint8 (B, H, W, C) images -> float (B, C, H, W) in [0, 1], the contract's input, on
+    `device`. The bytes travel as uint8 (a quarter of float's) and are converted there: on a GPU
+    that is several times faster than converting on the host and copying floats."""
+    if device is not None and torch.device(device).type == "cuda":
+        # through page-locked memory: the copy to the GPU runs at full speed, and asynchronously
+        x = torch.empty(np.shape(images), dtype=torch.uint8, pin_memory=True)
+        np.copyto(x.numpy(), images, casting="same_kind")
+        x = x.to(device, non_blocking=True)
+    else:
+        # np.array copies: the source may be a read-only memory map, which torch will not wrap.
+        x = torch.from_numpy(np.array(images, dtype=np.uint8))
+        if device is not None:
+            x = x.to(device)
+    return x.permute(0, 3, 1, 2).float().div_(255)
 
 
 def tensor_to_images(x: torch.Tensor) -> np.ndarray:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from contextlib import closing
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -123,7 +124,7 @@ def encode_dataset_steps(
     *,
     target_seconds: float = 0.04,
     first_chunk: int = 32,
-    max_chunk: int = 4096,
+    max_chunk: int = 16384,
 ) -> Steps[Encoded]:
     """Encode the dataset chunk by chunk into the store of `key` (in memory when key is None or
     the cache cannot be written), resuming a partial store of that key; yields Progress after
@@ -188,7 +189,7 @@ def encode_steps(
     device: torch.device | str = "cpu",
     target_seconds: float = 0.04,
     first_chunk: int = 32,
-    max_chunk: int = 4096,
+    max_chunk: int = 16384,
 ) -> Steps[Encodings]:
     """Encode an (N, H, W, C) uint8 array chunk by chunk, in memory; yields Progress after each
     chunk, returns Encodings."""
@@ -241,38 +242,82 @@ def _fill(
     sizer: _ChunkSizer,
 ) -> Steps[Encodings]:
     """Encode rows [start, n) into `sink` (its write(start, rows) and result()), chunk by chunk.
-    A device out of memory halves the chunk and tries again, down to one image; the model's
-    NaN or infinite latents stop it with the data point named."""
-    while start < n:
-        t0 = time.perf_counter()
-        stop = min(start + sizer.size, n)
-        try:
-            rows = _terms(model, read(start, stop), device)
-        except (torch.cuda.OutOfMemoryError, RuntimeError) as e:
-            if not _out_of_memory(e):
-                raise
-            if stop - start == 1:
-                raise EncodingError(
-                    f"{_model_name(model)}: {device} ran out of memory encoding even one image at a time; "
-                    f"free the device or use --device cpu"
-                ) from None
-            sizer.halve(stop - start)
-            _empty_cache(device)
-            continue
-        _check_finite(model, rows, start)
-        sink.write(start, rows)
-        sizer.took(time.perf_counter() - t0)
-        start = stop
-        yield Progress(start, n, "encoding")
+    The next chunk is read and sent to the device on a helper thread while the model works on
+    this one (ReadAhead). A device out of memory halves the chunk and tries again, down to one
+    image; the model's NaN or infinite latents stop it with the data point named."""
+    with ReadAhead(read, device) as ahead:
+        ahead.ask(start, min(start + sizer.size, n))
+        while start < n:
+            t0 = time.perf_counter()
+            stop, loading = ahead.take()
+            try:
+                x = loading.result()
+                if stop < n:
+                    ahead.ask(stop, min(stop + sizer.size, n))
+                rows = _terms(model, x)
+            except (torch.cuda.OutOfMemoryError, RuntimeError) as e:
+                if not _out_of_memory(e):
+                    raise
+                x = None
+                ahead.drop()
+                if stop - start == 1:
+                    raise EncodingError(
+                        f"{_model_name(model)}: {device} ran out of memory encoding even one image at a time; "
+                        f"free the device or use --device cpu"
+                    ) from None
+                sizer.halve(stop - start)
+                _empty_cache(device)
+                ahead.ask(start, min(start + sizer.size, n))
+                continue
+            _check_finite(model, rows, start)
+            sink.write(start, rows)
+            sizer.took(time.perf_counter() - t0)
+            start = stop
+            yield Progress(start, n, "encoding")
     return sink.result()
+
+
+class ReadAhead:
+    """Reads a chunk of images and sends it to the device (as uint8, converted there) on one
+    helper thread, so that the copy of chunk k+1 overlaps the model's work on chunk k. Used as a
+    context manager: the thread is joined when the encoding ends, is cancelled or fails."""
+
+    def __init__(self, read: Callable[[int, int], np.ndarray], device):
+        self.read, self.device = read, device
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="vae-explorer-read-ahead")
+        self.asked: list[tuple[int, Future]] = []
+
+    def ask(self, start: int, stop: int) -> None:
+        self.asked.append((stop, self.pool.submit(self._load, start, stop)))
+
+    def _load(self, start: int, stop: int) -> torch.Tensor:
+        return images_to_tensor(self.read(start, stop), self.device)
+
+    def take(self) -> tuple[int, Future]:
+        """(stop, the loading of its images) of the oldest chunk asked for."""
+        return self.asked.pop(0)
+
+    def drop(self) -> None:
+        """Forget what was asked for (the device ran out of memory: it is asked again smaller)."""
+        for _stop, future in self.asked:
+            future.cancel()
+            with suppress(Exception):
+                future.result()
+        self.asked.clear()
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.drop()
+        self.pool.shutdown(wait=True)
 
 
 class EncodingError(UserInputError):
     """The model cannot encode the data: out of device memory, or latents that are not numbers."""
 
 
-def _terms(model: LatentModel, images: np.ndarray, device) -> dict[str, np.ndarray]:
-    x = images_to_tensor(images).to(device)
+def _terms(model: LatentModel, x: torch.Tensor) -> dict[str, np.ndarray]:
     return {k: v.cpu().numpy() for k, v in per_image_terms(model, x, sample=False).items()}
 
 
