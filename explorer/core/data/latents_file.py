@@ -38,6 +38,8 @@ from explorer.core.steps import Progress, Steps
 from explorer_models.config import MAX_LATENT_DIM
 
 MU, LOGVAR = "mu", "logvar"
+TERMS = ("recon", "kl", "mse")  # per point, as `vae-explorer encode` writes them: the encodings' own
+META = "vae_explorer_meta"  # what made a file of `vae-explorer encode` (explorer.core.store.shards)
 NO_IMAGE = "no image (precomputed latents)"
 CHECK_ROWS = 65_536  # rows checked and converted per step
 _LOGVAR_MAX = float(np.log(np.finfo(np.float32).max))  # exp(logvar) beyond this is not a float32
@@ -93,6 +95,7 @@ class LatentsDataset(LabelsMixin):
     file_names: tuple[str, ...] | None = None
     heldout_spec: str | None = None
     problems: tuple[str, ...] = ()
+    terms: dict[str, np.ndarray] | None = None  # recon, kl, mse (N,) when the file holds them
 
     has_images: ClassVar[bool] = False
 
@@ -132,6 +135,12 @@ def latents_steps(path: Path, image_shape: tuple[int, int, int]) -> Steps[Latent
                 f"{path}: logvar holds values up to {float(logvar.max()):g}, where exp(logvar) overflows "
                 f"(largest usable {_LOGVAR_MAX:.1f})"
             )
+    arrays.pop(META, None)
+    terms = None
+    if all(t in arrays for t in TERMS):  # an encode's own file: its per-point terms, checked like labels
+        terms = {t: np.asarray(arrays.pop(t), np.float32) for t in TERMS}
+        if any(a.shape != (n,) for a in terms.values()):
+            raise DatasetError(f"{path}: recon, kl and mse must each hold one value per row of mu ({n:,})")
     for name, a in arrays.items():
         if name not in (MU, LOGVAR) and a.ndim == 1 and is_numeric(a) and len(a) != n:
             raise DatasetError(f"{path}: the label {name} has {len(a):,} values, but mu has {n:,} rows")
@@ -147,6 +156,7 @@ def latents_steps(path: Path, image_shape: tuple[int, int, int]) -> Steps[Latent
         fingerprint=file_hash(path, "latents|"),  # the file's bytes: the latents alone, whatever the model
         image_shape=tuple(int(s) for s in image_shape),
         warnings=warnings,
+        terms=terms,
     )
 
 

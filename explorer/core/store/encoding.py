@@ -125,11 +125,13 @@ def encode_dataset_steps(
     target_seconds: float = 0.04,
     first_chunk: int = 32,
     max_chunk: int = 16384,
+    fixed_chunk: bool = False,
 ) -> Steps[Encoded]:
     """Encode the dataset chunk by chunk into the store of `key` (in memory when key is None or
     the cache cannot be written), resuming a partial store of that key; yields Progress after
     each chunk. A complete store of `key` is returned at once. Closing the generator early
-    (cancel) keeps the rows written so far for the next run."""
+    (cancel) keeps the rows written so far for the next run. With fixed_chunk, every chunk has
+    first_chunk rows (shards.py: each image in the same batch however a dataset is split)."""
     n, d = len(dataset), model.latent_dim
     from_file = file_encodings(dataset, d)
     if from_file is not None:
@@ -138,7 +140,7 @@ def encode_dataset_steps(
     if cached is not None and cached.latent_dim == d:
         return Encoded(cached, (), n)
     read = lambda start, stop: dataset.images_at(range(start, stop))
-    sizer = _ChunkSizer(first_chunk, target_seconds, max_chunk)
+    sizer = _ChunkSizer(first_chunk, target_seconds, max_chunk, fixed=fixed_chunk)
     if key is None:
         return Encoded((yield from _fill(model, read, n, device, _Memory(n, d), 0, sizer)))
     try:
@@ -171,6 +173,8 @@ def file_encodings(dataset: DatasetLike, latent_dim: int | None = None) -> Encod
     if latent_dim is not None:
         check_latent_size(dataset, latent_dim)
     n, d = dataset.mu.shape
+    if dataset.terms is not None and dataset.logvar is not None:  # written by `vae-explorer encode`
+        return Encodings(dataset.mu, dataset.logvar, **dataset.terms)
     unknown = np.full(n, np.nan, np.float32)
     if dataset.logvar is None:
         return Encodings(dataset.mu, np.full((n, d), np.nan, np.float32), unknown, unknown.copy(), unknown.copy())
@@ -218,14 +222,16 @@ class _ChunkSizer:
     """Aim each chunk at target_seconds: short enough to serve a cursor decode between chunks,
     long enough to keep the device busy."""
 
-    def __init__(self, first: int, target_seconds: float, most: int):
-        self.size, self.target, self.most = first, target_seconds, most
+    def __init__(self, first: int, target_seconds: float, most: int, fixed: bool = False):
+        self.size, self.target, self.most, self.fixed = first, target_seconds, most, fixed
 
     def halve(self, tried: int) -> None:
         """The device ran out of memory on `tried` images: the next chunks are half that, for good."""
         self.size = self.most = max(tried // 2, 1)
 
     def took(self, seconds: float) -> None:
+        if self.fixed:
+            return
         elapsed = max(seconds, 1e-6)
         self.size = int(
             np.clip(self.size * self.target / elapsed, max(self.size // 2, 8), min(self.size * 2, self.most))
