@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -129,3 +130,32 @@ def test_bad_shard_options_are_one_line(capsys, files, extra, message):
     argv = ["encode", "--model", files / "small.safetensors", "--data", files / "data.npz"]
     code, _, err = run_cli(capsys, *argv, "--out", files / "x.npz", *extra)
     assert code == 1 and message in err and not (files / "x.npz").exists()
+
+
+@pytest.fixture
+def local_ray(files):
+    """A local Ray instance of 2 workers (CPUs), stopped after the test."""
+    ray = pytest.importorskip("ray")  # installed with the test extra; the skip is for a bare install
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_the_ray_engine_on_a_local_instance_equals_the_single_process_encode(capsys, files, local_ray):
+    encode(capsys, files, "whole.npz")
+    stdout = encode(capsys, files, "on-ray.npz", "--engine", "ray", "--shards", "3")
+    assert stdout.startswith(f"wrote {files / 'on-ray.npz'} (700 points from 3 Ray tasks)")
+    whole, on_ray = np.load(files / "whole.npz"), np.load(files / "on-ray.npz")
+    for key in ("mu", "logvar", "recon", "kl", "mse", "smiling", "age"):
+        assert np.array_equal(whole[key], on_ray[key]), key
+    assert local_ray.is_initialized()  # it used the instance it found, and left it running
+    code, _, err = run_cli(capsys, "encode", "--model", files / "small.safetensors", "--data", files / "data.npz",
+                           "--engine", "ray", "--shard", "0/2", "--out", files / "x.npz")  # fmt: skip
+    assert code == 1 and "--shard and --engine ray: give one" in err
+
+
+def test_without_ray_installed_the_message_says_how_to_get_it(capsys, files, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    code, _, err = run_cli(capsys, "encode", "--model", files / "small.safetensors", "--data", files / "data.npz",
+                           "--engine", "ray", "--out", files / "x.npz")  # fmt: skip
+    assert code == 1 and '--engine ray needs Ray: pip install "vae-explorer[ray]"' in err

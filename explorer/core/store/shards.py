@@ -107,14 +107,41 @@ def encode_rows_steps(model: LatentModel, dataset: DatasetLike, rows: range, dev
     return (yield from encode_dataset_steps(model, part, device, key, first_chunk=CHUNK, fixed_chunk=True))
 
 
+def encode_shard(source, data_spec: str, labels: str | None, index: int, count: int, device: str, on_progress=None):
+    """Shard `index` of `count` of a dataset encoded with a model (both named by their SPECs, so
+    that another process or machine can run this), as a LatentsFile in memory."""
+    from explorer.core.data import load_for_model
+    from explorer.core.steps import run_steps
+    from explorer_models import load_model, resolve_device
+    from explorer_models.sources import describe
+
+    target = resolve_device(device)
+    model = load_model(source).to(target)
+    dataset = load_for_model(data_spec, model.image_shape, labels=labels)
+    rows = shard_rows(len(dataset), index, count)
+    encoded = run_steps(encode_rows_steps(model, dataset, rows, target), on_progress)
+    info = model.info
+    meta = {
+        "model": describe(info.source, info.options),
+        "model_hash": info.content_hash,
+        "data": dataset.spec,
+        "data_fingerprint": dataset.fingerprint,
+        "n": len(dataset),
+        "rows": [rows.start, rows.stop],
+        "shard": [index, count] if count > 1 else None,
+    }
+    arrays = latents_arrays(encoded.encodings, dataset.labels[rows.start : rows.stop], dataset.label_names)
+    return LatentsFile(Path(f"shard {index}/{count}"), meta, arrays), encoded, dataset
+
+
 # -- the latents file ---------------------------------------------------------------------------
-def write_latents(path: Path, enc: Encodings, labels: np.ndarray, label_names: Sequence[str], meta: dict) -> None:
-    """The latents file, written in one rename (never half a file)."""
+def latents_arrays(enc: Encodings, labels: np.ndarray, label_names: Sequence[str]) -> dict[str, np.ndarray]:
+    """A latents file's arrays: the encodings' columns, then one per label."""
     arrays = {c: np.asarray(getattr(enc, c)) for c in COLUMNS}
     reserved = {*COLUMNS, META}
     for i, name in enumerate(label_names):
         arrays[name if name not in reserved else f"label_{name}"] = np.asarray(labels[:, i])
-    save(path, arrays, meta)
+    return arrays
 
 
 def save(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
@@ -152,10 +179,15 @@ def read_latents(path: Path) -> LatentsFile:
 
 
 def merge(paths: Sequence[Path]) -> tuple[dict[str, np.ndarray], dict]:
-    """The arrays and meta of one latents file made of `paths` (shards of one encode, in any
+    """The arrays and meta of one latents file made of the files `paths` (see merge_parts)."""
+    return merge_parts([read_latents(p) for p in paths])
+
+
+def merge_parts(parts: Sequence[LatentsFile]) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and meta of one latents file made of `parts` (shards of one encode, in any
     order); ShardError naming the file when they are of different encodes, overlap or leave
     rows out."""
-    parts = sorted((read_latents(p) for p in paths), key=lambda f: f.rows.start)
+    parts = sorted(parts, key=lambda f: f.rows.start)
     if not parts:
         raise ShardError("merge: no files given")
     first = parts[0]
