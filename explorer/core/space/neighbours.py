@@ -41,6 +41,12 @@ class PointIndex:
         idx = np.atleast_1d(idx)
         return idx[idx != exclude][:k] if exclude is not None else idx[:k]
 
+    def query(self, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(M, k) distances and indices of the k nearest indexed points of each of (M, D) points."""
+        k = min(k, self.size)
+        dist, idx = self._tree.query(np.atleast_2d(np.asarray(points, np.float64)), k=k)
+        return np.asarray(dist, np.float64).reshape(-1, k), np.asarray(idx, int).reshape(-1, k)
+
     def distances(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each of (M, D) points: the distance to its nearest indexed point, and its index."""
         dist, idx = self._tree.query(np.atleast_2d(np.asarray(points, np.float64)), k=1)

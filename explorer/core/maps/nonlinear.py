@@ -1,0 +1,118 @@
+"""Non-linear maps of the latent space (UMAP, t-SNE) with a fast inverse (issue 13).
+
+A non-linear map places each data point's mu on the plane; it has no formula for a latent
+between the data, nor for the way back. Both ways are interpolated from the data themselves,
+with inverse-distance weights over the k nearest points:
+
+  transform(z)      map point of latent z: from the map positions of z's nearest data latents
+  inverse(p)        latent at map point p: from the latents of p's nearest map points
+
+Both are exact where they start at a data point (distance 0: that point alone), and cost one
+KD-tree query each: well under a millisecond a point at a million points. Away from the data
+the inverse is a guess; `remoteness(p)` says how far p is from the nearest data point, in
+units of the typical spacing of the map's points, so the window can say so.
+
+UMAP (umap-learn) and t-SNE (openTSNE) are optional extras: `pip install "vae-explorer[umap,tsne]"`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from explorer.core.space.neighbours import PointIndex
+from explorer_models.errors import UserInputError
+
+NEIGHBOURS = 8  # points an interpolation weighs
+METHODS = {"umap": "UMAP", "tsne": "t-SNE"}
+
+
+class MissingExtra(UserInputError):
+    """The optional package a map needs is not installed; the message says which command installs it."""
+
+
+@dataclass(frozen=True)
+class EmbeddedProjection:
+    """A map given by every data point's position (coords), interpolated in between."""
+
+    name: str
+    mu: np.ndarray  # (N, D) the data's latents
+    coords: np.ndarray  # (N, 2) their map positions
+    axis_labels: tuple[str, str] = ("", "")
+    latents: PointIndex = field(init=False, repr=False)
+    positions: PointIndex = field(init=False, repr=False)
+    spacing: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "latents", PointIndex(self.mu))
+        object.__setattr__(self, "positions", PointIndex(self.coords))
+        sample = self.coords[:: max(1, len(self.coords) // 2000)]
+        dist, _ = self.positions.query(sample, k=2)
+        object.__setattr__(self, "spacing", float(np.median(dist[:, 1])) or 1.0)
+
+    @property
+    def offset(self) -> np.ndarray:
+        return np.asarray(self.mu, np.float64).mean(0)
+
+    def transform(self, z: np.ndarray) -> np.ndarray:
+        """Map points of latents (D,) or (N, D): exact for a data point's own mu."""
+        return _weighted(self.latents, np.asarray(z, np.float64), self.coords)
+
+    def inverse(self, points: np.ndarray, fill: np.ndarray | None = None) -> np.ndarray:
+        """Latents at map points (2,) or (N, 2), from their nearest map points' latents (a
+        non-linear map has no hidden part to take from `fill`)."""
+        return _weighted(self.positions, np.asarray(points, np.float64), self.mu)
+
+    def remoteness(self, points: np.ndarray) -> np.ndarray:
+        """Distance from the nearest data point, in units of the map's typical point spacing:
+        about 1 or less among the data; far above 1 the inverse is a guess."""
+        dist, _ = self.positions.query(np.atleast_2d(np.asarray(points, np.float64)), k=1)
+        out = dist[:, 0] / self.spacing
+        return out[0] if np.ndim(points) == 1 else out
+
+    def project_covariance(self, variances: np.ndarray) -> None:
+        return None  # no ellipse shows a latent covariance on a non-linear map
+
+
+def _weighted(index: PointIndex, queries: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Inverse-distance-weighted mean of `values` at the NEIGHBOURS points of `index` nearest
+    each query; a query on a point takes that point's value alone."""
+    single = queries.ndim == 1
+    q = np.atleast_2d(queries)
+    dist, idx = index.query(q, k=NEIGHBOURS)
+    on_point = dist[:, 0] == 0
+    weights = 1.0 / np.maximum(dist * dist, np.finfo(np.float64).tiny)
+    weights[on_point] = 0
+    weights[on_point, 0] = 1
+    weights /= weights.sum(1, keepdims=True)
+    out = np.einsum("nk,nkd->nd", weights, np.asarray(values[idx], np.float64))  # only the rows used
+    return out[0] if single else out
+
+
+# -- fitting ------------------------------------------------------------------------------------
+def fit(method: str, mu: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(N, 2) positions of the data's latents by UMAP or t-SNE (the caller runs this off the
+    GUI thread); MissingExtra when the package is not installed."""
+    mu = np.asarray(mu, np.float32)
+    if method == "umap":
+        try:
+            import umap
+        except ImportError:
+            raise MissingExtra('the UMAP map needs umap-learn: pip install "vae-explorer[umap]"') from None
+        reducer = umap.UMAP(n_components=2, random_state=seed, n_jobs=1)
+        return np.asarray(reducer.fit_transform(mu), np.float64)
+    if method == "tsne":
+        try:
+            from openTSNE import TSNE
+        except ImportError:
+            raise MissingExtra('the t-SNE map needs openTSNE: pip install "vae-explorer[tsne]"') from None
+        return np.asarray(TSNE(random_state=seed, n_jobs=1).fit(mu), np.float64)
+    raise ValueError(f"unknown map {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def embedded(method: str, mu: np.ndarray, coords: np.ndarray | None = None, seed: int = 0) -> EmbeddedProjection:
+    """The projection of a UMAP or t-SNE map of `mu` (fitted now unless `coords` are given)."""
+    coords = fit(method, mu, seed) if coords is None else coords
+    label = METHODS[method]
+    return EmbeddedProjection(label, np.asarray(mu), np.asarray(coords, np.float64), (f"{label} 1", f"{label} 2"))
