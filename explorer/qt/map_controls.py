@@ -5,10 +5,12 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 from superqt import QLabeledDoubleSlider, QLabeledSlider
 
+from explorer.core.maps.nonlinear import METHODS, available
 from explorer.core.state.explorer_state import FILL_MEAN, FILL_NEAREST, ExplorerState
 from explorer.qt.latent_map import LatentMap
 
 PCA, RAW, ALONG = "PCA", "raw dimensions", "along a vector"
+NONLINEAR = {label: method for method, label in METHODS.items()}  # "UMAP" -> "umap", where installed
 
 
 class MapControls(QtWidgets.QToolBar):
@@ -20,7 +22,7 @@ class MapControls(QtWidgets.QToolBar):
         self.state, self.map = state, latent_map
 
         self.projection = QtWidgets.QComboBox()
-        self.projection.addItems([PCA, RAW, ALONG])
+        self.projection.addItems([PCA, RAW, ALONG, *(METHODS[m] for m in available())])
         self.projection.setToolTip("How latents are laid out on the map")
         self.vector = QtWidgets.QComboBox()
         self.vector.setToolTip("x = <mu, v> for this vector; y = the first principal direction without it")
@@ -109,9 +111,13 @@ class MapControls(QtWidgets.QToolBar):
 
     def _sync_projection(self) -> None:
         p = self.state.projection
-        kind = PCA if p is None or p.name == PCA else ALONG if p.name.startswith("along ") else RAW
+        if p is not None and p.name in NONLINEAR:
+            kind = p.name
+        else:
+            kind = PCA if p is None or p.name == PCA else ALONG if p.name.startswith("along ") else RAW
         with QtCore.QSignalBlocker(self.projection):
             self.projection.setCurrentText(kind)
+        self.fill.setEnabled(kind not in NONLINEAR)  # a non-linear map's inverse has no hidden part to fill
         if kind == RAW:
             for box, axis in ((self.dim_x, 0), (self.dim_y, 1)):
                 with QtCore.QSignalBlocker(box):
@@ -135,6 +141,8 @@ class MapControls(QtWidgets.QToolBar):
                 self.state.say("choose two different latent dimensions")
                 return
             self.state.set_raw_dims(x, y)
+        elif kind in NONLINEAR:
+            self.state.set_nonlinear(NONLINEAR[kind])
         elif kind == ALONG:
             if self.vector.currentIndex() < 0:
                 self.state.say("add an attribute vector first (Attributes panel)")

@@ -36,6 +36,9 @@ def _format_labels(state: ExplorerState, index: int) -> str:
     return " &nbsp;·&nbsp; ".join(parts)
 
 
+FAR_FROM_DATA = 3.0  # map spacings from the nearest data point beyond which a non-linear inverse guesses
+
+
 class DecoderPanel(QtWidgets.QWidget):
     """The decoded image under the cursor, large; the nearest data point beside it."""
 
@@ -94,7 +97,11 @@ class DecoderPanel(QtWidgets.QWidget):
         if cursor is None:
             return
         z = ", ".join(f"{v:.2f}" for v in cursor.latent[:6]) + (", …" if len(cursor.latent) > 6 else "")
-        self.latent_text.setText(f"z = [{z}]  (map {cursor.map_xy[0]:.2f}, {cursor.map_xy[1]:.2f})")
+        text = f"z = [{z}]  (map {cursor.map_xy[0]:.2f}, {cursor.map_xy[1]:.2f})"
+        remoteness = getattr(self.state.projection, "remoteness", None)  # a non-linear map's inverse
+        if remoteness is not None and remoteness(cursor.map_xy) > FAR_FROM_DATA:
+            text += " · far from the data: this latent is a guess"
+        self.latent_text.setText(text)
 
     def _show_focus(self, index: int | None) -> None:
         if index is None:

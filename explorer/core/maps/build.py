@@ -10,10 +10,11 @@ import numpy as np
 
 from explorer.core.maps import projection as proj
 from explorer.core.maps.colouring import Colouring
+from explorer.core.maps.nonlinear import METHODS, embedded
 from explorer.core.space.neighbours import PointIndex
 from explorer.core.space.support import SupportMeter
 
-PCA = ("pca",)  # how a map was made: ("pca",), ("raw", i, j) or ("vector", index)
+PCA = ("pca",)  # how a map was made: ("pca",), ("raw", i, j), ("vector", index), ("umap",) or ("tsne",)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ def make_projection(mu: np.ndarray, source: tuple, latent_dim: int, vector=None)
         return proj.raw_dims(latent_dim, source[1], source[2])
     if source[0] == "vector":
         return proj.along_vector(mu, vector.direction, vector.label or vector.name)
+    if source[0] in METHODS:  # UMAP, t-SNE: fitted now (seconds to minutes: the compute thread's work)
+        return embedded(source[0], mu)
     return proj.pca(mu)
 
 

@@ -26,6 +26,14 @@ from explorer_models.errors import UserInputError
 
 NEIGHBOURS = 8  # points an interpolation weighs
 METHODS = {"umap": "UMAP", "tsne": "t-SNE"}
+PACKAGES = {"umap": "umap", "tsne": "openTSNE"}
+
+
+def available() -> list[str]:
+    """The non-linear maps whose package is installed (found, not imported: that is slow)."""
+    import importlib.util
+
+    return [m for m, package in PACKAGES.items() if importlib.util.find_spec(package) is not None]
 
 
 class MissingExtra(UserInputError):
@@ -57,6 +65,8 @@ class EmbeddedProjection:
 
     def transform(self, z: np.ndarray) -> np.ndarray:
         """Map points of latents (D,) or (N, D): exact for a data point's own mu."""
+        if z is self.mu:  # the map of its own data (build_map): their positions, without a search
+            return self.coords.copy()
         return _weighted(self.latents, np.asarray(z, np.float64), self.coords)
 
     def inverse(self, points: np.ndarray, fill: np.ndarray | None = None) -> np.ndarray:

@@ -11,6 +11,7 @@ from explorer.core.data import Dataset
 from explorer.core.maps import projection as proj
 from explorer.core.maps.build import PCA, BuiltMap, build_map, make_projection
 from explorer.core.maps.colouring import Colouring, colour_by, uniform
+from explorer.core.maps.nonlinear import METHODS
 from explorer.core.maps.search import SearchError, search
 from explorer.core.state.compute import Work
 from explorer.core.store.encoding import Encodings
@@ -68,6 +69,17 @@ class MapPart:
         self.run(
             Work.MAP,
             lambda: build_map(encodings.mu, proj.pca(encodings.mu), PCA),
+            lambda built: self._swap_map(built) if encodings is self.encodings else None,
+        )
+
+    def set_nonlinear(self, method: str) -> None:
+        """A UMAP or t-SNE map ("umap", "tsne"), fitted on the compute thread; the map shown
+        stays in use until it is ready."""
+        encodings = self.encodings
+        self.say(f"fitting the {METHODS[method]} map of {len(encodings.mu):,} points …")
+        self.run(
+            Work.MAP,
+            lambda: build_map(encodings.mu, make_projection(encodings.mu, (method,), self.latent_dim), (method,)),
             lambda built: self._swap_map(built) if encodings is self.encodings else None,
         )
 
