@@ -6,25 +6,15 @@ import sys
 import pytest
 
 from explorer import __version__
-from explorer.cli import main
 
 
-def run_cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as e:  # argparse exits on --version and usage errors
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_version(capsys):
-    code, out, _ = run_cli(capsys, "--version")
+def test_version(cli):
+    code, out, _ = cli("--version")
     assert code == 0 and out.strip() == f"vae-explorer {__version__}"
 
 
-def test_help_lists_the_subcommands(capsys):
-    code, out, _ = run_cli(capsys, "--help")
+def test_help_lists_the_subcommands(cli):
+    code, out, _ = cli("--help")
     assert code == 0
     assert "train" in out and "info" in out and "explorer window" in out and "--screenshot" in out
 
@@ -49,8 +39,8 @@ def test_python_dash_m_reports_a_missing_file_in_one_line(tmp_path):
     assert "Traceback" not in out.stderr
 
 
-def test_info_on_the_bundled_model(capsys):
-    code, out, _ = run_cli(capsys, "info", "--model", "builtin:faces")
+def test_info_on_the_bundled_model(cli):
+    code, out, _ = cli("info", "--model", "builtin:faces")
     assert code == 0
     assert out.startswith("builtin:faces\n")
     assert "latent size   16" in out
@@ -60,8 +50,8 @@ def test_info_on_the_bundled_model(capsys):
     assert "recipe        vae-explorer train --data builtin:faces" in out
 
 
-def test_info_json(capsys):
-    code, out, _ = run_cli(capsys, "info", "--model", "builtin:faces", "--json")
+def test_info_json(cli):
+    code, out, _ = cli("info", "--model", "builtin:faces", "--json")
     facts = json.loads(out)
     assert code == 0
     assert facts["latent_dim"] == 16 and facts["image_shape"] == [3, 64, 64]
@@ -99,9 +89,9 @@ def test_info_json(capsys):
         ),
     ],
 )
-def test_bad_input_is_one_line_and_exit_1(capsys, tmp_path, argv, message):
+def test_bad_input_is_one_line_and_exit_1(cli, tmp_path, argv, message):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
-    code, out, err = run_cli(capsys, *argv)
+    code, out, err = cli(*argv)
     assert code == 1
     assert err.startswith(message.replace("{tmp}", str(tmp_path)))
     assert len(err.strip().splitlines()) == 1 and out == ""
@@ -116,8 +106,8 @@ def test_bad_input_is_one_line_and_exit_1(capsys, tmp_path, argv, message):
         (["train", "--data", "x", "--out", "y", "--epochs", "many"], "argument --epochs: invalid int value: 'many'"),
     ],
 )
-def test_usage_mistakes_are_one_line_and_exit_2(capsys, argv, message):
-    code, _, err = run_cli(capsys, *argv)
+def test_usage_mistakes_are_one_line_and_exit_2(cli, argv, message):
+    code, _, err = cli(*argv)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and message in err and "--help" in err
 
@@ -127,10 +117,9 @@ def picture_folder(make_pictures):
     return make_pictures(24, 32)
 
 
-def test_train_writes_a_model_that_info_reads(capsys, tmp_path, picture_folder):
+def test_train_writes_a_model_that_info_reads(cli, tmp_path, picture_folder):
     out_path = tmp_path / "mine.safetensors"
-    code, out, err = run_cli(
-        capsys,
+    code, out, err = cli(
         "train",
         "--data",
         str(picture_folder),
@@ -150,7 +139,7 @@ def test_train_writes_a_model_that_info_reads(capsys, tmp_path, picture_folder):
     assert code == 0, err
     assert out_path.exists()
     assert "ELBO" in err and "epoch 2/2" in err  # the progress bar shows the terms
-    code, out, _ = run_cli(capsys, "info", "--model", str(out_path), "--json")
+    code, out, _ = cli("info", "--model", str(out_path), "--json")
     facts = json.loads(out)
     assert facts["latent_dim"] == 3 and facts["image_shape"] == [3, 32, 32] and facts["name"] == "mine"
     assert facts["training"]["epochs"] == 2 and facts["training"]["images"] == 24
@@ -158,25 +147,23 @@ def test_train_writes_a_model_that_info_reads(capsys, tmp_path, picture_folder):
     assert "heldout" not in facts["training"]  # an image folder has no held-out split
 
     before = out_path.read_bytes()
-    code, _, err = run_cli(capsys, "train", "--data", str(picture_folder), "--out", str(out_path), "--epochs", "1")
+    code, _, err = cli("train", "--data", str(picture_folder), "--out", str(out_path), "--epochs", "1")
     assert code == 1 and "the file exists; add --force to replace it" in err
     assert out_path.read_bytes() == before
 
 
-def test_train_refuses_an_image_size_the_conv_vae_cannot_take(capsys, tmp_path, picture_folder):
-    code, _, err = run_cli(
-        capsys, "train", "--data", str(picture_folder), "--out", str(tmp_path / "m.safetensors"), "--image-size", "48"
-    )
+def test_train_refuses_an_image_size_the_conv_vae_cannot_take(cli, tmp_path, picture_folder):
+    out = tmp_path / "m.safetensors"
+    code, _, err = cli("train", "--data", picture_folder, "--out", out, "--image-size", "48")
     assert code == 1 and "--image-size 48: the conv VAE takes square images of 32, 64, 128 px" in err
 
 
-def test_vector_command_saves_a_vector_for_the_model_and_prints_its_quality(capsys, tmp_path, held_out_faces_cached):
+def test_vector_command_saves_a_vector_for_the_model_and_prints_its_quality(cli, tmp_path, held_out_faces_cached):
     from explorer.core.space.vector_file import load_vectors
     from explorer_models import load_model
 
     out = tmp_path / "smile.json"
-    code, stdout, err = run_cli(
-        capsys,
+    code, stdout, err = cli(
         "vector",
         "--model",
         "builtin:faces",
@@ -200,8 +187,7 @@ def test_vector_command_saves_a_vector_for_the_model_and_prints_its_quality(caps
     assert f"AUC {vector.quality.auc:.4f}   Cohen's d {vector.quality.cohens_d:.3f}" in stdout
     assert 0.5 < vector.quality.auc <= 1
 
-    code, _, err = run_cli(
-        capsys,
+    code, _, err = cli(
         "vector",
         "--model",
         "builtin:faces",
@@ -223,9 +209,8 @@ def test_vector_command_saves_a_vector_for_the_model_and_prints_its_quality(caps
         (["--label", "head_x"], "label 'head_x' is not binary"),
     ],
 )
-def test_vector_command_errors(capsys, tmp_path, extra, message):
-    code, _out, err = run_cli(
-        capsys,
+def test_vector_command_errors(cli, tmp_path, extra, message):
+    code, _out, err = cli(
         "vector",
         "--model",
         "builtin:faces",

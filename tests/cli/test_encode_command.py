@@ -12,22 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.cli import main
 from explorer.core.data import load_dataset, load_for_model
 from explorer.core.steps import run_steps
 from explorer.core.store import encoding, shards
 from explorer_models import ModelInfo, VAEConfig, build_model, load_model, save_checkpoint
 
 N = 700  # not a multiple of shards.CHUNK: the last chunk and the last shard are short
-
-
-def run_cli(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture
@@ -42,21 +32,21 @@ def files(tmp_path, isolated_cache):
     return tmp_path
 
 
-def encode(capsys, folder, out, *extra):
+def encode(cli, folder, out, *extra):
     argv = ["encode", "--model", folder / "small.safetensors", "--data", folder / "data.npz", "--device", "cpu"]
-    code, stdout, err = run_cli(capsys, *argv, "--out", folder / out, *extra)
+    code, stdout, err = cli(*argv, "--out", folder / out, *extra)
     assert code == 0, err
     return stdout
 
 
-def test_shards_merged_equal_a_whole_encode_bit_for_bit(capsys, files):
-    encode(capsys, files, "whole.npz")
+def test_shards_merged_equal_a_whole_encode_bit_for_bit(cli, files):
+    encode(cli, files, "whole.npz")
     assert shards.shard_rows(N, 0, 3) == range(0, 256) and shards.shard_rows(N, 2, 3) == range(512, N)
     for i in (2, 0, 1):  # in any order, as an array job's tasks finish
-        stdout = encode(capsys, files, f"part{i}.npz", "--shard", f"{i}/3")
+        stdout = encode(cli, files, f"part{i}.npz", "--shard", f"{i}/3")
         assert f"shard {i}/3" in stdout
     parts = [files / f"part{i}.npz" for i in (1, 2, 0)]
-    code, stdout, err = run_cli(capsys, "merge", *parts, "--out", files / "merged.npz")
+    code, stdout, err = cli("merge", *parts, "--out", files / "merged.npz")
     assert code == 0, err
     assert stdout.startswith(f"wrote {files / 'merged.npz'} (700 points from 3 shards)")
     whole, merged = np.load(files / "whole.npz"), np.load(files / "merged.npz")
@@ -69,8 +59,8 @@ def test_shards_merged_equal_a_whole_encode_bit_for_bit(capsys, files):
     assert meta["model_hash"] == model.info.content_hash
 
 
-def test_the_latents_file_opens_as_data_with_its_terms_and_labels(capsys, files):
-    encode(capsys, files, "all.npz")
+def test_the_latents_file_opens_as_data_with_its_terms_and_labels(cli, files):
+    encode(cli, files, "all.npz")
     model = load_model(files / "small.safetensors")
     opened = load_for_model(files / "all.npz", model.image_shape, model.latent_dim)
     enc = encoding.file_encodings(opened)
@@ -106,14 +96,14 @@ def test_a_cancelled_shard_encode_resumes_to_the_same_result(files):
         (lambda f: [f / "part0.npz", f / "data.npz"], r"data\.npz: not a latents file of `vae-explorer encode`"),
     ],
 )
-def test_merge_refuses_shards_that_do_not_make_one_encode(capsys, files, make, message):
-    encode(capsys, files, "part0.npz", "--shard", "0/2")
+def test_merge_refuses_shards_that_do_not_make_one_encode(cli, files, make, message):
+    encode(cli, files, "part0.npz", "--shard", "0/2")
     torch.manual_seed(1)  # another model: its shard 1 does not belong with the first model's shard 0
     other = build_model(VAEConfig("conv", (3, 32, 32), latent_dim=6, widths=(8, 8, 8)), ModelInfo(name="other"))
     save_checkpoint(other, files / "other.safetensors")
     argv = ["encode", "--model", files / "other.safetensors", "--data", files / "data.npz", "--device", "cpu"]
-    assert run_cli(capsys, *argv, "--shard", "1/2", "--out", files / "other.npz")[0] == 0
-    code, _, err = run_cli(capsys, "merge", *make(files), "--out", files / "merged.npz")
+    assert cli(*argv, "--shard", "1/2", "--out", files / "other.npz")[0] == 0
+    code, _, err = cli("merge", *make(files), "--out", files / "merged.npz")
     assert code == 1 and err.count("\n") == 1
     assert re.search(message, err), err
     assert not (files / "merged.npz").exists()
@@ -126,9 +116,9 @@ def test_merge_refuses_shards_that_do_not_make_one_encode(capsys, files, make, m
         (["--shard", "x"], "--shard 'x': give I/N"),
     ],
 )
-def test_bad_shard_options_are_one_line(capsys, files, extra, message):
+def test_bad_shard_options_are_one_line(cli, files, extra, message):
     argv = ["encode", "--model", files / "small.safetensors", "--data", files / "data.npz"]
-    code, _, err = run_cli(capsys, *argv, "--out", files / "x.npz", *extra)
+    code, _, err = cli(*argv, "--out", files / "x.npz", *extra)
     assert code == 1 and message in err and not (files / "x.npz").exists()
 
 
@@ -141,21 +131,21 @@ def local_ray(files):
     ray.shutdown()
 
 
-def test_the_ray_engine_on_a_local_instance_equals_the_single_process_encode(capsys, files, local_ray):
-    encode(capsys, files, "whole.npz")
-    stdout = encode(capsys, files, "on-ray.npz", "--engine", "ray", "--shards", "3")
+def test_the_ray_engine_on_a_local_instance_equals_the_single_process_encode(cli, files, local_ray):
+    encode(cli, files, "whole.npz")
+    stdout = encode(cli, files, "on-ray.npz", "--engine", "ray", "--shards", "3")
     assert stdout.startswith(f"wrote {files / 'on-ray.npz'} (700 points from 3 Ray tasks)")
     whole, on_ray = np.load(files / "whole.npz"), np.load(files / "on-ray.npz")
     for key in ("mu", "logvar", "recon", "kl", "mse", "smiling", "age"):
         assert np.array_equal(whole[key], on_ray[key]), key
     assert local_ray.is_initialized()  # it used the instance it found, and left it running
-    code, _, err = run_cli(capsys, "encode", "--model", files / "small.safetensors", "--data", files / "data.npz",
+    code, _, err = cli("encode", "--model", files / "small.safetensors", "--data", files / "data.npz",
                            "--engine", "ray", "--shard", "0/2", "--out", files / "x.npz")  # fmt: skip
     assert code == 1 and "--shard and --engine ray: give one" in err
 
 
-def test_without_ray_installed_the_message_says_how_to_get_it(capsys, files, monkeypatch):
+def test_without_ray_installed_the_message_says_how_to_get_it(cli, files, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
-    code, _, err = run_cli(capsys, "encode", "--model", files / "small.safetensors", "--data", files / "data.npz",
+    code, _, err = cli("encode", "--model", files / "small.safetensors", "--data", files / "data.npz",
                            "--engine", "ray", "--out", files / "x.npz")  # fmt: skip
     assert code == 1 and '--engine ray needs Ray: pip install "vae-explorer[ray]"' in err

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.cli import main
 from explorer.core.figures.export import sidecar_path
 from explorer_models import decode_images, load_model
 
@@ -22,16 +21,7 @@ def model():
     return load_model("builtin:faces")
 
 
-def run_cli(capsys, *argv):
-    try:
-        code = main([*argv])
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_strip_writes_the_same_bytes_twice_and_its_tiles_are_the_decoded_latents(capsys, tmp_path, model):
+def test_strip_writes_the_same_bytes_twice_and_its_tiles_are_the_decoded_latents(cli, tmp_path, model):
     args = (
         *BASE,
         "--from",
@@ -51,13 +41,13 @@ def test_strip_writes_the_same_bytes_twice_and_its_tiles_are_the_decoded_latents
         "--background",
         "#102030",
     )
-    code, out, err = run_cli(capsys, "strip", *args, "--out", str(tmp_path / "a.png"))
+    code, out, err = cli("strip", *args, "--out", str(tmp_path / "a.png"))
     assert code == 0, err
     assert out.startswith(
         f"wrote {tmp_path / 'a.png'} (9 images: slerp, 5 steps/segment: data point 3 -> data point 40 -> data point 17)"
     )
     assert "data support: " in out
-    code, _, err = run_cli(capsys, "strip", *args, "--out", str(tmp_path / "b.png"))
+    code, _, err = cli("strip", *args, "--out", str(tmp_path / "b.png"))
     assert code == 0, err
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
 
@@ -75,13 +65,13 @@ def test_strip_writes_the_same_bytes_twice_and_its_tiles_are_the_decoded_latents
     assert (image[:4] == (0x10, 0x20, 0x30)).all()
 
 
-def test_strip_refuses_to_overwrite_without_force(capsys, tmp_path):
+def test_strip_refuses_to_overwrite_without_force(cli, tmp_path):
     out = tmp_path / "strip.png"
     out.write_bytes(b"keep me")
-    code, _, err = run_cli(capsys, "strip", *BASE, "--from", "1", "--to", "2", "--out", str(out))
+    code, _, err = cli("strip", *BASE, "--from", "1", "--to", "2", "--out", str(out))
     assert code == 1 and err == f"vae-explorer: error: {out}: the file exists; add --force to replace it\n"
     assert out.read_bytes() == b"keep me"
-    code, _, err = run_cli(capsys, "strip", *BASE, "--from", "1", "--to", "2", "--out", str(out), "--force")
+    code, _, err = cli("strip", *BASE, "--from", "1", "--to", "2", "--out", str(out), "--force")
     assert code == 0, err
     assert out.read_bytes().startswith(b"\x89PNG")
 
@@ -103,19 +93,18 @@ def test_strip_refuses_to_overwrite_without_force(capsys, tmp_path):
         (["--from", "1", "--to", "2", "--background", "bluish"], "'bluish' is not a colour"),
     ],
 )
-def test_strip_errors_are_one_line_and_write_nothing(capsys, tmp_path, extra, message):
+def test_strip_errors_are_one_line_and_write_nothing(cli, tmp_path, extra, message):
     out = tmp_path / "s.png"
-    code, _, err = run_cli(capsys, "strip", *BASE, *extra, "--out", str(out))
+    code, _, err = cli("strip", *BASE, *extra, "--out", str(out))
     assert code == 1 and err.startswith("vae-explorer: error: ") and message in err, err
     assert len(err.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []
 
 
-def test_a_sweep_along_a_label_or_a_saved_vector(capsys, tmp_path, model):
-    code, _, err = run_cli(capsys, "vector", *BASE, "--label", "smiling", "--out", str(tmp_path / "smile.json"))
+def test_a_sweep_along_a_label_or_a_saved_vector(cli, tmp_path, model):
+    code, _, err = cli("vector", *BASE, "--label", "smiling", "--out", str(tmp_path / "smile.json"))
     assert code == 0, err
     for name, vector in (("label.png", "smiling"), ("file.png", str(tmp_path / "smile.json"))):
-        code, out, err = run_cli(
-            capsys,
+        code, out, err = cli(
             "strip",
             *BASE,
             "--from",
@@ -141,10 +130,9 @@ def test_a_sweep_along_a_label_or_a_saved_vector(capsys, tmp_path, model):
     assert np.allclose(np.linalg.norm(step[0]), doc["vector"]["std"], rtol=1e-5)  # one slider unit per step
 
 
-def test_a_gif_has_one_frame_per_image(capsys, tmp_path):
+def test_a_gif_has_one_frame_per_image(cli, tmp_path):
     out = tmp_path / "morph.gif"
-    code, _, err = run_cli(
-        capsys,
+    code, _, err = cli(
         "strip",
         *BASE,
         "--from",
@@ -166,9 +154,8 @@ def test_a_gif_has_one_frame_per_image(capsys, tmp_path):
         assert im.n_frames == 10 and im.size == (128, 128) and im.info["duration"] == 100
 
 
-def test_grid_and_analogy_grid(capsys, tmp_path, model):
-    code, _out, err = run_cli(
-        capsys,
+def test_grid_and_analogy_grid(cli, tmp_path, model):
+    code, _out, err = cli(
         "grid",
         *BASE,
         "--corners",
@@ -193,8 +180,7 @@ def test_grid_and_analogy_grid(capsys, tmp_path, model):
     corners = decode_images(model, np.asarray(doc["latents"], np.float32)[[0, 3, 8, 11]])
     assert np.array_equal(image[:64, :64], corners[0]) and np.array_equal(image[128:, 192:], corners[3])
 
-    code, _out, err = run_cli(
-        capsys,
+    code, _out, err = cli(
         "grid",
         *BASE,
         "--analogy",
@@ -214,7 +200,5 @@ def test_grid_and_analogy_grid(capsys, tmp_path, model):
     a, b, c = (np.asarray(k["latent"]) for k in doc["keyframes"])
     assert np.allclose(doc["latents"][3], c + b - a, atol=1e-5)
 
-    code, _, err = run_cli(
-        capsys, "grid", *BASE, "--corners", "1", "2", "3", "99999", "--out", str(tmp_path / "bad.png")
-    )
+    code, _, err = cli("grid", *BASE, "--corners", "1", "2", "3", "99999", "--out", str(tmp_path / "bad.png"))
     assert code == 1 and "--corners 99999: no such data point" in err

@@ -8,18 +8,7 @@ import types
 
 import pytest
 
-from explorer.cli import main
-
 FACES = ("--model", "builtin:faces", "--device", "cpu")
-
-
-def run_cli(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:  # argparse exits on --help, --version and usage errors
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def one_error_line(err: str) -> str:
@@ -49,9 +38,9 @@ def pictures(make_pictures):
         ("--beta", "-1", "--beta -1: the KL weight must be a finite number >= 0"),
     ],
 )
-def test_train_refuses_a_learning_rate_or_beta_that_cannot_train(capsys, tmp_path, pictures, option, value, message):
+def test_train_refuses_a_learning_rate_or_beta_that_cannot_train(cli, tmp_path, pictures, option, value, message):
     out = tmp_path / "m.safetensors"
-    code, stdout, err = run_cli(capsys, "train", "--data", pictures, "--out", out, option, value)
+    code, stdout, err = cli("train", "--data", pictures, "--out", out, option, value)
     assert code == 1 and stdout == ""
     assert one_error_line(err) == f"vae-explorer: error: {message} (default {'1e-3' if option == '--lr' else '1'})"
     assert not out.exists()
@@ -67,9 +56,9 @@ def test_train_refuses_a_learning_rate_or_beta_that_cannot_train(capsys, tmp_pat
         ("--image-size", "100000", "--image-size 100000: the conv VAE takes square images of 32, 64, 128 px"),
     ],
 )
-def test_train_refuses_numbers_out_of_bounds_before_any_work(capsys, tmp_path, pictures, option, value, message):
+def test_train_refuses_numbers_out_of_bounds_before_any_work(cli, tmp_path, pictures, option, value, message):
     out = tmp_path / "m.safetensors"
-    code, stdout, err = run_cli(capsys, "train", "--data", pictures, "--out", out, option, value)
+    code, stdout, err = cli("train", "--data", pictures, "--out", out, option, value)
     assert code == 1 and stdout == ""
     assert one_error_line(err).startswith(f"vae-explorer: error: {message}")
     assert not out.exists()
@@ -94,10 +83,9 @@ def _tiny_train(pictures, out) -> tuple:
     )
 
 
-def test_train_that_diverges_stops_with_where_and_why_and_writes_nothing(capsys, tmp_path, pictures):
+def test_train_that_diverges_stops_with_where_and_why_and_writes_nothing(cli, tmp_path, pictures):
     out = tmp_path / "m.safetensors"
-    code, _, err = run_cli(
-        capsys,
+    code, _, err = cli(
         *_tiny_train(pictures, out),
         "--lr",
         "1e30",
@@ -113,10 +101,9 @@ def test_train_that_diverges_stops_with_where_and_why_and_writes_nothing(capsys,
     assert not out.exists() and list(tmp_path.iterdir()) == [pictures]
 
 
-def test_a_beta_so_large_the_loss_overflows_is_named_as_the_cause(capsys, tmp_path, pictures):
+def test_a_beta_so_large_the_loss_overflows_is_named_as_the_cause(cli, tmp_path, pictures):
     out = tmp_path / "m.safetensors"
-    code, _, err = run_cli(
-        capsys,
+    code, _, err = cli(
         *_tiny_train(pictures, out),
         "--beta",
         "1e300",
@@ -140,10 +127,10 @@ def test_a_beta_so_large_the_loss_overflows_is_named_as_the_cause(capsys, tmp_pa
         ("grid", *FACES, "--data", "builtin:faces:test", "--corners", "1", "2", "3", "4"),
     ],
 )
-def test_an_out_that_is_a_folder_is_refused_as_a_folder(capsys, tmp_path, command, force):
+def test_an_out_that_is_a_folder_is_refused_as_a_folder(cli, tmp_path, command, force):
     folder = tmp_path / "results"
     folder.mkdir()
-    code, stdout, err = run_cli(capsys, *command, "--out", folder, *(["--force"] if force else []))
+    code, stdout, err = cli(*command, "--out", folder, *(["--force"] if force else []))
     assert code == 1 and stdout == ""
     line = one_error_line(err)
     assert line.endswith(f"{folder}: is a folder; give the name of a file to write")
@@ -151,10 +138,10 @@ def test_an_out_that_is_a_folder_is_refused_as_a_folder(capsys, tmp_path, comman
     assert list(folder.iterdir()) == [] and list(tmp_path.iterdir()) == [folder]
 
 
-def test_an_existing_file_is_still_kept_without_force(capsys, tmp_path):
+def test_an_existing_file_is_still_kept_without_force(cli, tmp_path):
     out = tmp_path / "v.json"
     out.write_bytes(b"keep me")
-    code, _, err = run_cli(capsys, "vector", *FACES, "--data", "builtin:faces:test", "--label", "smiling", "--out", out)
+    code, _, err = cli("vector", *FACES, "--data", "builtin:faces:test", "--label", "smiling", "--out", out)
     assert code == 1
     assert one_error_line(err) == f"vae-explorer: error: --out {out}: the file exists; add --force to replace it"
     assert out.read_bytes() == b"keep me"
@@ -184,9 +171,9 @@ def test_an_existing_file_is_still_kept_without_force(capsys, tmp_path):
         ),
     ],
 )
-def test_every_command_names_the_files_it_skipped(capsys, tmp_path, pictures, isolated_cache, command):
+def test_every_command_names_the_files_it_skipped(cli, tmp_path, pictures, isolated_cache, command):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
-    code, _, err = run_cli(capsys, *argv, "--data", pictures)
+    code, _, err = cli(*argv, "--data", pictures)
     warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 1, err
     assert warnings[0].startswith(f"warning: skipped {pictures / 'broken.png'}: cannot read this image")
@@ -219,9 +206,9 @@ def test_every_command_names_the_files_it_skipped(capsys, tmp_path, pictures, is
         ("mlp", "256", "--image-size 256: the mlp VAE takes square images of 8 to 128 px"),
     ],
 )
-def test_train_refuses_an_image_size_the_architecture_cannot_take(capsys, tmp_path, pictures, arch, size, message):
+def test_train_refuses_an_image_size_the_architecture_cannot_take(cli, tmp_path, pictures, arch, size, message):
     out = tmp_path / "m.safetensors"
-    code, _, err = run_cli(capsys, "train", "--data", pictures, "--out", out, "--arch", arch, "--image-size", size)
+    code, _, err = cli("train", "--data", pictures, "--out", out, "--arch", arch, "--image-size", size)
     assert code == 1
     assert one_error_line(err).startswith(f"vae-explorer: error: {message}")
     assert not out.exists()
@@ -236,9 +223,9 @@ def test_train_refuses_an_image_size_the_architecture_cannot_take(capsys, tmp_pa
         ("grid", "--corners", "1", "2", "3", "4", "--out", "{tmp}/a.gif"),
     ],
 )
-def test_a_frame_duration_out_of_range_is_refused(capsys, tmp_path, command, duration):
+def test_a_frame_duration_out_of_range_is_refused(cli, tmp_path, command, duration):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
-    code, _, err = run_cli(capsys, *argv, *FACES, "--data", "builtin:faces:test", "--duration", duration)
+    code, _, err = cli(*argv, *FACES, "--data", "builtin:faces:test", "--duration", duration)
     assert code == 1
     assert one_error_line(err) == (
         f"vae-explorer: error: --duration: frame duration {duration} ms: "
@@ -285,10 +272,10 @@ def test_the_core_checks_the_duration_for_the_window_too(duration, ok):
     ],
 )
 def test_balancing_a_label_by_itself_or_an_unknown_label_is_an_error(
-    capsys, tmp_path, held_out_faces_cached, command, message
+    cli, tmp_path, held_out_faces_cached, command, message
 ):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
-    code, stdout, err = run_cli(capsys, *argv, *FACES, "--data", "builtin:faces:test")
+    code, stdout, err = cli(*argv, *FACES, "--data", "builtin:faces:test")
     assert code == 1 and stdout == ""
     assert one_error_line(err).startswith(f"vae-explorer: error: {message}")
     assert list(tmp_path.iterdir()) == []
@@ -338,8 +325,8 @@ def no_window(monkeypatch):
     return started
 
 
-def test_without_a_display_the_window_says_so_and_what_to_do(capsys, no_window):
-    code, stdout, err = run_cli(capsys)
+def test_without_a_display_the_window_says_so_and_what_to_do(cli, no_window):
+    code, stdout, err = cli()
     assert code == 1 and stdout == "" and no_window == []
     first, second = err.strip().splitlines()
     assert first == (
@@ -360,11 +347,11 @@ def test_without_a_display_the_window_says_so_and_what_to_do(capsys, no_window):
         ({}, "win32"),
     ],
 )
-def test_the_window_starts_where_qt_needs_no_display_or_has_one(capsys, no_window, monkeypatch, env, platform):
+def test_the_window_starts_where_qt_needs_no_display_or_has_one(cli, no_window, monkeypatch, env, platform):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(sys, "platform", platform)
-    code, _, err = run_cli(capsys)
+    code, _, err = cli()
     assert code == 0 and err == "" and len(no_window) == 1
 
 
@@ -385,14 +372,14 @@ print(code, 'PySide6' in sys.modules, 'torch' in sys.modules, 'explorer.qt.app' 
     assert out.stderr.startswith("vae-explorer: error: no display found") and len(out.stderr.splitlines()) == 2
 
 
-def test_a_missing_xcb_library_is_named_with_the_install_command(capsys, no_window, monkeypatch, tmp_path):
+def test_a_missing_xcb_library_is_named_with_the_install_command(cli, no_window, monkeypatch, tmp_path):
     from explorer.cli import display
 
     plugin = tmp_path / "libqxcb.so"
     plugin.write_bytes(b"not a shared library")
     monkeypatch.setattr(display, "xcb_plugin", lambda: plugin)
     monkeypatch.setenv("DISPLAY", ":0")
-    code, stdout, err = run_cli(capsys)
+    code, stdout, err = cli()
     assert code == 1 and stdout == "" and no_window == []
     first, second = err.strip().splitlines()
     assert first.startswith("vae-explorer: error: Qt's X11 (xcb) platform plugin cannot load (")
@@ -404,14 +391,14 @@ def test_a_missing_xcb_library_is_named_with_the_install_command(capsys, no_wind
         raise OSError("libxcb-cursor.so.0: cannot open shared object file: No such file or directory")
 
     monkeypatch.setattr(display.ctypes, "CDLL", missing_cursor_library)
-    code, _, err = run_cli(capsys)
+    code, _, err = cli()
     assert code == 1 and err.startswith(
         "vae-explorer: error: Qt's X11 (xcb) platform plugin cannot load "
         "(libxcb-cursor.so.0 is missing), so the window cannot open\n"
     )
 
 
-def test_an_explicit_xcb_platform_is_checked_and_a_loadable_plugin_passes(capsys, no_window, monkeypatch, tmp_path):
+def test_an_explicit_xcb_platform_is_checked_and_a_loadable_plugin_passes(cli, no_window, monkeypatch, tmp_path):
     from explorer.cli import display
 
     monkeypatch.setenv("DISPLAY", ":0")
@@ -419,11 +406,11 @@ def test_an_explicit_xcb_platform_is_checked_and_a_loadable_plugin_passes(capsys
     monkeypatch.setattr(display, "xcb_plugin", lambda: tmp_path / "libqxcb.so")
     monkeypatch.setattr(display.ctypes, "CDLL", lambda path: object())
     monkeypatch.setattr(display, "x_server_reachable", lambda name: True)
-    code, _, err = run_cli(capsys)
+    code, _, err = cli()
     assert code == 0 and err == "" and len(no_window) == 1
 
 
-def test_a_display_nobody_answers_at_is_said_plainly(capsys, no_window, monkeypatch, tmp_path):
+def test_a_display_nobody_answers_at_is_said_plainly(cli, no_window, monkeypatch, tmp_path):
     """ssh without X forwarding, or an X server that has gone: Qt would abort (exit 134)."""
     import socket
 
@@ -432,7 +419,7 @@ def test_a_display_nobody_answers_at_is_said_plainly(capsys, no_window, monkeypa
     monkeypatch.setattr(display.ctypes, "CDLL", lambda path: object())  # the plugin loads
     free = 64000 + os.getpid() % 1000  # a display number no X server has here
     monkeypatch.setenv("DISPLAY", f":{free}")
-    code, stdout, err = run_cli(capsys)
+    code, stdout, err = cli()
     assert code == 1 and stdout == "" and no_window == []
     first, second = err.strip().splitlines()
     assert first == (
@@ -445,25 +432,25 @@ def test_a_display_nobody_answers_at_is_said_plainly(capsys, no_window, monkeypa
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
         server.bind(f"\0/tmp/.X11-unix/X{free}")
         server.listen(1)
-        code, _, err = run_cli(capsys)
+        code, _, err = cli()
     assert code == 0 and err == "" and len(no_window) == 1
     assert display.x_server_reachable("nonsense") is None  # a DISPLAY it cannot read is left to Qt
 
 
 # -- 9. pickle files -------------------------------------------------------------------------------------------------
-def test_a_pytorch_file_is_answered_with_what_the_user_can_do(capsys, tmp_path):
+def test_a_pytorch_file_is_answered_with_what_the_user_can_do(cli, tmp_path):
     """Weights alone: how to name their class. A pickled model: refused until trusted."""
     import torch
 
     torch.save({"fc.weight": torch.zeros(2, 2)}, tmp_path / "mine.pth")
-    code, _, err = run_cli(capsys, "info", "--model", tmp_path / "mine.pth")
+    code, _, err = cli("info", "--model", tmp_path / "mine.pth")
     assert code == 1
     assert one_error_line(err) == (
         f"vae-explorer: error: {tmp_path / 'mine.pth'}: holds weights only (a state dict of 1 entries); name the "
         f"class they belong to: --model your_model.py:ClassName --weights {tmp_path / 'mine.pth'}"
     )
     torch.save(torch.nn.Linear(2, 2), tmp_path / "whole.pt")
-    code, _, err = run_cli(capsys, "info", "--model", tmp_path / "whole.pt")
+    code, _, err = cli("info", "--model", tmp_path / "whole.pt")
     assert code == 1
     assert one_error_line(err).startswith(
         f"vae-explorer: error: {tmp_path / 'whole.pt'}: a pickled PyTorch file holding Python objects, which runs "

@@ -12,8 +12,6 @@ import safetensors.torch
 import torch
 from PIL import Image
 
-from explorer.cli import main
-
 TUTORIAL_VAE = textwrap.dedent(
     """
     import torch
@@ -38,15 +36,6 @@ TUTORIAL_VAE = textwrap.dedent(
             return self.fc4(F.relu(self.fc3(z)))  # logits: trained with BCE-with-logits
     """
 )
-
-
-def run_cli(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture
@@ -79,30 +68,29 @@ def model_args(folder, *extra):
     return ["--model", f"{folder / 'vae.py'}:VAE", "--weights", folder / "vae.safetensors", *extra]
 
 
-def test_info_names_the_adapter_it_chose(capsys, own_model):
-    code, out, err = run_cli(capsys, "info", *model_args(own_model, "--trust-code"))
+def test_info_names_the_adapter_it_chose(cli, own_model):
+    code, out, err = cli("info", *model_args(own_model, "--trust-code"))
     assert code == 0, err
     assert "adapter       flattened 1x28x28 input; encode() -> (mu, log-variance); decode() -> logits" in out
     assert "likelihood    Bernoulli" in out
     assert "latent size   3" in out
-    code, out, _ = run_cli(capsys, "info", "--json", *model_args(own_model, "--trust-code"))
+    code, out, _ = cli("info", "--json", *model_args(own_model, "--trust-code"))
     facts = json.loads(out)
     assert facts["architecture"]["adapter"].startswith("flattened 1x28x28 input") and facts["latent_dim"] == 3
     assert facts["parameters"] == 32 * 784 + 32 + 2 * (3 * 32 + 3) + 32 * 3 + 32 + 784 * 32 + 784
 
 
-def test_without_trust_code_the_file_never_runs(capsys, own_model):
-    code, out, err = run_cli(capsys, "info", *model_args(own_model))
+def test_without_trust_code_the_file_never_runs(cli, own_model):
+    code, out, err = cli("info", *model_args(own_model))
     assert code == 1 and out == ""
     assert err.startswith(f"vae-explorer: error: {own_model / 'vae.py'}: a Python file, which runs code on this")
     assert "--trust-code" in err and err.count("\n") == 1
     assert not (own_model / "imported").exists()
 
 
-def test_a_strip_with_a_users_model_and_a_numpy_dataset(capsys, own_model):
+def test_a_strip_with_a_users_model_and_a_numpy_dataset(cli, own_model):
     out_png = own_model / "strip.png"
-    code, _, err = run_cli(
-        capsys,
+    code, _, err = cli(
         "strip",
         *model_args(own_model, "--trust-code"),
         "--data",
@@ -132,13 +120,13 @@ def test_a_strip_with_a_users_model_and_a_numpy_dataset(capsys, own_model):
         (["--model-args", "{oops"], "--model-args: not valid JSON"),
     ],
 )
-def test_bad_model_options_are_one_line(capsys, own_model, extra, message):
-    code, _, err = run_cli(capsys, "info", *model_args(own_model, "--trust-code", *extra))
+def test_bad_model_options_are_one_line(cli, own_model, extra, message):
+    code, _, err = cli("info", *model_args(own_model, "--trust-code", *extra))
     assert code == 1
     assert message in err and err.count("\n") == 1
 
 
-def test_labels_names_a_labels_file_for_a_folder(capsys, tmp_path):
+def test_labels_names_a_labels_file_for_a_folder(cli, tmp_path):
     """--labels FILE: the labels of a folder of images from a file elsewhere (here CelebA's format)."""
     folder = tmp_path / "faces"
     folder.mkdir()
@@ -148,8 +136,8 @@ def test_labels_names_a_labels_file_for_a_folder(capsys, tmp_path):
     attrs.write_text("12\nBright\n" + "".join(f"{i:02d}.png {1 if i >= 6 else -1}\n" for i in range(12)))
     out = tmp_path / "bright.json"
     argv = ["vector", "--model", "builtin:faces", "--data", folder, "--label", "Bright", "--out", out]
-    code, _, err = run_cli(capsys, *argv, "--labels", attrs)
+    code, _, err = cli(*argv, "--labels", attrs)
     assert code == 0, err
     assert json.loads(out.read_text())["vectors"][0]["name"] == "Bright"
-    code, _, err = run_cli(capsys, *argv, "--force")  # without it: the folder has no such label
+    code, _, err = cli(*argv, "--force")  # without it: the folder has no such label
     assert code == 1 and err.endswith("faces: has no labels to make a vector from\n")

@@ -1790,12 +1790,19 @@ def labelled_folder(labels_name: str, content: bytes | str, env, folder: Path) -
     return _input(folder, pics, kept=LABELLED)
 
 
-def labels_cases() -> list:
-    out = []
+def _labelled_adder(out: list, kind: str, file_name: str):
+    """add(name, content, expect, issue): a case of a folder whose labels file `file_name` holds content."""
 
     def add(name, content, expect="error", issue=""):
-        make = partial(labelled_folder, "labels.csv", content)
-        out.append(G.Case("data-labels", name, make, "for_model", expect=expect, issue=issue, timeout=DATA_TIMEOUT))
+        make = partial(labelled_folder, file_name, content)
+        out.append(G.Case(kind, name, make, "for_model", expect=expect, issue=issue, timeout=DATA_TIMEOUT))
+
+    return add
+
+
+def labels_cases() -> list:
+    out = []
+    add = _labelled_adder(out, "data-labels", "labels.csv")
 
     head = b"filename,smiling,hair\n"
     rows = b"0.png,1,black\n1.png,0,blond\n2.png,1,black\n"
@@ -1825,10 +1832,7 @@ def labels_cases() -> list:
 
 def celeba_cases() -> list:
     out = []
-
-    def add(name, content, expect="error", issue=""):
-        make = partial(labelled_folder, "list_attr_celeba.txt", content)
-        out.append(G.Case("data-celeba", name, make, "for_model", expect=expect, issue=issue, timeout=DATA_TIMEOUT))
+    add = _labelled_adder(out, "data-celeba", "list_attr_celeba.txt")
 
     names = b"Smiling Male\n"
     rows = b"0.png -1 1\n1.png 1 -1\n2.png 1 1\n"
