@@ -19,12 +19,13 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from explorer_models.adapter import AdaptedModel, probe
+from explorer_models.adapter import AdaptedModel
 from explorer_models.atomic import printable, problem
 from explorer_models.checkpoint import check_fit, tensors_hash
 from explorer_models.config import MAX_PARAMETERS
 from explorer_models.contract import DEFAULT_LIKELIHOOD, Likelihood, ModelInfo, likelihood_of
 from explorer_models.errors import CheckpointError, ModelSpecError
+from explorer_models.probing import probe
 from explorer_models.sources import ModelSource, TrustRequired, file_sha256, require_trust
 from explorer_models.user_code import import_user_file, read_source, running_from, user_class
 

@@ -14,9 +14,10 @@ import safetensors.torch
 import torch
 
 from explorer_models import load_model
-from explorer_models.adapter import AdaptedModel, shape_candidates
+from explorer_models.adapter import AdaptedModel
 from explorer_models.contract import likelihood_of
 from explorer_models.errors import CheckpointError, ModelSpecError, UserInputError
+from explorer_models.probing import shape_candidates
 from explorer_models.sources import ModelSource, TrustRequired, file_sha256
 from explorer_models.user_code import candidate_classes
 

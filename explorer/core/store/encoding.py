@@ -18,10 +18,7 @@ encodings are the file's (file_encodings), and nothing is stored (the file is it
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing, suppress
+from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,11 +28,10 @@ import torch
 from explorer.core.data.latents_file import LatentsDataset, check_latent_size
 from explorer.core.steps import Progress, Steps, run_steps
 from explorer.core.store import cache
+from explorer.core.store.chunk_loop import ChunkSizer, EncodingError, fill
 from explorer.core.store.latents import COLUMNS, FORMAT, Encodings, StoreWriter, empty_columns, open_complete
 from explorer_models.contract import likelihood_of
-from explorer_models.errors import UserInputError
-from explorer_models.evaluation import per_image_terms
-from explorer_models.vae import LatentModel, images_to_tensor
+from explorer_models.vae import LatentModel
 
 if TYPE_CHECKING:
     from explorer.core.data.base import DatasetLike
@@ -44,6 +40,7 @@ __all__ = [
     "CACHE_FORMAT",
     "COLUMNS",
     "Encoded",
+    "EncodingError",
     "Encodings",
     "Progress",
     "cache_key",
@@ -140,26 +137,26 @@ def encode_dataset_steps(
     if cached is not None and cached.latent_dim == d:
         return Encoded(cached, (), n)
     read = lambda start, stop: dataset.images_at(range(start, stop))
-    sizer = _ChunkSizer(first_chunk, target_seconds, max_chunk, fixed=fixed_chunk)
+    sizer = ChunkSizer(first_chunk, target_seconds, max_chunk, fixed=fixed_chunk)
     if key is None:
-        return Encoded((yield from _fill(model, read, n, device, _Memory(n, d), 0, sizer)))
+        return Encoded((yield from fill(model, read, n, device, _Memory(n, d), 0, sizer)))
     try:
         writer = StoreWriter.open(cache.make_dir(ENCODINGS), key, n, d)
     except OSError as e:
         warning = cache.unwritable_warning(cache.cache_path(ENCODINGS), e, _IN_MEMORY)
-        return Encoded((yield from _fill(model, read, n, device, _Memory(n, d), 0, sizer)), (warning,))
+        return Encoded((yield from fill(model, read, n, device, _Memory(n, d), 0, sizer)), (warning,))
     resumed_from = writer.done
     with closing(writer):
         try:
             return Encoded(
-                (yield from _fill(model, read, n, device, _Stored(writer), writer.done, sizer)), (), resumed_from
+                (yield from fill(model, read, n, device, _Stored(writer), writer.done, sizer)), (), resumed_from
             )
         except _CacheFailed as failed:
             warning = cache.unwritable_warning(writer.folder.parent, failed.error, _IN_MEMORY)
             memory, start = failed.salvage(writer, n, d)
     if start < resumed_from:  # nothing could be read back: every row is encoded again
         resumed_from = 0
-    return Encoded((yield from _fill(model, read, n, device, memory, start, sizer)), (warning,), resumed_from)
+    return Encoded((yield from fill(model, read, n, device, memory, start, sizer)), (warning,), resumed_from)
 
 
 def file_encodings(dataset: DatasetLike, latent_dim: int | None = None) -> Encodings | None:
@@ -198,8 +195,8 @@ def encode_steps(
     """Encode an (N, H, W, C) uint8 array chunk by chunk, in memory; yields Progress after each
     chunk, returns Encodings."""
     n, d = len(images), model.latent_dim
-    sizer = _ChunkSizer(first_chunk, target_seconds, max_chunk)
-    return (yield from _fill(model, lambda a, b: images[a:b], n, device, _Memory(n, d), 0, sizer))
+    sizer = ChunkSizer(first_chunk, target_seconds, max_chunk)
+    return (yield from fill(model, lambda a, b: images[a:b], n, device, _Memory(n, d), 0, sizer))
 
 
 def encode_all(model: LatentModel, images: np.ndarray, device: torch.device | str = "cpu", **kwargs) -> Encodings:
@@ -215,140 +212,6 @@ def encode_with_cache(
     that cannot be written is silently skipped here; encode_dataset_steps reports it."""
     key = model_cache_key(model, dataset.fingerprint)
     return run_steps(encode_dataset_steps(model, dataset, device, key), on_progress).encodings
-
-
-# -- the chunk loop -----------------------------------------------------------------------------
-class _ChunkSizer:
-    """Aim each chunk at target_seconds: short enough to serve a cursor decode between chunks,
-    long enough to keep the device busy."""
-
-    def __init__(self, first: int, target_seconds: float, most: int, fixed: bool = False):
-        self.size, self.target, self.most, self.fixed = first, target_seconds, most, fixed
-
-    def halve(self, tried: int) -> None:
-        """The device ran out of memory on `tried` images: the next chunks are half that, for good."""
-        self.size = self.most = max(tried // 2, 1)
-
-    def took(self, seconds: float) -> None:
-        if self.fixed:
-            return
-        elapsed = max(seconds, 1e-6)
-        self.size = int(
-            np.clip(self.size * self.target / elapsed, max(self.size // 2, 8), min(self.size * 2, self.most))
-        )
-
-
-def _fill(
-    model: LatentModel,
-    read: Callable[[int, int], np.ndarray],
-    n: int,
-    device: torch.device | str,
-    sink,
-    start: int,
-    sizer: _ChunkSizer,
-) -> Steps[Encodings]:
-    """Encode rows [start, n) into `sink` (its write(start, rows) and result()), chunk by chunk.
-    The next chunk is read and sent to the device on a helper thread while the model works on
-    this one (ReadAhead). A device out of memory halves the chunk and tries again, down to one
-    image; the model's NaN or infinite latents stop it with the data point named."""
-    with ReadAhead(read, device) as ahead:
-        ahead.ask(start, min(start + sizer.size, n))
-        while start < n:
-            t0 = time.perf_counter()
-            stop, loading = ahead.take()
-            try:
-                x = loading.result()
-                if stop < n:
-                    ahead.ask(stop, min(stop + sizer.size, n))
-                rows = _terms(model, x)
-            except (torch.cuda.OutOfMemoryError, RuntimeError) as e:
-                if not _out_of_memory(e):
-                    raise
-                x = None
-                ahead.drop()
-                if stop - start == 1:
-                    raise EncodingError(
-                        f"{_model_name(model)}: {device} ran out of memory encoding even one image at a time; "
-                        f"free the device or use --device cpu"
-                    ) from None
-                sizer.halve(stop - start)
-                _empty_cache(device)
-                ahead.ask(start, min(start + sizer.size, n))
-                continue
-            _check_finite(model, rows, start)
-            sink.write(start, rows)
-            sizer.took(time.perf_counter() - t0)
-            start = stop
-            yield Progress(start, n, "encoding")
-    return sink.result()
-
-
-class ReadAhead:
-    """Reads a chunk of images and sends it to the device (as uint8, converted there) on one
-    helper thread, so that the copy of chunk k+1 overlaps the model's work on chunk k. Used as a
-    context manager: the thread is joined when the encoding ends, is cancelled or fails."""
-
-    def __init__(self, read: Callable[[int, int], np.ndarray], device):
-        self.read, self.device = read, device
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="vae-explorer-read-ahead")
-        self.asked: list[tuple[int, Future]] = []
-
-    def ask(self, start: int, stop: int) -> None:
-        self.asked.append((stop, self.pool.submit(self._load, start, stop)))
-
-    def _load(self, start: int, stop: int) -> torch.Tensor:
-        return images_to_tensor(self.read(start, stop), self.device)
-
-    def take(self) -> tuple[int, Future]:
-        """(stop, the loading of its images) of the oldest chunk asked for."""
-        return self.asked.pop(0)
-
-    def drop(self) -> None:
-        """Forget what was asked for (the device ran out of memory: it is asked again smaller)."""
-        for _stop, future in self.asked:
-            future.cancel()
-            with suppress(Exception):
-                future.result()
-        self.asked.clear()
-
-    def __enter__(self) -> ReadAhead:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.drop()
-        self.pool.shutdown(wait=True)
-
-
-class EncodingError(UserInputError):
-    """The model cannot encode the data: out of device memory, or latents that are not numbers."""
-
-
-def _terms(model: LatentModel, x: torch.Tensor) -> dict[str, np.ndarray]:
-    return {k: v.cpu().numpy() for k, v in per_image_terms(model, x, sample=False).items()}
-
-
-def _check_finite(model: LatentModel, rows: dict[str, np.ndarray], start: int) -> None:
-    for column in ("mu", "logvar"):
-        bad = ~np.isfinite(rows[column]).all(axis=1)
-        if bad.any():
-            raise EncodingError(
-                f"{_model_name(model)}: encode() gave NaN or infinite {column} for data point "
-                f"{start + int(np.argmax(bad)):,} ({int(bad.sum()):,} of a batch of {len(bad):,})"
-            )
-
-
-def _out_of_memory(e: Exception) -> bool:
-    """CUDA's OutOfMemoryError, or the RuntimeError other devices (MPS) raise for the same."""
-    return isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in str(e).lower()
-
-
-def _model_name(model: LatentModel) -> str:
-    return f"model {model.info.source or model.info.name}"
-
-
-def _empty_cache(device) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.empty_cache()
 
 
 class _Memory:
