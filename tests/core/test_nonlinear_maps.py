@@ -31,7 +31,7 @@ def test_interpolation_is_exact_at_the_data_and_between_its_neighbours(blobs):
 
 
 @pytest.mark.parametrize("method", ["umap", "tsne"])
-def test_a_real_fit_maps_the_clusters_apart_and_its_inverse_is_exact_at_each_point(blobs, method):
+def test_a_real_fit_maps_the_clusters_apart_and_its_inverse_is_exact_at_each_point(blobs, method, isolated_cache):
     pytest.importorskip("umap" if method == "umap" else "openTSNE")  # both are in the test extra
     p = NL.embedded(method, blobs, seed=0)
     assert p.coords.shape == (300, 2) and np.isfinite(p.coords).all()
@@ -45,3 +45,14 @@ def test_without_the_extra_the_message_says_how_to_install_it(blobs, monkeypatch
     monkeypatch.setitem(sys.modules, package, None)
     with pytest.raises(NL.MissingExtra, match=rf'pip install "vae-explorer\[{method}\]"'):
         NL.fit(method, blobs)
+
+
+def test_a_fitted_map_is_kept_in_the_cache_for_the_same_latents(blobs, isolated_cache, monkeypatch):
+    fits = []
+    monkeypatch.setattr(NL, "fit", lambda method, mu, seed=0: fits.append(method) or np.asarray(mu[:, :2], np.float64))
+    first = NL.embedded("umap", blobs)
+    again = NL.embedded("umap", blobs)
+    assert fits == ["umap"] and np.array_equal(first.coords, again.coords)  # the second came from the cache
+    NL.embedded("tsne", blobs)
+    NL.embedded("umap", blobs[:-1])  # other latents: fitted afresh
+    assert fits == ["umap", "tsne", "umap"]

@@ -17,14 +17,18 @@ UMAP (umap-learn) and t-SNE (openTSNE) are optional extras: `pip install "vae-ex
 
 from __future__ import annotations
 
+import hashlib
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from explorer.core.space.neighbours import PointIndex
+from explorer.core.store import cache
 from explorer_models.errors import UserInputError
 
 NEIGHBOURS = 8  # points an interpolation weighs
+CACHED_MAPS = "maps"  # fitted maps' positions, in the cache
 METHODS = {"umap": "UMAP", "tsne": "t-SNE"}
 PACKAGES = {"umap": "umap", "tsne": "openTSNE"}
 
@@ -121,8 +125,27 @@ def fit(method: str, mu: np.ndarray, seed: int = 0) -> np.ndarray:
     raise ValueError(f"unknown map {method!r}; choose one of {', '.join(METHODS)}")
 
 
+def fitted(method: str, mu: np.ndarray, seed: int = 0) -> np.ndarray:
+    """fit(), kept in the cache (keyed by the method, the seed and mu's bytes): a map fitted
+    once for these latents opens at once the next time."""
+    mu = np.ascontiguousarray(mu, np.float32)
+    h = hashlib.sha256(f"{method}|{seed}|{mu.shape}|".encode())
+    for start in range(0, len(mu), 65_536):  # in blocks: no copy of a million rows at once
+        h.update(mu[start : start + 65_536].tobytes())
+    path = cache.cache_path(CACHED_MAPS, f"{h.hexdigest()}.npy")
+    coords = cache.load_array(path, (len(mu), 2), np.float64)
+    if coords is not None:
+        return np.array(coords)
+    coords = fit(method, mu, seed)
+    with suppress(OSError):  # the cache is a help, never a requirement
+        cache.make_dir(CACHED_MAPS)
+        cache.save_array(path, coords)
+    return coords
+
+
 def embedded(method: str, mu: np.ndarray, coords: np.ndarray | None = None, seed: int = 0) -> EmbeddedProjection:
-    """The projection of a UMAP or t-SNE map of `mu` (fitted now unless `coords` are given)."""
-    coords = fit(method, mu, seed) if coords is None else coords
+    """The projection of a UMAP or t-SNE map of `mu` (from the cache, or fitted now, unless
+    `coords` are given)."""
+    coords = fitted(method, mu, seed) if coords is None else coords
     label = METHODS[method]
     return EmbeddedProjection(label, np.asarray(mu), np.asarray(coords, np.float64), (f"{label} 1", f"{label} 2"))
