@@ -52,6 +52,12 @@ class ModelInfo:
     source: str = ""  # the spec or path it was loaded from
     options: dict = field(default_factory=dict)  # the rest of its ModelSource (weights, ...): to reopen it
 
+    def command_line(self) -> str:
+        """The spec with its options, as after --model: `x.py:VAE --weights w.pt` (sidecars, files)."""
+        from explorer_models.sources import describe
+
+        return describe(self.source, self.options)
+
 
 @runtime_checkable
 class LatentModel(Protocol):

@@ -244,15 +244,8 @@ def write_figure(args: argparse.Namespace, opened: Opened, figure) -> int:
     if getattr(args, "originals", False) and not has_images(ds):
         warn([f"{NO_IMAGE}: --originals shows a grey placeholder for each data point"])
     info = opened.model.info
-    provenance = F.Provenance(describe_model(info), info.content_hash, ds.spec, ds.fingerprint)
+    provenance = F.Provenance(info.command_line(), info.content_hash, ds.spec, ds.fingerprint)
     out = F.export(args.out, figure, decoded, provenance, IndexedImages(ds), support, force=args.force)
     print(f"wrote {out} ({len(figure.latents)} images: {figure.title()})")
     print(f"  data support: {support.describe()}")
     return 0
-
-
-def describe_model(info) -> str:
-    """A model as its spec and options (`x.py:VAE --weights w.pt`): what sidecars and files record."""
-    from explorer_models.sources import describe
-
-    return describe(info.source, info.options)

@@ -21,7 +21,6 @@ def _terms(t: dict) -> str:
 def model_facts(model) -> dict:
     """What `info` prints: our checkpoints' architecture, or how a user's model was adapted."""
     from explorer_models.contract import likelihood_of
-    from explorer_models.sources import describe
 
     cfg = getattr(model, "config", None)
     if cfg is not None:
@@ -29,7 +28,7 @@ def model_facts(model) -> dict:
     else:
         architecture = {"adapter": model.adapter_description, "likelihood": likelihood_of(model).describe()}
     return {
-        "spec": describe(model.info.source, model.info.options),
+        "spec": model.info.command_line(),
         "name": model.info.name,
         "architecture": architecture,
         "latent_dim": model.latent_dim,

@@ -22,7 +22,6 @@ from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.dialogs import warn
 from explorer.qt.image_view import ImageView
 from explorer_models.errors import UserInputError
-from explorer_models.sources import describe
 
 KIND_NAMES = {
     F.PATH: "Path through keyframes",
@@ -368,7 +367,7 @@ class StripPanel(QtWidgets.QWidget):
             self.state.say("exporting once the strip is decoded …")
             return False
         s = self.state
-        model = describe(s.model_info.source, s.model_info.options)
+        model = s.model_info.command_line()
         provenance = F.Provenance(model, s.model_info.content_hash, s.dataset.spec, s.dataset.fingerprint)
         try:
             written = F.export(

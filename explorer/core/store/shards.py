@@ -113,7 +113,6 @@ def encode_shard(source, data_spec: str, labels: str | None, index: int, count: 
     from explorer.core.data import load_for_model
     from explorer.core.steps import run_steps
     from explorer_models import load_model, resolve_device
-    from explorer_models.sources import describe
 
     target = resolve_device(device)
     model = load_model(source).to(target)
@@ -122,7 +121,7 @@ def encode_shard(source, data_spec: str, labels: str | None, index: int, count: 
     encoded = run_steps(encode_rows_steps(model, dataset, rows, target), on_progress)
     info = model.info
     meta = {
-        "model": describe(info.source, info.options),
+        "model": info.command_line(),
         "model_hash": info.content_hash,
         "data": dataset.spec,
         "data_fingerprint": dataset.fingerprint,
