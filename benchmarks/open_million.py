@@ -88,7 +88,7 @@ def main() -> None:
     window.show()
     while not (window.state.ready and window.controller.idle):
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-    dataset_jobs.open_dataset = lambda spec: open_job(folder)
+    dataset_jobs.open_dataset = lambda spec, labels=None: open_job(folder)
     meter = StallMeter()
     profile = cProfile.Profile() if args.profile else None  # profiles this (the GUI) thread only
     for round_ in range(args.rounds):

@@ -18,13 +18,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from explorer.core.data.base import has_images
 from explorer.core.figures import figure as F
+from explorer.core.maps.atlas import AtlasView, atlas_view
 from explorer.core.maps.colouring import viridis
-from explorer.core.maps.point_groups import PointGroups, point_groups
+from explorer.core.maps.point_groups import FlatPoints, PointGroups, flat_points, point_groups
 from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import Cursor, ExplorerState
+from explorer.qt.atlas_item import AtlasItem
 from explorer.qt.map_marks import Marks, resize_labels
-from explorer.qt.point_cloud import PointCloudItem
+from explorer.qt.point_cloud import IMAGE_ABOVE, PointCloudItem
 from explorer.qt.vector_arrows import VectorArrows
 
 SELECTION_COLOURS = {"A": (80, 230, 120), "B": (235, 80, 210)}
@@ -104,10 +107,11 @@ class LatentMap(pg.PlotWidget):
         self._point_size = 4.0
         self._points = PointCloudItem(self._point_size)
         self._points.set_renderer(lambda compute, done: state.run(Work.RASTER, compute, done))
-        # The cursor's overlays change on every mouse move; with the points cached in device
-        # pixels, a move repaints the overlays over one cached layer instead of every point.
-        self._points.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.addItem(self._points)
+        self._atlas = AtlasItem()  # zoomed in to a few hundred points: each point as its image
+        self._atlas.setZValue(4)
+        self._atlas_on = True
+        self.addItem(self._atlas, ignoreBounds=True)
         self._legend: pg.LegendItem | None = None
         self._colour_bar: pg.ColorBarItem | None = None
         self.plotItem.showGrid(x=False, y=False)
@@ -161,8 +165,9 @@ class LatentMap(pg.PlotWidget):
         self._vb.walked.connect(self._on_walked)
         state.data_changed.connect(self._clear)
         state.projection_changed.connect(self._on_projection)
-        state.colouring_changed.connect(self._redraw_points)
-        state.search_changed.connect(self._redraw_points)
+        for changed in (state.colouring_changed, state.search_changed):
+            changed.connect(self._redraw_points)
+            changed.connect(self._ask_atlas)
         state.focus_changed.connect(self._show_focus)
         state.focus_settled.connect(self._show_neighbours)
         state.pinned_changed.connect(self._show_pin)
@@ -170,6 +175,7 @@ class LatentMap(pg.PlotWidget):
         state.selection_changed.connect(self._show_selection)
         state.strip.figure_changed.connect(self._show_strip)
         self._vb.boxed.connect(self._on_boxed)
+        self._vb.sigRangeChanged.connect(self._ask_atlas)
         self._selecting_group = ""
 
     def _use_scene(self, scene: pg.GraphicsScene) -> None:
@@ -189,6 +195,15 @@ class LatentMap(pg.PlotWidget):
 
     def set_opacity(self, opacity: float) -> None:
         self._points.setOpacity(opacity)
+
+    def set_atlas(self, on: bool) -> None:
+        """Draw each point as its image once the view holds few enough of them."""
+        self._atlas_on = bool(on)
+        self._ask_atlas()
+
+    def atlas_shown(self) -> np.ndarray:
+        """The data points drawn as thumbnails now."""
+        return self._atlas.shown()
 
     def set_selection_mode(self, group: str) -> None:
         """ "A" or "B": a left drag selects that group with a box; "": left drag walks again."""
@@ -220,6 +235,7 @@ class LatentMap(pg.PlotWidget):
     # -- drawing ----------------------------------------------------------------------------
     def _clear(self) -> None:
         self._points.set_groups([])
+        self._atlas.forget()
         self._selection.set_groups([])
         self.arrows.show()
         for item in (self._neighbours, self._prior, self._pin):
@@ -250,21 +266,53 @@ class LatentMap(pg.PlotWidget):
         # framed now, not at the next paint (the cursor maps through it), from the map's own bounds
         (x0, y0), (x1, y1) = self.state.map.lo, self.state.map.hi
         self._vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.03)
+        self._ask_atlas()
+
+    def _ask_atlas(self, *_) -> None:
+        """Which points the view holds, and the thumbnails not made yet (on the compute thread)."""
+        s = self.state
+        if not (self._atlas_on and s.ready and s.coords is not None and has_images(s.dataset)):
+            self._atlas.show_points(np.zeros(0, np.intp), np.zeros((0, 2)))
+            return
+        (x0, x1), (y0, y1) = self._vb.viewRange()
+        coords, dataset, made = s.coords, s.dataset, self._atlas.made()
+
+        def show(view: AtlasView) -> None:
+            if coords is not s.coords or not self._atlas_on:
+                return  # another map or dataset meanwhile; or switched off
+            self._atlas.remember(view.thumbnails)
+            i, c, mask = view.indices, s.colouring, s.search_mask
+            colours = None if c is None else np.array(c.colours)[c.groups[i]]
+            self._atlas.show_points(i, coords[i], colours, None if mask is None else ~mask[i])
+
+        s.run(Work.THUMBNAILS, lambda: atlas_view(coords, dataset, (x0, x1, y0, y1), made), show)
 
     def _redraw_points(self, *_):
-        """Group the points by colour on the compute thread; draw them when they come."""
+        """Group the points by colour on the compute thread (a large map: flat columns, drawn
+        as an image); draw them when they come."""
         s = self.state
         if s.coords is None or s.colouring is None:
             return
         coords, colouring, mask = s.coords, s.colouring, s.search_mask
+        flat = len(coords) > IMAGE_ABOVE
 
-        def show(points: PointGroups) -> None:
+        def show(points: PointGroups | FlatPoints) -> None:
             if (coords, colouring, mask) != (s.coords, s.colouring, s.search_mask):
                 return  # the map changed meanwhile; a newer grouping follows
-            self._points.set_groups(points.groups, None if points.lo is None else (points.lo, points.hi))
+            # The cursor's overlays change on every mouse move; with the points cached in device
+            # pixels, a move repaints the overlays over one cached layer instead of every point.
+            # A large map's paint is already one image's blit, and a cache would keep (and
+            # scroll) the image of the last view where a pan needs the points coming into view.
+            cache = QtWidgets.QGraphicsItem.CacheMode
+            if isinstance(points, FlatPoints):
+                self._points.setCacheMode(cache.NoCache)
+                self._points.set_flat(points)
+            else:
+                self._points.setCacheMode(cache.DeviceCoordinateCache)
+                self._points.set_groups(points.groups, None if points.lo is None else (points.lo, points.hi))
             self._update_key(colouring)
 
-        s.run(Work.POINTS, lambda: point_groups(coords, colouring, mask), show)
+        s.run(Work.POINTS, lambda: (flat_points if flat else point_groups)(coords, colouring, mask), show)
 
     def _update_key(self, c) -> None:
         for old in (self._legend, self._colour_bar):

@@ -1,4 +1,5 @@
-"""The bar above the map: projection, hidden-part fill, colouring, point size and opacity, search."""
+"""The bar above the map: projection, hidden-part fill, colouring, point size and opacity,
+thumbnails when zoomed in, search."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ class MapControls(QtWidgets.QToolBar):
         self.opacity.setRange(0.05, 1.0)
         self.opacity.setValue(0.8)
         self.opacity.setToolTip("point opacity")
+        self.atlas = QtWidgets.QCheckBox("Thumbnails")
+        self.atlas.setChecked(True)
+        self.atlas.setToolTip("Zoomed in to a few hundred points, draw each point as its own image")
         self.search = QtWidgets.QLineEdit()
         self.search.setObjectName("searchBox")
         self.search.setPlaceholderText("find: 123, 10-20, smiling=1 hat, head_x>0.5")
@@ -62,6 +66,7 @@ class MapControls(QtWidgets.QToolBar):
             (" Colour ", self.colour),
             (" Size ", self.size),
             (" Opacity ", self.opacity),
+            (" ", self.atlas),
             (" ", self.search),
         ):
             if label:
@@ -77,6 +82,7 @@ class MapControls(QtWidgets.QToolBar):
         self.colour.currentTextChanged.connect(self._apply_colour)
         self.size.valueChanged.connect(latent_map.set_point_size)
         self.opacity.valueChanged.connect(latent_map.set_opacity)
+        self.atlas.toggled.connect(latent_map.set_atlas)
         self.search.textChanged.connect(self._apply_search)
         state.data_changed.connect(self._sync_choices)
         state.projection_changed.connect(self._sync_projection)

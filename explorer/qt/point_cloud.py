@@ -8,10 +8,12 @@ screen, and hands Qt an array of PixmapFragments (ten doubles each) in one drawP
 call per group, the way pyqtgraph draws its own symbol atlas. All groups live in this one item,
 so with a device-coordinate cache a frame that only moves overlays blits one cached layer.
 
-Above RASTER_ABOVE points even that paint takes longer than a frame, so the points are drawn
-into an image off the GUI thread (explorer/core/maps/raster.py, through `set_renderer`) and
-paint only blits it. While a new image for a panned or zoomed view is being drawn, the last
-one is shown moved and scaled to where its points now are.
+Above IMAGE_ABOVE points even that paint takes longer than a frame, so the map hands the item
+flat columns (`set_flat`) and the view is drawn into an image off the GUI thread (through
+`set_renderer`): a density image while many points are in view, the points themselves once
+few are (explorer/core/maps/raster.py). Paint only blits it. While a new image for a panned
+or zoomed view is being drawn, the last one is shown moved and scaled to where its points now
+are.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6 import QtCore, QtGui
 
-from explorer.core.maps.raster import View, rasterize
+from explorer.core.maps.point_groups import FlatPoints
+from explorer.core.maps.raster import View, ViewImage, render
 
-RASTER_ABOVE = 150_000  # points; fewer are painted directly (crisp, antialiased, fast enough)
+IMAGE_ABOVE = 150_000  # points in the map; fewer are painted directly (crisp, antialiased, fast enough)
 _FRAGMENT_FIELDS = 10  # x, y, sourceLeft, sourceTop, width, height, scaleX, scaleY, rotation, opacity
 
 
@@ -33,6 +36,7 @@ class PointCloudItem(pg.GraphicsObject):
     def __init__(self, size: float = 4.0):
         super().__init__()
         self._groups: list[tuple[np.ndarray, tuple[int, int, int]]] = []
+        self._flat: FlatPoints | None = None  # every point as columns, drawn as an image
         self._size = float(size)
         self._sprites: dict[tuple, QtGui.QPixmap] = {}
         self._fragments = np.zeros((0, _FRAGMENT_FIELDS))
@@ -40,8 +44,9 @@ class PointCloudItem(pg.GraphicsObject):
         self._lo = self._hi = None
         self._render = None  # (compute, done) -> None: runs compute() off the GUI thread, then done(result)
         self._version = 0  # of the groups and the point size: a raster of an older one is stale
-        self._raster: tuple[QtGui.QImage, np.ndarray, QtGui.QTransform] | None = None
+        self._raster: tuple[QtGui.QImage, ViewImage, QtGui.QTransform] | None = None
         self._asked: tuple | None = None  # the raster being drawn
+        self._wanted: QtGui.QTransform | None = None  # map -> image pixels at the last paint
         self._raster_version = -1
 
     def set_renderer(self, render) -> None:
@@ -51,26 +56,47 @@ class PointCloudItem(pg.GraphicsObject):
     def set_groups(self, groups, bounds: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """[(positions (n, 2), rgb), ...], drawn in this order (later groups on top). `bounds`
         (lo, hi), when the caller knows them, saves a pass over every point."""
-        self.prepareGeometryChange()
-        self._version += 1
-        if not any(len(pos) for pos, _ in groups):
-            self._raster = None
         self._groups = [(np.asarray(pos, np.float64).reshape(-1, 2), tuple(rgb)) for pos, rgb in groups]
+        self._flat = None
         filled = [pos for pos, _ in self._groups if len(pos)]
         if bounds is None and filled:
             bounds = np.min([pos.min(0) for pos in filled], axis=0), np.max([pos.max(0) for pos in filled], axis=0)
-        if filled:
+        self._set_bounds(bounds if filled else None)
+
+    def set_flat(self, points: FlatPoints) -> None:
+        """Every point as flat columns (a large map): drawn as an image made by the renderer."""
+        self._groups, self._flat = [], points
+        self._set_bounds(None if points.lo is None else (points.lo, points.hi))
+
+    def _set_bounds(self, bounds) -> None:
+        self.prepareGeometryChange()
+        self._version += 1
+        if bounds is None:
+            self._raster = None
+            self._lo = self._hi = None
+            self._bounds = QtCore.QRectF()
+        else:
             self._lo, self._hi = bounds
             (x0, y0), (x1, y1) = self._lo, self._hi
             self._bounds = QtCore.QRectF(x0, y0, x1 - x0, y1 - y0)
-        else:
-            self._lo = self._hi = None
-            self._bounds = QtCore.QRectF()
         self.informViewBoundsChanged()
         self.update()
 
     def counts(self) -> list[int]:
-        return [len(pos) for pos, _ in self._groups]
+        """Points per group, the searched-out (dimmed) ones first."""
+        return list(self._flat.counts) if self._flat is not None else [len(pos) for pos, _ in self._groups]
+
+    def image_is_current(self) -> bool:
+        """The image shown was drawn for the current points, colours and view (always true of
+        points painted one by one)."""
+        if self._flat is None:
+            return True
+        raster = self._raster
+        return raster is not None and self._raster_version == self._version and raster[2] == self._wanted
+
+    def shown_image(self) -> ViewImage | None:
+        """The image the view shows (a large map), current or about to be replaced."""
+        return None if self._raster is None else self._raster[1]
 
     def groups(self) -> list[tuple[np.ndarray, tuple[int, int, int]]]:
         return self._groups
@@ -121,7 +147,7 @@ class PointCloudItem(pg.GraphicsObject):
     def paint(self, p: QtGui.QPainter, option=None, widget=None) -> None:
         if self._lo is None:
             return
-        if self._render is not None and sum(self.counts()) > RASTER_ABOVE:
+        if self._flat is not None:
             self._paint_raster(p)
             return
         t = p.transform()
@@ -154,10 +180,22 @@ class PointCloudItem(pg.GraphicsObject):
     # -- many points: an image drawn off the GUI thread ---------------------------------------
     def _paint_raster(self, p: QtGui.QPainter) -> None:
         t, device = p.transform(), p.device()
-        view = View(t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy(), device.width(), device.height())
+        # the image covers what the view box shows (not the axes around it), in device pixels
+        visible = QtCore.QRectF(0, 0, device.width(), device.height())
+        box = self.getViewBox()
+        if box is not None:
+            visible = visible.intersected(t.mapRect(box.viewRect()))
+        left, top = math.floor(visible.left()), math.floor(visible.top())
+        width, height = math.ceil(visible.right()) - left, math.ceil(visible.bottom()) - top
+        if width <= 0 or height <= 0:
+            return
+        to_image = t * QtGui.QTransform.fromTranslate(-left, -top)  # map coordinates -> the image's pixels
+        m = to_image
+        view = View(m.m11(), m.m12(), m.m21(), m.m22(), m.dx(), m.dy(), width, height)
         key = (view, self._version)
-        if self._raster is None or self._raster[2] != t or self._raster_version != self._version:
-            self._ask_raster(key, view, QtGui.QTransform(t))
+        self._wanted = to_image
+        if self._raster is None or self._raster[2] != to_image or self._raster_version != self._version:
+            self._ask_raster(key, view, to_image)
         if self._raster is None:
             return
         image, _, made_for = self._raster
@@ -172,14 +210,18 @@ class PointCloudItem(pg.GraphicsObject):
         if self._asked == key:
             return
         self._asked = key
-        groups, size, version = list(self._groups), self._size, self._version
+        points, size, version = self._flat, self._size, self._version
 
-        def done(pixels: np.ndarray) -> None:
+        def done(made: ViewImage) -> None:
             if self._asked == key:
                 self._asked = None
-            h, w = pixels.shape[:2]
-            image = QtGui.QImage(pixels.data, w, h, w * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-            self._raster, self._raster_version = (image, pixels, transform), version  # pixels: the image's buffer
+            h, w = made.pixels.shape[:2]
+            image = QtGui.QImage(made.pixels.data, w, h, w * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            self._raster, self._raster_version = (image, made, transform), version  # made: the image's buffer
             self.update()
 
-        self._render(lambda: rasterize(groups, view, size), done)
+        compute = lambda: render(points, view, size)
+        if self._render is None:  # no thread to draw on (a bare widget): draw it now
+            done(compute())
+        else:
+            self._render(compute, done)

@@ -52,6 +52,22 @@ def test_binary_label_gives_two_categories_with_a_legend():
     assert len(set(c.colours)) == 2
 
 
+@pytest.mark.parametrize("rare_values", [1, 11, 12])
+def test_a_label_whose_rarest_values_a_sample_misses_is_still_categorical(rare_values):
+    """Counting distinct values samples first (fast at a million points); a value no sample
+    saw still gets its category, and one too many makes the colouring continuous."""
+    values = np.zeros(1_000_003)
+    rare = np.arange(1, rare_values + 1, dtype=float)
+    values[1 + 4096 * np.arange(rare_values) + 7] = rare  # off the sample's stride
+    c = colour_by(values, "label")
+    categories = rare_values + 1
+    if categories <= 12:
+        assert not c.continuous and len(c.colours) == categories
+        assert np.bincount(c.groups).tolist() == [len(values) - rare_values] + [1] * rare_values
+    else:
+        assert c.continuous
+
+
 def test_continuous_values_are_quantised_onto_the_colour_map():
     values = np.linspace(0, 10, 1001)
     c = colour_by(values, "head_x")

@@ -1,7 +1,7 @@
 """Qt fixtures. Worker threads and timers left running fail a test: see tests/conftest.py."""
 
 import pytest
-from PySide6 import QtCore, QtTest, QtWidgets
+from PySide6 import QtCore, QtGui, QtTest, QtWidgets
 
 
 @pytest.fixture
@@ -89,6 +89,10 @@ class MapMouse:
         QtTest.QTest.mouseClick(self.viewport, QtCore.Qt.MouseButton.LeftButton, modifiers, pixel)
         return pixel
 
+    def wheel(self, xy, notches: int) -> None:
+        """Turn the wheel `notches` (> 0 zooms in) with the pointer over map point xy."""
+        wheel(self.viewport, self.pixel(xy), notches)
+
     def hover(self, n: int, seed: int = 0) -> None:
         """n moves to random places over the data."""
         import numpy as np
@@ -97,6 +101,27 @@ class MapMouse:
         lo, hi = coords.min(0), coords.max(0)
         for xy in lo + np.random.default_rng(seed).random((n, 2)) * (hi - lo):
             self.move(xy)
+
+
+def wheel(viewport, pixel: QtCore.QPoint, notches: int) -> None:
+    """A real QWheelEvent of `notches` (120 each; > 0 zooms the map in) at a viewport pixel."""
+    pos = QtCore.QPointF(pixel)
+    event = QtGui.QWheelEvent(
+        pos,
+        viewport.mapToGlobal(pos),
+        QtCore.QPoint(),
+        QtCore.QPoint(0, 120 * notches),
+        QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+        QtCore.Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QtWidgets.QApplication.sendEvent(viewport, event)
+
+
+@pytest.fixture
+def send_wheel():
+    return wheel
 
 
 @pytest.fixture

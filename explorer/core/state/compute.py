@@ -24,6 +24,7 @@ class Work(enum.Enum):
     POINTS = "grouping the points by colour"
     NEIGHBOURS = "finding neighbours"
     RASTER = "drawing the points"
+    THUMBNAILS = "making thumbnails"
     COLOURING = "colouring the map"
     SEARCH = "searching"
     SLIDERS = "preparing the sliders"
