@@ -190,8 +190,9 @@ class PointCloudItem(pg.GraphicsObject):
         if width <= 0 or height <= 0:
             return
         to_image = t * QtGui.QTransform.fromTranslate(-left, -top)  # map coordinates -> the image's pixels
-        m = to_image
-        view = View(m.m11(), m.m12(), m.m21(), m.m22(), m.dx(), m.dy(), width, height)
+        view = View(
+            to_image.m11(), to_image.m12(), to_image.m21(), to_image.m22(), to_image.dx(), to_image.dy(), width, height
+        )
         key = (view, self._version)
         self._wanted = to_image
         if self._raster is None or self._raster[2] != to_image or self._raster_version != self._version:
