@@ -17,6 +17,7 @@ from collections.abc import Callable, Generator, Sequence
 import numpy as np
 import torch
 
+from explorer.core.store import mapped_pages
 from explorer.worker import native_memory
 from explorer.worker.lane import EVERY_GENERATION, Lane, LaneWorker
 from explorer.worker.requests import Decoded, Job, LoadedModel, Result, Slot
@@ -85,7 +86,7 @@ class ModelWorker(LaneWorker):
 
         def start():
             native_memory.release_free_memory()
-            native_memory.release_mapped_pages(mapped)
+            mapped_pages.release_mappings(mapped)
             return None
             yield
 

@@ -19,18 +19,16 @@ heap's free pages (malloc_trim walks every thread's arena).
 A third kind of resident memory is not a leak at all but looks like one: the pages of a
 memory-mapped dataset or latents file count as the window's own once read, until the whole
 file is resident (245 MB for the bundled faces; gigabytes for a million images). They are
-the file's, clean and re-readable, so they are handed back too (release_mapped_pages).
+the file's, clean and re-readable, so they are handed back too
+(explorer/core/store/mapped_pages.py).
 """
 
 from __future__ import annotations
 
 import ctypes
-import mmap
 import os
 import platform
 import sys
-
-import numpy as np
 
 # Entries per cache. A batch shape takes more than a dozen (a layer each, and reorders), so the
 # cursor's shapes (1 and 8 latents) outlast several figures of new sizes decoded in a row, and
@@ -67,29 +65,3 @@ def release_free_memory() -> bool:
         return False
     _TRIM(0)
     return True
-
-
-def _file_mapping(array: object) -> mmap.mmap | None:
-    """The read-only file mapping `array` is a view of, if any (np.load(mmap_mode="r") and
-    np.memmap keep it as the array's base)."""
-    if not isinstance(array, np.ndarray) or array.flags.writeable:
-        return None  # a writable (copy-on-write) mapping may hold changes that are not in the file
-    base = array
-    while isinstance(base, np.ndarray):
-        base = base.base
-    return base if isinstance(base, mmap.mmap) else None
-
-
-def release_mapped_pages(arrays) -> int:
-    """Drop the pages of read-only memory-mapped arrays from this process's resident set; the
-    next read maps them again from the file (or the system's file cache). Returns how many
-    mappings were released; 0 where madvise(MADV_DONTNEED) is missing (Windows, macOS)."""
-    if not hasattr(mmap, "MADV_DONTNEED"):
-        return 0
-    mappings = {id(m): m for m in map(_file_mapping, arrays) if m is not None}
-    for mapping in mappings.values():
-        try:
-            mapping.madvise(mmap.MADV_DONTNEED)
-        except (OSError, ValueError):  # closed meanwhile, or the system refuses: nothing to give back
-            continue
-    return len(mappings)

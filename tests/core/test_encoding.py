@@ -1,3 +1,6 @@
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -115,3 +118,66 @@ def test_nan_latents_stop_the_encoding_naming_the_data_point(model, tiny_images)
 
     with pytest.raises(encoding.EncodingError, match=r"gave NaN or infinite mu for data point 7 \(1 of a batch"):
         encoding.encode_all(NaNOnSeven(model, room=100), tiny_images, first_chunk=4)
+
+
+def test_a_cancelled_encode_resumes_from_its_store_and_ends_as_an_uninterrupted_one(
+    isolated_cache, model, tiny_images, tmp_path, monkeypatch
+):
+    """The window's path (encode_dataset_steps into the cache, the images memory-mapped): closing
+    the generator after three chunks (a cancel) and starting again encodes only the rows not yet
+    stored, and ends equal bit for bit to an encode that was never interrupted."""
+    from explorer.core.data import ArrayDataset
+    from explorer.core.steps import run_steps
+
+    np.save(tmp_path / "blobs.npy", tiny_images)
+    images = np.load(tmp_path / "blobs.npy", mmap_mode="r")
+    dataset = ArrayDataset("blobs.npy", images, np.zeros((64, 0), np.float32), (), "blobs")
+    fixed = dict(first_chunk=8, target_seconds=1e-9)  # chunks of 8 rows, whatever the clock says
+    batches = []  # the rows of every forward pass
+    real_encode = model.encode
+    monkeypatch.setattr(model, "encode", lambda x: batches.append(len(x)) or real_encode(x))
+
+    steps = encoding.encode_dataset_steps(model, dataset, "cpu", "blobs", **fixed)
+    assert [next(steps).done for _ in range(3)] == [8, 16, 24]
+    steps.close()  # the cancel
+    assert batches == [8, 8, 8]  # the chunk read ahead was never encoded
+    batches.clear()
+    resumed = run_steps(encoding.encode_dataset_steps(model, dataset, "cpu", "blobs", **fixed))
+    assert resumed.resumed_from == 24 and batches == [8] * 5  # rows 24 to 63 only
+    batches.clear()
+    uninterrupted = run_steps(encoding.encode_dataset_steps(model, dataset, "cpu", "whole", **fixed))
+    assert uninterrupted.resumed_from == 0 and batches == [8] * 8
+    for column in encoding.COLUMNS:
+        assert np.array_equal(getattr(resumed.encodings, column), getattr(uninterrupted.encodings, column)), column
+    batches.clear()
+    again = run_steps(encoding.encode_dataset_steps(model, dataset, "cpu", "blobs", **fixed))
+    assert again.resumed_from == 64 and batches == []  # finished: read from the store
+    assert np.array_equal(again.encodings.mu, uninterrupted.encodings.mu)
+
+
+def _rss_file_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("RssFile:")[1].split()[0]) / 1024
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads this process's resident memory from /proc")
+def test_pages_read_through_a_read_only_memory_map_are_let_go(tmp_path):
+    """The chunk loop lets go of a chunk's pages once it is on the device, so a streaming encode
+    of a memory-mapped file does not keep every page it read resident (a scheduler counting RSS,
+    as SLURM does, would see the whole file). Nothing is lost: a page read again comes from the file."""
+    from explorer.core.store.mapped_pages import release_pages
+
+    rows = (np.arange(8192) % 251).astype(np.uint8)[:, None, None, None]
+    np.save(tmp_path / "images.npy", np.broadcast_to(rows, (8192, 32, 32, 4)))  # 32 MB
+    mapped = np.load(tmp_path / "images.npy", mmap_mode="r")
+    before = _rss_file_mb()
+    chunk = np.asarray(mapped[1000:7000])  # as images_at gives it: a view of the map, 24 MB
+    total = int(chunk.sum(dtype=np.int64))  # every page read
+    read = _rss_file_mb()
+    assert release_pages(chunk)
+    released = _rss_file_mb()
+    assert read - before >= 16 and released - before <= 4, (before, read, released)
+    assert int(chunk.sum(dtype=np.int64)) == total == int((np.arange(1000, 7000) % 251).sum()) * 32 * 32 * 4
+    assert not release_pages(np.array(chunk[:10]))  # in memory: nothing to let go
+    assert not release_pages(np.load(tmp_path / "images.npy", mmap_mode="c")[:10])  # its changes live in its pages
+    assert not release_pages(np.load(tmp_path / "images.npy", mmap_mode="r+")[:10])

@@ -269,3 +269,128 @@ def test_a_folder_of_mixed_formats_and_modes_with_a_labels_csv_loads_and_encodes
     enc = encode_all(model, ds.images)
     assert enc.mu.shape == (3, 4) and np.isfinite(enc.mu).all() and np.isfinite(enc.kl).all()
     assert not np.allclose(enc.mu[0], enc.mu[2])  # a grey and a blue image: told apart
+
+
+# -- decoding in worker processes (issue 13: "images decoded in parallel worker processes") ------
+@pytest.fixture
+def colours(tmp_path):
+    """30 PNGs of distinct colours and sizes, with a broken file and a decompression bomb among them."""
+    root = tmp_path / "colours"
+    root.mkdir()
+    for i in range(30):
+        Image.new("RGB", (20 + i, 12 + 2 * i), (8 * i, 255 - 8 * i, (37 * i) % 256)).save(root / f"{i:02d}.png")
+    (root / "07b.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (root / "21b.png").write_bytes(_png_claiming(9_000, 9_000))
+    return root
+
+
+@pytest.fixture
+def worker_pools(monkeypatch):
+    """Every folder decoded in two worker processes (even on a machine of one CPU, and however few
+    its files); the pools made and every chunk submitted to them are recorded."""
+    from explorer.core.data import folder as F
+
+    made, submitted, real_pool = [], [], F._process_pool
+
+    def recording_pool(workers):
+        pool = real_pool(workers)
+        submit = pool.submit
+        pool.submit = lambda *a, **kw: submitted.append(submit(*a, **kw)) or submitted[-1]
+        made.append(pool)
+        return pool
+
+    monkeypatch.setattr(F, "PROCESS_MIN_FILES", 0)
+    monkeypatch.setattr(F, "_cpus", lambda: 2)
+    monkeypatch.setattr(F, "_process_pool", recording_pool)
+    return made, submitted
+
+
+def _shut_down(pool) -> bool:
+    try:
+        pool.submit(print)
+    except RuntimeError:  # "cannot schedule new futures after shutdown"
+        return True
+    return False
+
+
+def test_worker_processes_decode_a_folder_exactly_as_this_process_does(colours, worker_pools, monkeypatch):
+    import multiprocessing
+
+    from explorer.core.data import folder as F
+    from explorer.core.steps import run_steps
+
+    with monkeypatch.context() as m:
+        m.setattr(F, "PROCESS_MIN_FILES", 1 << 62)  # here, on threads
+        here = run_steps(F.folder_steps(colours, image_size=16, chunk=4))
+    reads_here = []
+    real_read = F._try_read
+    monkeypatch.setattr(F, "_try_read", lambda *a: reads_here.append(a[0]) or real_read(*a))
+    monkeypatch.setattr(F, "TASK_FILES", 3)  # a chunk of 8 goes to the workers as tasks of 3, 3 and 2 files
+    progress = []
+    there = run_steps(F.folder_steps(colours, image_size=16, chunk=8), progress.append)
+    made, submitted = worker_pools
+    assert reads_here == [] and len(made) == 1 and len(submitted) == 12  # every file read in a worker
+    assert [p.done for p in progress] == [8, 16, 24, 32]  # progress still once a chunk
+    assert np.array_equal(there.images, here.images) and len(there) == 30
+    assert there.file_names == here.file_names and there.file_names[7:9] == ("07.png", "08.png")
+    assert there.problems == here.problems and len(there.problems) == 2
+    assert there.problems[0].startswith(f"{colours / '07b.png'}: cannot read this image (")
+    assert "9,000 x 9,000 pixels, more than the 64,000,000 read" in there.problems[1]
+    assert there.fingerprint == here.fingerprint
+    assert _shut_down(made[0]) and multiprocessing.active_children() == []  # the workers ended with the read
+
+
+def test_closing_the_steps_stops_the_worker_processes_and_starts_no_more_chunks(
+    colours, worker_pools, isolated_cache, monkeypatch
+):
+    """A cancel: the generator is closed after its first chunk. Chunks not yet started are
+    cancelled, the workers end, and no half-decoded copy is left in the cache."""
+    import multiprocessing
+
+    from explorer.core.data import folder as F
+
+    monkeypatch.setattr(F, "IN_MEMORY_BYTES", 0)  # decoded into the cache, as a large folder is
+    steps = F.folder_steps(colours, image_size=8, chunk=1)
+    assert next(steps).done == 1
+    steps.close()
+    made, submitted = worker_pools
+    assert len(submitted) == 4  # two chunks ahead per worker, never the folder's 32
+    assert all(f.done() for f in submitted) and _shut_down(made[0])
+    assert multiprocessing.active_children() == []
+    assert not any(p.name.endswith(".partial") for p in (isolated_cache / "decoded-folders").iterdir())
+
+
+def test_a_worker_process_that_dies_leaves_the_rest_to_this_process(colours, worker_pools, monkeypatch):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from explorer.core.data import folder as F
+    from explorer.core.steps import run_steps
+
+    with monkeypatch.context() as m:
+        m.setattr(F, "PROCESS_MIN_FILES", 1 << 62)
+        here = run_steps(F.folder_steps(colours, image_size=16, chunk=4))
+    dying = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=os._exit, initargs=(3,))
+    monkeypatch.setattr(F, "_process_pool", lambda workers: dying)  # each worker exits as it starts
+    there = run_steps(F.folder_steps(colours, image_size=16, chunk=4))
+    assert np.array_equal(there.images, here.images) and there.problems == here.problems
+    assert there.file_names == here.file_names and len(there) == 30
+    with pytest.raises(BrokenProcessPool):  # it was used, and broke
+        dying.submit(print)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_decoding_worker_loads_numpy_and_pil_but_not_torch_nor_the_package():
+    """image_decode.py is loaded by its path in a worker: its package's __init__ (which imports
+    torch, a second and a few hundred MB per worker) never runs there."""
+    from explorer.core.data import folder as F
+
+    pool = F._process_pool(1)
+    try:
+        loaded = pool.submit(eval, "sorted(__import__('sys').modules)").result()
+    finally:
+        pool.shutdown()
+    assert {"explorer.core.data.image_decode", "numpy", "PIL.Image"} <= set(loaded)
+    ours = [m for m in loaded if m.split(".")[0] in ("torch", "explorer_models", "PySide6", "explorer")]
+    assert ours == ["explorer.core.data.image_decode"]

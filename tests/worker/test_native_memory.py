@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+from explorer.core.store import mapped_pages
 from explorer.worker import native_memory
 
 
@@ -42,6 +43,6 @@ def test_pages_read_from_a_mapped_file_are_handed_back_and_read_again(tmp_path):
     assert int(mapped[::16].sum(dtype=np.int64)) == int(values[::16].sum(dtype=np.int64))  # reads every page
     assert _resident_kb(path) >= 1024
     copy_on_write = np.load(path, mmap_mode="c")
-    assert native_memory.release_mapped_pages([mapped[10:20], mapped, copy_on_write, values]) == 1
+    assert mapped_pages.release_mappings([mapped[10:20], mapped, copy_on_write, values]) == 1
     assert _resident_kb(path) < 64  # the copy-on-write one was never read; the read-only one let go
     assert np.array_equal(mapped, values)  # and reads the file again

@@ -3,59 +3,55 @@ inside it when there is one (label_files.py).
 
 Images are centre-cropped to a square and resized to the model's size. An unreadable file
 is skipped and reported, so one bad file does not cost the user the other ten thousand.
+A large folder is decoded in worker processes (image_decode.py), TASK_FILES files a task.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from collections import deque
+from collections.abc import Generator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing, suppress
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
 
+from explorer.core.data import image_decode
 from explorer.core.data.base import ArrayDataset, DatasetError
+from explorer.core.data.image_decode import MAX_PIXELS, fit_image
 from explorer.core.data.label_files import class_labels, find_labels_file, read_labels
 from explorer.core.steps import Progress, Steps
 from explorer.core.store import cache
 from explorer_models.atomic import printable, process_alive
 
+__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "fit_image", "folder_steps"]
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-# The largest image decoded (8,000 x 8,000): its header is read first, so a small file claiming a
-# huge image (a decompression bomb) is refused before any pixel is. PIL's own limit is higher.
-MAX_PIXELS = 64_000_000
 IN_MEMORY_BYTES = 512 * 2**20  # decoded images beyond this go to a memory-mapped file in the cache
 DECODED = "decoded-folders"  # that file's folder in the cache
 MAX_DECODED = 4  # decoded folders kept there, the most recently used
-
-
-def fit_image(im: Image.Image, size: int, channels: int) -> np.ndarray:
-    """An image as the model takes it: grey or RGB, centre-cropped to a square of `size` px;
-    uint8 (size, size, channels)."""
-    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: PIL's own "L" would clip at 255
-        im = Image.fromarray((np.asarray(im, np.float64) * (255 / 65535)).round().clip(0, 255).astype(np.uint8))
-    im = ImageOps.fit(im.convert("L" if channels == 1 else "RGB"), (size, size), method=Image.Resampling.LANCZOS)
-    arr = np.asarray(im, dtype=np.uint8)
-    return arr[..., None] if channels == 1 else arr
-
-
-def _read_image(path: Path, size: int, channels: int) -> np.ndarray:
-    with Image.open(path) as im:
-        if im.width * im.height > MAX_PIXELS:
-            raise ValueError(f"{im.width:,} x {im.height:,} pixels, more than the {MAX_PIXELS:,} read")
-        return fit_image(ImageOps.exif_transpose(im), size, channels)
+# Fewer files than this are decoded in this process (on threads): starting worker processes
+# costs a few tenths of a second, about what decoding this many small images takes.
+PROCESS_MIN_FILES = 2048
+# Files a worker decodes per task: one array of their images comes back, not one per image. Few
+# enough that a cancel, which waits for the tasks already running, waits a fraction of a second.
+TASK_FILES = 64
 
 
 def _try_read(path: Path, size: int, channels: int) -> np.ndarray | str:
-    try:
-        return _read_image(path, size, channels)
-    # a DecompressionBombWarning is raised, not printed, where warnings are errors (the tests)
-    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        return f"{printable(path)}: cannot read this image ({e})"
+    """The image, or the message that names the file and says why it is skipped."""
+    result = image_decode.try_read(path, size, channels)
+    return result if isinstance(result, np.ndarray) else _problem(path, result)
+
+
+def _problem(path: Path, why: str) -> str:
+    return f"{printable(path)}: cannot read this image ({why})"
 
 
 def folder_steps(
@@ -122,15 +118,15 @@ class _Rows:
             self.offset = f.tell()
             f.truncate(self.offset + int(np.prod(shape)))  # the rows' room, filled as they come
 
-    def add(self, rows: list[np.ndarray]) -> None:
-        if not rows:
+    def add(self, rows: np.ndarray | list[np.ndarray]) -> None:
+        if len(rows) == 0:
             return
         if self.path is None:
             self.array[self.count : self.count + len(rows)] = rows
         else:
             with open(self.path, "r+b") as f:
                 f.seek(self.offset + self.count * int(np.prod(self.shape[1:])))
-                f.write(np.stack(rows).tobytes())
+                f.write(np.ascontiguousarray(np.asarray(rows)).tobytes())
         self.count += len(rows)
 
     def result(self) -> np.ndarray:
@@ -144,19 +140,92 @@ def _decode(
     they came from, one message per file skipped)."""
     kept: list[int] = []
     problems: list[str] = []
-    with ThreadPoolExecutor() as pool:  # PIL decodes with the GIL released
-        for start in range(0, len(files), chunk):
-            part = files[start : start + chunk]
-            rows = []
-            for i, result in enumerate(pool.map(lambda p: _try_read(p, image_size, channels), part), start):
-                if isinstance(result, str):
-                    problems.append(result)
-                else:
-                    rows.append(result)
-                    kept.append(i)
+    tasks = []  # (its first file, its files, whether it ends a chunk): each chunk cut into TASK_FILES
+    for start in range(0, len(files), chunk):
+        part = files[start : start + chunk]
+        for i in range(0, len(part), TASK_FILES):
+            tasks.append((start + i, part[i : i + TASK_FILES], i + TASK_FILES >= len(part)))
+    with closing(_decoded_tasks([t[1] for t in tasks], image_size, channels)) as decoded:  # closed at once on a cancel
+        for (start, task, ends_chunk), (rows, failed) in zip(tasks, decoded):
+            skipped = {i for i, _ in failed}
+            kept += [start + i for i in range(len(task)) if i not in skipped]
+            problems += [message for _, message in failed]
             out.add(rows)
-            yield Progress(start + len(part), len(files), "reading images")
+            if ends_chunk:
+                yield Progress(start + len(task), len(files), "reading images")
     return out.result(), kept, tuple(problems)
+
+
+def _decoded_tasks(tasks: list[list[Path]], size: int, channels: int) -> Generator[tuple, None, None]:
+    """(images, [(position, message), ...]) of each list of files, in order. Closing the
+    generator (a cancel) cancels the tasks not started and ends the worker processes."""
+    workers = min(_cpus(), len(tasks))
+    big = sum(map(len, tasks)) >= PROCESS_MIN_FILES
+    pool = _process_pool(workers) if workers > 1 and big else None
+    if pool is None:
+        yield from _in_process(tasks, size, channels)
+        return
+    asked: deque[Future] = deque()
+    try:
+        for i, task in enumerate(tasks):
+            try:
+                while len(asked) < 2 * workers and i + len(asked) < len(tasks):  # a few ahead: bounded memory
+                    asked.append(pool.submit(image_decode.decode_files, tasks[i + len(asked)], size, channels))
+                rows, failed = asked.popleft().result()
+            except (BrokenProcessPool, OSError):  # a worker died or none could start: the rest is read here
+                yield from _in_process(tasks[i:], size, channels)
+                return
+            yield rows, [(j, _problem(task[j], why)) for j, why in failed]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # a cancel: what has not started never will
+
+
+def _in_process(tasks: list[list[Path]], size: int, channels: int) -> Generator[tuple, None, None]:
+    """_decoded_tasks on threads of this process (PIL decodes with the GIL released)."""
+    with ThreadPoolExecutor() as pool:
+        for task in tasks:
+            results = list(pool.map(lambda p: _try_read(p, size, channels), task))
+            failed = [(i, r) for i, r in enumerate(results) if isinstance(r, str)]
+            yield [r for r in results if not isinstance(r, str)], failed
+
+
+# A worker process runs this first: it loads image_decode.py by its path, so that unpickling
+# its function finds the module loaded and never imports the package (whose __init__ brings torch).
+_LOAD_BY_PATH = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location(name, path)
+module = importlib.util.module_from_spec(spec)
+sys.modules[name] = module
+spec.loader.exec_module(module)
+"""
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor | None:
+    """Worker processes started from a fresh interpreter ("forkserver", else "spawn"), never
+    forked from this one: a fork of a process with threads (Qt's, torch's) may inherit a lock
+    held by a thread that does not exist in the child, and hang there. None when they cannot be
+    started (the caller decodes in this process).
+
+    As with any such start, a worker first imports the program's main module (multiprocessing's
+    rule): the `vae-explorer` command and a notebook need nothing, but a script that opens a
+    large folder at its top level must do so under `if __name__ == "__main__":` (without it each
+    worker runs the script's top level up to that open, fails there, and the images are decoded
+    in this process instead)."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    where = {"name": image_decode.__name__, "path": image_decode.__file__}
+    try:
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=exec, initargs=(_LOAD_BY_PATH, where))
+    except (OSError, ValueError):
+        return None
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (a container or `taskset` may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _decoded_on_disk(folder: Path, files: list[Path], shape: tuple[int, ...], chunk: int):

@@ -1,7 +1,13 @@
 """The chunk loop every encoding runs (encoding.py): chunks sized to ~40 ms (or fixed, for
 shards), the next chunk read and sent to the device while the model works on this one, a
 device out of memory answered with smaller chunks, and latents that are not numbers refused.
-Rows go to a sink (the store, or memory) that encoding.py provides."""
+Rows go to a sink (the store, or memory) that encoding.py provides.
+
+Images read from a memory-mapped file (an .npy, a large folder decoded into the cache) have
+their pages let go once the chunk is on the device (release_pages), so a streaming encode holds
+about one chunk of the file however large it is: otherwise every page read stays in this
+process's resident memory until the map is closed, and a batch scheduler that counts RSS
+(SLURM) would see the whole dataset."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import torch
 
 from explorer.core.steps import Progress, Steps
 from explorer.core.store.latents import Encodings
+from explorer.core.store.mapped_pages import release_pages
 from explorer_models.errors import UserInputError
 from explorer_models.evaluation import per_image_terms
 from explorer_models.vae import LatentModel, images_to_tensor
@@ -100,7 +107,10 @@ class ReadAhead:
         self.asked.append((stop, self.pool.submit(self._load, start, stop)))
 
     def _load(self, start: int, stop: int) -> torch.Tensor:
-        return images_to_tensor(self.read(start, stop), self.device)
+        images = self.read(start, stop)
+        x = images_to_tensor(images, self.device)  # a copy: the file's pages are no longer needed
+        release_pages(images)
+        return x
 
     def take(self) -> tuple[int, Future]:
         """(stop, the loading of its images) of the oldest chunk asked for."""
