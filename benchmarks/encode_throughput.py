@@ -10,7 +10,7 @@ device (issue 13: app / raw >= 0.9, on CPU and on a GPU when one is lent).
 - the app: encode_dataset_steps into the latents store in the cache, as the window and the CLI
   do (chunks sized to ~40 ms so the GUI can interleave cursor decodes, one write per chunk).
 
-    python benchmarks/encode_throughput.py [--images N] [--device auto|cpu|cuda]
+    python benchmarks/encode_throughput.py [--images N] [--device auto|cpu|cuda] [--json PATH]
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument(
         "--batches", default="32,128,512,4096", help="raw batch sizes tried; the fastest counts (the app's rival)"
     )
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH (for python -m benchmarks)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     gpu = device.type == "cuda"
@@ -110,6 +111,18 @@ def main() -> None:
         ("the app (encode_dataset_steps into the store)", app_s),
     ):
         print(f"{what:56s} {n / seconds:10,.0f}  {raw / seconds:5.2f}")
+    if args.json:
+        from gui_tools import write_figures  # (imports Qt: only now, after the timing)
+
+        figures = dict(
+            raw_forward_per_s=n / raw,
+            raw_terms_per_s=n / with_terms,
+            raw_end_to_end_per_s=n / end_to_end,
+            app_per_s=n / app_s,
+            app_over_raw=raw / app_s,
+            best_batch=best,
+        )
+        write_figures(args.json, figures, device=str(device), images=n, threads=torch.get_num_threads())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
-"""What the benchmark scripts share: a stall meter for the GUI thread, and a real mouse move."""
+"""What the benchmark scripts share: a stall meter for the GUI thread, a real mouse move, and
+the figures a script writes for the runner (`python -m benchmarks`)."""
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import time
 
 import numpy as np
@@ -86,3 +90,18 @@ def synthetic_encodings(mu: np.ndarray, rng: np.random.Generator) -> Encodings:
     n = len(mu)
     rand = lambda: rng.random(n).astype(np.float32)
     return Encodings(mu=mu, logvar=np.full_like(mu, -4), recon=rand(), kl=rand(), mse=rand())
+
+
+def figure_key(name: str) -> str:
+    """A printed row's name as a key of the figures file: 'pan step, whole map: frame' -> 'pan_step_whole_map_frame'."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def write_figures(path: str | None, figures: dict[str, float], **about) -> None:
+    """The `--json PATH` of a benchmark script: its named figures (numbers; NaN becomes null) and
+    what they were measured on (`about`), read by benchmarks/run_all.py. Nothing without a path."""
+    if not path:
+        return
+    clean = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in figures.items()}
+    with open(path, "w") as f:
+        json.dump({"figures": clean, "about": about}, f, indent=1)

@@ -1,6 +1,6 @@
 """A large map in the real window, as a user drives it (figures in docs/benchmarks.md).
 
-    python benchmarks/large_map.py [--points 1000000] [--steps 60]
+    python benchmarks/large_map.py [--points 1000000] [--steps 60] [--json PATH]
 
 Opens N synthetic latents (as benchmarks/open_million.py writes them: 16-D, 12 clusters, two
 binary labels and the per-point terms) in the real window, then:
@@ -27,7 +27,7 @@ import numpy as np
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from gui_tools import Button, send_mouse, send_move, send_wheel
+from gui_tools import Button, figure_key, send_mouse, send_move, send_wheel, write_figures
 from open_million import open_job, write_latents
 from PySide6 import QtCore
 
@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--steps", type=int, default=60, help="pan and zoom steps")
     parser.add_argument("--screenshot", metavar="PNG", help="save the window after the last pan")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH (for python -m benchmarks)")
     args = parser.parse_args()
     app = application()
     folder = Path(tempfile.mkdtemp())
@@ -94,8 +95,9 @@ def main() -> None:
         t2 = time.perf_counter()
         rows.setdefault(f"{name}: frame", []).append((t1 - t0) * 1e3)
         rows.setdefault(f"{name}: catch-up", []).append((t2 - t0) * 1e3)
-        shown = points.shown_image()
-        rows.setdefault(f"{name}: points in view", []).append(shown.in_view)
+        shown = points.shown_image()  # (none below point_cloud.IMAGE_ABOVE: the points are painted)
+        if shown is not None:
+            rows.setdefault(f"{name}: points in view", []).append(shown.in_view)
 
     centre = viewport.rect().center()
 
@@ -130,11 +132,18 @@ def main() -> None:
     rows["nearest data point (KD-tree)"] = nearest
 
     print(f"{args.points:,} points, window 1500x920, Qt platform {app.platformName()}, {os.cpu_count()} CPUs")
+    figures = {}  # each row's p50 and p95 (points in view: min and max), keyed by its name
     for name, values in rows.items():
+        key = figure_key(name)
         if name.endswith("points in view"):
             print(f"  {name:<36} {int(min(values)):,} .. {int(max(values)):,}")
+            figures.update({f"{key}_min": int(min(values)), f"{key}_max": int(max(values))})
         else:
             print(f"  {name:<36} {percentiles(values)}")
+            figures.update(
+                {f"{key}_p50_ms": float(np.median(values)), f"{key}_p95_ms": float(np.percentile(values, 95))}
+            )
+    write_figures(args.json, figures, points=args.points, steps=args.steps, qt_platform=app.platformName())
     window.close()
 
 

@@ -1,7 +1,7 @@
 """Cursor-to-image latency and GUI-thread stalls of the real window (figures in docs/benchmarks.md).
 
     python benchmarks/latency.py [--model SPEC] [--data SPEC] [--device auto|cpu|cuda]
-                                 [--rate 250] [--gestures 60] [--moves 40]
+                                 [--rate 250] [--gestures 60] [--moves 40] [--json PATH]
 
 1. Opens the window on the bundled pair with an empty encodings cache, so the dataset really
    encodes. Meanwhile a 1 ms timer on the GUI thread records the gaps between its ticks; the
@@ -33,7 +33,7 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen: render offscreen
 os.environ["VAE_EXPLORER_CACHE_DIR"] = tempfile.mkdtemp(prefix="vae-explorer-bench-")
 
-from gui_tools import StallMeter, send_move
+from gui_tools import StallMeter, send_move, write_figures
 from PySide6 import QtCore
 
 from explorer.qt.app import application
@@ -105,6 +105,7 @@ def main() -> None:
     ap.add_argument(
         "--hover-only", action="store_true", help="skip the second encoding (throughput) and the raw forward rate"
     )
+    ap.add_argument("--json", metavar="PATH", help="also write the figures to PATH (for python -m benchmarks)")
     args = ap.parse_args()
 
     app = application()
@@ -191,9 +192,11 @@ def main() -> None:
     n_points = len(state.coords)
     stall_pass_s = encode_window.get("end", 0) - encode_window.get("start", 0)
 
+    about = dict(device=device, points=n_points, data=args.data, qt_platform=app.platformName())
     if args.hover_only:
         window.close()
-        _report_hover(args, state, achieved, lat, per_event, per_event_cpu, final_shown, build_ms)
+        figures = _report_hover(args, state, achieved, lat, per_event, per_event_cpu, final_shown, build_ms)
+        write_figures(args.json, figures, **about)
         return
 
     # -- encoding throughput: encode again from an empty cache, without the 1 ms timer ------
@@ -222,10 +225,18 @@ def main() -> None:
         f"GUI-thread stall while encoding (1 ms timer, {len(encode_gaps)} ticks): longest "
         f"{encode_gaps.max() if len(encode_gaps) else float('nan'):.1f} ms, p99 {pct(encode_gaps, 99):.1f} ms"
     )
-    _report_hover(args, state, achieved, lat, per_event, per_event_cpu, final_shown, build_ms)
+    figures = _report_hover(args, state, achieved, lat, per_event, per_event_cpu, final_shown, build_ms)
+    figures.update(
+        encode_images_per_s=n_points / encode_s,
+        raw_images_per_s=raw_rate,
+        encode_ratio=n_points / encode_s / raw_rate,
+        stall_max_ms=float(encode_gaps.max()) if len(encode_gaps) else float("nan"),
+        stall_p99_ms=pct(encode_gaps, 99),
+    )
+    write_figures(args.json, figures, **about)
 
 
-def _report_hover(args, state, achieved, lat, per_event, per_event_cpu, final_shown, build_ms) -> None:
+def _report_hover(args, state, achieved, lat, per_event, per_event_cpu, final_shown, build_ms) -> dict:
     n = len(state.coords)
     print(f"a map build (PCA, KD-trees on the compute thread, {n:,} points), asked to shown: {build_ms:.1f} ms")
     if args.during_grid:
@@ -241,6 +252,20 @@ def _report_hover(args, state, achieved, lat, per_event, per_event_cpu, final_sh
         f"(CPU p50 {pct(per_event_cpu, 50):.2f} ms, p95 {pct(per_event_cpu, 95):.2f} ms)"
     )
     print(f"final position of a gesture shown after a 150 ms rest: {final_shown}/{args.gestures}")
+    return dict(
+        map_build_ms=build_ms,
+        moves_per_s=float(np.median(achieved)),
+        images_shown=len(lat),
+        latency_p50_ms=pct(lat, 50),
+        latency_p95_ms=pct(lat, 95),
+        latency_p99_ms=pct(lat, 99),
+        event_wall_p50_ms=pct(per_event, 50),
+        event_wall_p95_ms=pct(per_event, 95),
+        event_cpu_p50_ms=pct(per_event_cpu, 50),
+        event_cpu_p95_ms=pct(per_event_cpu, 95),
+        final_shown=int(final_shown),
+        gestures=args.gestures,
+    )
 
 
 if __name__ == "__main__":
