@@ -9,7 +9,7 @@ query) and its quality against umap-learn's own inverse_transform on held-out po
    pixel error of their decoded images against the decode of their true mu (0..255), and the
    time per point of each.
 3. With --fit N: the time of a UMAP and of a t-SNE fit of N synthetic latents (16-D, 12
-   clusters) by the app's own fit (explorer.core.maps.nonlinear.fit), after a first small fit
+   clusters) by the app's own fit (explorer.core.maps.fits.fit), after a first small fit
    in the process (umap-learn compiles its numba code then; that first fit is reported too).
 
     python benchmarks/nonlinear_inverse.py [--points 1000000] [--speed-only] [--fit N] [--json PATH]
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from explorer.core.data import load_dataset
-from explorer.core.maps import nonlinear
+from explorer.core.maps import fits, nonlinear
 from explorer.core.maps.nonlinear import EmbeddedProjection
 from explorer.core.store.encoding import encode_with_cache
 from explorer_models import decode_images, load_model
@@ -96,11 +96,11 @@ def fit_times(n: int, first: int = 300) -> dict:
     figures = {"fit_points": n}
     for method in nonlinear.available():
         t = time.perf_counter()
-        nonlinear.fit(method, latents(first))
+        fits.fit(method, latents(first))
         first_s = time.perf_counter() - t
         mu = latents(n)
         t = time.perf_counter()
-        nonlinear.fit(method, mu)
+        fits.fit(method, mu)
         fit_s = time.perf_counter() - t
         name = nonlinear.METHODS[method]
         print(

@@ -1,8 +1,9 @@
 """Connects the explorer state to the worker threads: state changes become requests, and
 results (delivered on the GUI thread through a Qt signal) become state.
 
-Two threads do the work: the model thread (loading a model, opening and encoding a dataset,
-decoding) and the compute thread (maps, KD-trees, colourings, vectors: the state's `run`). No
+Three threads do the work: the model thread (loading a model, opening and encoding a dataset,
+decoding), the compute thread (maps, KD-trees, colourings, vectors) and the fit thread (UMAP,
+t-SNE); the state's `run` sends its work to the last two (explorer/worker/work_runner.py). No
 file I/O, model call or O(N) computation runs on the GUI thread; it only swaps results in.
 
 Generations: opening a model or dataset issues a new generation, carried by every request
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 
 import numpy as np
 from PySide6 import QtCore
@@ -26,7 +26,6 @@ from explorer.core.space.neighbours import as_float64
 from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import Decoded, ExplorerState
 from explorer.worker import dataset_jobs
-from explorer.worker.compute import ComputeWorker, one_step
 from explorer.worker.model_thread import ModelWorker
 from explorer.worker.requests import (
     Cancelled,
@@ -40,6 +39,7 @@ from explorer.worker.requests import (
     Slot,
 )
 from explorer.worker.requests import Decoded as DecodedResult
+from explorer.worker.work_runner import WorkRunner
 from explorer_models import LatentModel, load_model
 from explorer_models.sources import IN_MEMORY_PREFIX, ModelSource, TrustRequired, as_source
 
@@ -60,6 +60,7 @@ RELEASE_AFTER_IMAGES = 16
 class Controller(QtCore.QObject):
     # done, total, what ("rendering faces"); total 0: busy, no count yet; what "": finished
     progress = QtCore.Signal(int, int, str)
+    fit_stopped = QtCore.Signal()  # a UMAP or t-SNE fit ended without a map: the map shown stays
     failed = QtCore.Signal(str, str)  # what failed, message (the window shows it)
     trust_required = QtCore.Signal(object, object)  # ModelSource, TrustRequired: opening it would run code
     settled = QtCore.Signal()  # every request has been answered (idle became true)
@@ -71,16 +72,15 @@ class Controller(QtCore.QObject):
         self.n_samples = n_samples
         self._delivered.connect(self._on_result, QtCore.Qt.ConnectionType.QueuedConnection)
         self.worker = ModelWorker(self._delivered.emit, device=device)
-        self.compute = ComputeWorker(self._delivered.emit)
-        state.run = self._run_on_compute_thread
+        self.runner = WorkRunner(state, self._delivered.emit, self.progress.emit, self._fail, self.fit_stopped.emit)
+        self.compute = self.runner.compute
+        state.run = self.runner.run
         self._data_spec: str | DatasetLike | None = None
         self._data_labels: str | None = None  # --labels FILE for a folder
         # the newest load, dataset and encode requests: answers to older ones are dropped
         self._model_id: int | None = None
         self._dataset_id: int | None = None
         self._encode_id: int | None = None
-        self._compute_done: dict[int, Callable] = {}  # compute request -> what to do with its answer
-        self._newest_work: dict[Work, int] = {}
         self._focus: int | None = None
         self._strip_latents: np.ndarray | None = None  # the strip decode last asked for
         self._prior_rng = np.random.default_rng(PRIOR_SEED)
@@ -90,7 +90,8 @@ class Controller(QtCore.QObject):
         self._focus_timer.timeout.connect(self._on_rest)
         self._focus_timer.timeout.connect(self._tell_if_settled, QtCore.Qt.ConnectionType.QueuedConnection)
         # asked and not answered yet (request id -> generation): the newest decode per slot (a
-        # newer one replaces a pending one, which then never answers), jobs, loads, compute work
+        # newer one replaces a pending one, which then never answers), jobs, loads (the runner
+        # keeps the compute work's)
         self._unanswered_decodes: dict[Slot, tuple[int, int]] = {}
         self._unanswered: dict[int, int] = {}
         self._pending_sources: dict[int, ModelSource] = {}  # model loads asked for, by request id
@@ -138,10 +139,12 @@ class Controller(QtCore.QObject):
         self._dataset_id = self._run_job(Job.DATASET, job, self.state.issue_generation())
 
     def cancel(self) -> None:
-        """Stop opening or encoding the dataset (between two steps); the window says so."""
+        """Stop opening or encoding the dataset (between two steps) and a map fit under way; the
+        window says so. (A new model or dataset cancels them too: a fit is of the data shown.)"""
         for request_id in (self._dataset_id, self._encode_id):
             if request_id is not None:
                 self.worker.cancel(request_id)
+        self.runner.cancel_fit()
 
     def _drop_dataset_jobs(self) -> None:
         """Cancel the dataset jobs a new model or dataset replaces, and forget them: their late
@@ -180,7 +183,7 @@ class Controller(QtCore.QObject):
             self.state.say(f"added {', '.join(v.name for v in vectors)}")
 
         self.state.say(f"computing {what} …")
-        self._submit_compute(Work.VECTORS, fit, add, replaces=False)
+        self.runner.submit(Work.VECTORS, fit, add, replaces=False)
 
     def offer_label_vectors_now(self) -> None:
         """As soon as a labelled dataset is encoded, its binary labels' vectors become sliders."""
@@ -194,20 +197,21 @@ class Controller(QtCore.QObject):
         )
 
     def stop(self) -> bool:
-        """Cancel everything and end both threads (each within one step of its work)."""
+        """Cancel everything and end the threads (each within one step of its work)."""
         self.cancel()
         self._focus_timer.stop()
-        return all([self.worker.stop(), self.compute.stop()])
+        return all([self.worker.stop(), self.runner.stop()])
 
     def wait_until_idle(self, timeout: float | None = None) -> bool:
-        """Both threads have nothing left to do (their answers may still be in Qt's queue)."""
-        return self.worker.wait_until_idle(timeout) and self.compute.wait_until_idle(timeout)
+        """The threads have nothing left to do (their answers may still be in Qt's queue)."""
+        return self.worker.wait_until_idle(timeout) and self.runner.wait_until_idle(timeout)
 
     @property
     def idle(self) -> bool:
         """Every request made has been answered, and none is about to be made: what the window
         shows is what the state asks for (the screenshot waits for this)."""
-        return not (self._unanswered_decodes or self._unanswered or self._focus_timer.isActive())
+        busy = self._unanswered_decodes or self._unanswered or not self.runner.idle
+        return not (busy or self._focus_timer.isActive())
 
     def _mapped_arrays(self) -> list:
         """The state's arrays that may be memory-mapped files: the images and the latents."""
@@ -226,24 +230,11 @@ class Controller(QtCore.QObject):
         self._unanswered[request_id] = generation
         return request_id
 
-    def _run_on_compute_thread(self, work: Work, compute: Callable, done: Callable) -> None:
-        """The state's runner: newest request of a kind wins."""
-        self._submit_compute(work, one_step(compute), done, replaces=True)
-
-    def _submit_compute(self, work: Work, start: Callable, done: Callable, replaces: bool) -> None:
-        """Run the generator start() gives on the compute thread, a step at a time; done(its value)."""
-        generation = self.state.generation
-        request_id = self.compute.submit_steps(work, start, generation, replaces=replaces)
-        if replaces and work in self._newest_work:  # a replaced request never answers
-            older = self._newest_work[work]
-            self._compute_done.pop(older, None)
-            self._unanswered.pop(older, None)
-        self._newest_work[work] = request_id
-        self._compute_done[request_id] = done
-        self._unanswered[request_id] = generation
-
     def _answered(self, r: Result) -> None:
         if isinstance(r, Progressed):
+            return
+        if isinstance(r.what if isinstance(r, Failed) else getattr(r, "job", None), Work):
+            self.runner.answered(r)  # the compute and fit threads count their requests apart
             return
         self._unanswered.pop(r.request_id, None)
         slot = r.slot if isinstance(r, DecodedResult) else r.what if isinstance(r, Failed) else None
@@ -253,10 +244,9 @@ class Controller(QtCore.QObject):
     def _forget_older(self, generation: int) -> None:
         """A new model or dataset is in: older requests will not be answered (the threads drop them)."""
         self.worker.drop_older(generation)
-        self.compute.drop_older(generation)
+        self.runner.forget_older(generation)
         self._unanswered = {i: g for i, g in self._unanswered.items() if g >= generation}
         self._unanswered_decodes = {s: ig for s, ig in self._unanswered_decodes.items() if ig[1] >= generation}
-        self._compute_done = {i: d for i, d in self._compute_done.items() if i in self._unanswered}
 
     # -- state -> worker -------------------------------------------------------------------
     def _on_cursor(self, cursor) -> None:
@@ -333,7 +323,7 @@ class Controller(QtCore.QObject):
             if len(r.images) >= RELEASE_AFTER_IMAGES:  # the old figure and its previews are freed by now
                 self.worker.release_memory(self._mapped_arrays())
         elif isinstance(what, Work):
-            self._on_compute(r)
+            self.runner.answer(r)
         elif isinstance(r, Failed):  # a decode
             self._fail(r)
 
@@ -360,13 +350,6 @@ class Controller(QtCore.QObject):
         self.state.say(f"model {model.info.source} on {loaded.device_name}")
         if self._data_spec is not None:
             self.open_dataset(self._data_spec, self._data_labels)
-
-    def _on_compute(self, r: Result) -> None:
-        done = self._compute_done.pop(r.request_id, None)
-        if isinstance(r, Failed):
-            self._fail(r)
-        elif isinstance(r, Finished) and done is not None:
-            done(r.value)
 
     def _on_dataset_job(self, r: Result) -> None:
         if isinstance(r, Progressed):

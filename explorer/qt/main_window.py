@@ -91,6 +91,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_menus()
         self.posterior_panel.sample_prior_requested.connect(self.controller.sample_prior)
         self.controller.progress.connect(self._on_progress)
+        # a fit cancelled or failed leaves the map shown: the map bar shows which it is again
+        # (MapControls resyncs itself only when a new map comes)
+        self.controller.fit_stopped.connect(self.controls.sync_projection)
         self.controller.failed.connect(self._on_failed)
         self.state.status_changed.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.state.model_changed.connect(lambda: self.device_label.setText(self.state.device_name))

@@ -85,7 +85,7 @@ class MapControls(QtWidgets.QToolBar):
         self.atlas.toggled.connect(latent_map.set_atlas)
         self.search.textChanged.connect(self._apply_search)
         state.data_changed.connect(self._sync_choices)
-        state.projection_changed.connect(self._sync_projection)
+        state.projection_changed.connect(self.sync_projection)
         state.colouring_changed.connect(self._sync_colour)
         state.search_changed.connect(self._show_search)
         latent_map.set_opacity(self.opacity.value())
@@ -101,7 +101,7 @@ class MapControls(QtWidgets.QToolBar):
             with QtCore.QSignalBlocker(box):
                 box.setRange(0, d)
                 box.setValue(value)
-        self._sync_projection()
+        self.sync_projection()
 
     def _sync_colour(self) -> None:
         with QtCore.QSignalBlocker(self.colour):
@@ -115,7 +115,7 @@ class MapControls(QtWidgets.QToolBar):
             self.vector.setCurrentText(current)
         self.vector.setEnabled(self.projection.currentText() == ALONG)
 
-    def _sync_projection(self) -> None:
+    def sync_projection(self) -> None:
         p = self.state.projection
         if p is not None and p.name in NONLINEAR:
             kind = p.name

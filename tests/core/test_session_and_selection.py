@@ -114,6 +114,27 @@ def test_a_session_round_trips_everything_it_records(arranged, make_state, tmp_p
     assert np.array_equal(b.strip.figure.latents, a.strip.figure.latents)
 
 
+@pytest.mark.parametrize("method", ["umap", "tsne"])
+def test_a_session_with_a_umap_or_tsne_map_reopens_it(
+    arranged, make_state, tmp_path, monkeypatch, isolated_cache, method
+):
+    from explorer.core.maps import fits
+
+    def fit_steps(method, mu, seed=0):  # a stand-in fit: the map is mu's first two columns
+        return np.asarray(mu[:, :2], np.float64)
+        yield
+
+    monkeypatch.setattr(fits, "fit_steps", fit_steps)
+    arranged.set_nonlinear(method)
+    assert arranged.projection_source == (method,)
+    doc = S.load(S.save(tmp_path / "x.vaesession", S.capture(arranged)))
+    assert doc["projection"] == [method]
+    fresh = make_state(model_hash="a" * 64)
+    S.restore(fresh, doc)
+    assert fresh.projection_source == (method,)
+    assert np.allclose(fresh.coords, arranged.coords)
+
+
 def test_a_session_of_a_users_own_model_records_what_reopens_it(arranged, tmp_path):
     """A user's class needs its weights and options to open again; trust is never recorded."""
     from explorer_models.sources import ModelSource

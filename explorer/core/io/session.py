@@ -19,6 +19,7 @@ from explorer.core.figures import figure as F
 from explorer.core.figures.compose import MAX_PADDING, MAX_SCALE, Layout
 from explorer.core.figures.export import Animation
 from explorer.core.io.json_document import read_document
+from explorer.core.maps.nonlinear import METHODS, available
 from explorer.core.space.vector_file import MAX_COORDINATE, VECTOR_SCHEMA, vector_from_json, vector_to_json
 from explorer.core.state.explorer_state import FILL_MEAN, FILL_NEAREST
 from explorer_models import schema as S
@@ -35,8 +36,9 @@ class SessionError(UserInputError):
 
 
 def _projection(value, where):
-    """["pca"], ["raw", i, j] or ["vector", k] (whether i, j and k exist is checked on restore)."""
-    kinds = {"pca": 0, "custom": 0, "raw": 2, "vector": 1}
+    """["pca"], ["raw", i, j], ["vector", k], ["umap"] or ["tsne"] (whether i, j and k exist is
+    checked on restore)."""
+    kinds = {"pca": 0, "custom": 0, "raw": 2, "vector": 1, **dict.fromkeys(METHODS, 0)}
     value = S.list_of(lambda v, w: v, 1, 3)(value, where)
     kind = S.text(choices=tuple(kinds))(value[0], f"{where}[0]")
     if len(value) != 1 + kinds[kind]:
@@ -269,7 +271,9 @@ def restore(state, doc: dict, path: str = "the session") -> None:
         state.set_raw_dims(projection[1], projection[2])
     elif projection[0] == "vector":
         state.set_along_vector(projection[1])
-    else:
+    elif projection[0] in available():  # fitted again, or read from the cache of maps fitted before
+        state.set_nonlinear(projection[0])
+    else:  # PCA; also for a UMAP or t-SNE map where its extra is not installed
         state.set_pca()
     if doc.get("colour") in state.colour_choices():
         state.set_colour(doc["colour"])

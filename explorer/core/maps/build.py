@@ -10,7 +10,8 @@ import numpy as np
 
 from explorer.core.maps import projection as proj
 from explorer.core.maps.colouring import Colouring
-from explorer.core.maps.nonlinear import METHODS, embedded
+from explorer.core.maps.fits import embedded
+from explorer.core.maps.nonlinear import METHODS
 from explorer.core.space.neighbours import PointIndex
 from explorer.core.space.support import SupportMeter
 

@@ -12,23 +12,21 @@ KD-tree query each: well under a millisecond a point at a million points. Away f
 the inverse is a guess; `remoteness(p)` says how far p is from the nearest data point, in
 units of the typical spacing of the map's points, so the window can say so.
 
+Fitting the map, a step at a time with progress, cancel and the cache, is fits.py's.
+
 UMAP (umap-learn) and t-SNE (openTSNE) are optional extras: `pip install "vae-explorer[umap,tsne]"`.
 """
 
 from __future__ import annotations
 
-import hashlib
-from contextlib import suppress
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from explorer.core.space.neighbours import PointIndex
-from explorer.core.store import cache
 from explorer_models.errors import UserInputError
 
 NEIGHBOURS = 8  # points an interpolation weighs
-CACHED_MAPS = "maps"  # fitted maps' positions, in the cache
 METHODS = {"umap": "UMAP", "tsne": "t-SNE"}
 PACKAGES = {"umap": "umap", "tsne": "openTSNE"}
 
@@ -102,50 +100,3 @@ def _weighted(index: PointIndex, queries: np.ndarray, values: np.ndarray) -> np.
     weights /= weights.sum(1, keepdims=True)
     out = np.einsum("nk,nkd->nd", weights, np.asarray(values[idx], np.float64))  # only the rows used
     return out[0] if single else out
-
-
-# -- fitting ------------------------------------------------------------------------------------
-def fit(method: str, mu: np.ndarray, seed: int = 0) -> np.ndarray:
-    """(N, 2) positions of the data's latents by UMAP or t-SNE (the caller runs this off the
-    GUI thread); MissingExtra when the package is not installed."""
-    mu = np.asarray(mu, np.float32)
-    if method == "umap":
-        try:
-            import umap
-        except ImportError:
-            raise MissingExtra('the UMAP map needs umap-learn: pip install "vae-explorer[umap]"') from None
-        reducer = umap.UMAP(n_components=2, random_state=seed, n_jobs=1)
-        return np.asarray(reducer.fit_transform(mu), np.float64)
-    if method == "tsne":
-        try:
-            from openTSNE import TSNE
-        except ImportError:
-            raise MissingExtra('the t-SNE map needs openTSNE: pip install "vae-explorer[tsne]"') from None
-        return np.asarray(TSNE(random_state=seed, n_jobs=1).fit(mu), np.float64)
-    raise ValueError(f"unknown map {method!r}; choose one of {', '.join(METHODS)}")
-
-
-def fitted(method: str, mu: np.ndarray, seed: int = 0) -> np.ndarray:
-    """fit(), kept in the cache (keyed by the method, the seed and mu's bytes): a map fitted
-    once for these latents opens at once the next time."""
-    mu = np.ascontiguousarray(mu, np.float32)
-    h = hashlib.sha256(f"{method}|{seed}|{mu.shape}|".encode())
-    for start in range(0, len(mu), 65_536):  # in blocks: no copy of a million rows at once
-        h.update(mu[start : start + 65_536].tobytes())
-    path = cache.cache_path(CACHED_MAPS, f"{h.hexdigest()}.npy")
-    coords = cache.load_array(path, (len(mu), 2), np.float64)
-    if coords is not None:
-        return np.array(coords)
-    coords = fit(method, mu, seed)
-    with suppress(OSError):  # the cache is a help, never a requirement
-        cache.make_dir(CACHED_MAPS)
-        cache.save_array(path, coords)
-    return coords
-
-
-def embedded(method: str, mu: np.ndarray, coords: np.ndarray | None = None, seed: int = 0) -> EmbeddedProjection:
-    """The projection of a UMAP or t-SNE map of `mu` (from the cache, or fitted now, unless
-    `coords` are given)."""
-    coords = fitted(method, mu, seed) if coords is None else coords
-    label = METHODS[method]
-    return EmbeddedProjection(label, np.asarray(mu), np.asarray(coords, np.float64), (f"{label} 1", f"{label} 2"))

@@ -11,6 +11,7 @@ from explorer.core.data import Dataset
 from explorer.core.maps import projection as proj
 from explorer.core.maps.build import PCA, BuiltMap, build_map, make_projection
 from explorer.core.maps.colouring import Colouring, colour_by, uniform
+from explorer.core.maps.fits import embedded, fitted_steps
 from explorer.core.maps.nonlinear import METHODS
 from explorer.core.maps.search import SearchError, search
 from explorer.core.state.compute import Work
@@ -35,6 +36,8 @@ def colouring_for(key: str, encodings: Encodings, dataset: Dataset | None) -> Co
 
 
 class MapPart:
+    _maps_asked = 0  # maps asked for so far (_ask_map); ExplorerState's own once one is asked
+
     # -- the map --------------------------------------------------------------------------
     @property
     def projection(self) -> proj.Projection | None:
@@ -51,11 +54,19 @@ class MapPart:
 
     def set_projection(self, projection: proj.Projection, source: tuple = ("custom",)) -> None:
         encodings = self.encodings
-        self.run(
-            Work.MAP,
-            lambda: build_map(encodings.mu, projection, source),
-            lambda built: self._swap_map(built) if encodings is self.encodings else None,
-        )
+        self._ask_map(Work.MAP, lambda: build_map(encodings.mu, projection, source))
+
+    def _ask_map(self, work: Work, compute) -> None:
+        """Build a map through self.run and show it, unless another map was asked for meanwhile:
+        builds and fits run on different threads, and the newest asked is the one shown."""
+        self._maps_asked += 1
+        asked, encodings = self._maps_asked, self.encodings
+
+        def swap(built: BuiltMap) -> None:
+            if self._maps_asked == asked and encodings is self.encodings:
+                self._swap_map(built)
+
+        self.run(work, compute, swap)
 
     def _swap_map(self, built: BuiltMap) -> None:
         self.map = built
@@ -66,34 +77,30 @@ class MapPart:
 
     def set_pca(self) -> None:
         encodings = self.encodings
-        self.run(
-            Work.MAP,
-            lambda: build_map(encodings.mu, proj.pca(encodings.mu), PCA),
-            lambda built: self._swap_map(built) if encodings is self.encodings else None,
-        )
+        self._ask_map(Work.MAP, lambda: build_map(encodings.mu, proj.pca(encodings.mu), PCA))
 
-    def set_nonlinear(self, method: str) -> None:
-        """A UMAP or t-SNE map ("umap", "tsne"), fitted on the compute thread; the map shown
-        stays in use until it is ready."""
-        encodings = self.encodings
-        self.say(f"fitting the {METHODS[method]} map of {len(encodings.mu):,} points …")
-        self.run(
-            Work.MAP,
-            lambda: build_map(encodings.mu, make_projection(encodings.mu, (method,), self.latent_dim), (method,)),
-            lambda built: self._swap_map(built) if encodings is self.encodings else None,
-        )
+    def set_nonlinear(self, method: str, seed: int = 0) -> None:
+        """A UMAP or t-SNE map ("umap", "tsne"), fitted a step at a time with progress (Work.FIT:
+        on a thread of its own in the window), or read from the cache. The map shown stays in
+        use until it is ready, and stays if the fit is cancelled or another map is asked for."""
+        mu = self.encodings.mu
+        self.say(f"fitting the {METHODS[method]} map of {len(mu):,} points …")
+
+        def fit():  # a step function (Work.FIT is STEPPED)
+            coords = yield from fitted_steps(method, mu, seed)
+            projection = embedded(method, mu, coords, seed)
+            return build_map(projection.mu, projection, (method,))  # its own mu: the positions, unsearched
+
+        self._ask_map(Work.FIT, fit)
 
     def set_raw_dims(self, i: int, j: int) -> None:
         self.set_projection(proj.raw_dims(self.latent_dim, i, j), ("raw", int(i), int(j)))
 
     def set_along_vector(self, index: int) -> None:
-        v, encodings = self.sliders.vectors[index], self.encodings
-        self.run(
+        v, encodings, source = self.sliders.vectors[index], self.encodings, ("vector", int(index))
+        self._ask_map(
             Work.MAP,
-            lambda: build_map(
-                encodings.mu, make_projection(encodings.mu, ("vector",), self.latent_dim, v), ("vector", int(index))
-            ),
-            lambda built: self._swap_map(built) if encodings is self.encodings else None,
+            lambda: build_map(encodings.mu, make_projection(encodings.mu, ("vector",), self.latent_dim, v), source),
         )
 
     def colour_choices(self) -> list[str]:
