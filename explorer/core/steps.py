@@ -22,7 +22,7 @@ class Progress:
     what: str = "encoding"  # what is being done, for a progress bar's text ("rendering faces")
 
 
-Steps = Generator[Progress, None, T]
+Steps = Generator[Progress | None, None, T]  # None: a step with nothing new to report
 
 
 def run_steps(steps: Steps[T], on_progress: Callable[[Progress], None] | None = None) -> T:
@@ -32,5 +32,5 @@ def run_steps(steps: Steps[T], on_progress: Callable[[Progress], None] | None = 
             progress = next(steps)
         except StopIteration as done:
             return done.value
-        if on_progress is not None:
+        if on_progress is not None and progress is not None:  # a step may report nothing
             on_progress(progress)

@@ -3,8 +3,10 @@ fitted a step at a time with progress, stopped by a cancel, kept in the cache wh
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,7 +131,7 @@ def test_a_fit_closed_midway_stops_at_once_caches_nothing_and_the_next_fit_runs(
             self.stopping.wait(10)
 
     monkeypatch.setattr(FITS.Reports, "__call__", held)
-    steps = FITS.fitted_steps(method, blobs)
+    steps = FITS.steps_here(method, blobs)  # in this process, where the library's loop can be held
     progress = next(p for p in steps if p.total and p.done >= p.total // 3)
     steps.close()  # a cancel, a third of the way through
     monkeypatch.setattr(FITS.Reports, "__call__", report)
@@ -145,6 +147,43 @@ def test_a_fit_closed_midway_stops_at_once_caches_nothing_and_the_next_fit_runs(
     coords = FITS.fitted(method, blobs)  # the next fit runs to its end, and is kept
     np.testing.assert_array_equal(coords, _plain_fit(method, blobs, 0))
     assert [p.name for p in isolated_cache.rglob("*.npy")] == [FITS.cache_file(method, blobs).name]
+
+
+def _fit_processes() -> list[str]:
+    """The command lines of fit processes running now (Linux's /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if b"explorer.core.maps.fit_process" in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="finds processes through /proc")
+@pytest.mark.parametrize(("method", "package"), [("umap", "umap"), ("tsne", "openTSNE")])
+def test_a_fit_runs_in_a_process_of_its_own_that_a_cancel_ends_even_in_its_neighbour_search(
+    blobs, method, package, isolated_cache
+):
+    """The window's fits run in a process (umap's numba loops hold the GIL: on a thread they
+    stall the window), which a cancel ends at once, however far the fit is."""
+    pytest.importorskip(package)
+    steps = FITS.fitted_steps(method, blobs)
+    first = next(p for p in steps if p is not None)
+    assert first.done == 0 and "neighbours" in first.what  # the phase no report interrupts
+    assert len(_fit_processes()) == 1
+    steps.close()  # a cancel there
+    assert _fit_processes() == []  # ended, not left to finish
+    assert not list(isolated_cache.rglob("*.npy"))
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("vae-explorer-fit")]
+
+
+def test_a_fit_that_fails_in_its_process_says_why(blobs):
+    pytest.importorskip("umap")
+    bad = np.array(blobs, np.float32)
+    bad[3, 2] = np.nan
+    with pytest.raises(FITS.FitError, match=r"the UMAP map could not be fitted: .*NaN"):
+        run_steps(FITS.fit_steps("umap", bad))
+    assert _fit_processes() == []
 
 
 def _try_lock(lock) -> bool:

@@ -226,6 +226,8 @@ def test_cancel_stops_encoding_and_says_so(open_window, qtbot, isolated_cache, m
     monkeypatch.setattr(controller_module, "load_model", lambda spec: model)
     w = open_window("fake", "builtin:faces:test", wait_ready=False)
     qtbot.waitUntil(lambda: w.cancel_button.isVisible() and w.progress.format().startswith("encoding"), timeout=120_000)
+    # the encoding's store is open (the model thread may first have served a decode, which the gate held too)
+    qtbot.waitUntil(lambda: any((isolated_cache / "encodings").glob("*.partial")), timeout=60_000)
     w.cancel_button.click()
     model.gate.set()  # the chunk being encoded ends; the next is not started
     qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "encoding cancelled", timeout=20_000)

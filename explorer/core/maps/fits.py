@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import queue
 import re
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from contextlib import suppress
@@ -20,9 +23,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from explorer.core.maps.nonlinear import METHODS, EmbeddedProjection, MissingExtra
+from explorer.core.maps.nonlinear import METHODS, MISSING, EmbeddedProjection, MissingExtra, available
 from explorer.core.steps import Progress, Steps, run_steps
 from explorer.core.store import cache
+from explorer_models.errors import UserInputError
 
 T = TypeVar("T")
 
@@ -30,8 +34,13 @@ CACHED_MAPS = "maps"  # fitted maps' positions, in the cache
 # A fit runs inside the library's own loop, which no generator can step through; it runs on a
 # helper thread instead, and reports from inside that loop (openTSNE's callbacks, umap-learn's
 # epoch progress bar) reach the caller as the steps of a generator (hooked_steps).
+POLL = 0.1  # seconds a fit's step waits for its process to report: a cancel is taken within it
 TSNE_REPORT_EVERY = 5  # t-SNE iterations between two reports (and two chances to stop)
 STEPS_PER_PHASE = 100  # at most about this many steps per phase of a fit: a cancel is checked at every report
+
+
+class FitError(UserInputError):
+    """A fit that failed in its process; the message says why."""
 
 
 class _Stopped(Exception):
@@ -106,28 +115,29 @@ def _newest(reports: queue.SimpleQueue) -> tuple[Progress | None, bool]:
     return newest, True
 
 
-def fit_steps(method: str, mu: np.ndarray, seed: int = 0) -> Steps[np.ndarray]:
-    """(N, 2) positions of the data's latents by UMAP or t-SNE, a step at a time: it yields
-    Progress (the neighbour search first, then UMAP's epochs or t-SNE's iterations) and returns
-    the positions, the same as the library's plain fit with this seed gives. Closing it stops
-    the fit within one report (hooked_steps). MissingExtra when the package is not installed."""
+def steps_here(method: str, mu: np.ndarray, seed: int = 0) -> Steps[np.ndarray]:
+    """(N, 2) positions of the data's latents by UMAP or t-SNE, a step at a time, in this
+    process: it yields Progress (the neighbour search first, then UMAP's epochs or t-SNE's
+    iterations) and returns the positions, the same as the library's plain fit with this seed
+    gives. Closing it stops the fit within one report (hooked_steps). MissingExtra when the
+    package is not installed. What a fit's own process runs (fit_process.py); scripts too (fit)."""
     mu = np.asarray(mu, np.float32)
     if method == "umap":
         try:
             import umap
             from tqdm.auto import tqdm  # the bar umap's epoch loop draws (umap-learn needs tqdm)
         except ImportError:
-            raise MissingExtra('the UMAP map needs umap-learn: pip install "vae-explorer[umap]"') from None
+            raise MissingExtra(MISSING["umap"]) from None
         run = partial(_fit_umap, umap.UMAP, tqdm.get_lock(), mu, seed)
     elif method == "tsne":
         try:
             from openTSNE import TSNE
         except ImportError:
-            raise MissingExtra('the t-SNE map needs openTSNE: pip install "vae-explorer[tsne]"') from None
+            raise MissingExtra(MISSING["tsne"]) from None
         run = partial(_fit_tsne, TSNE, mu, seed)
     else:
         raise ValueError(f"unknown map {method!r}; choose one of {', '.join(METHODS)}")
-    coords = yield from hooked_steps(run, f"vae-explorer-fit-{method}")
+    coords = yield from hooked_steps(run, f"vae-explorer-fit-{method}-library")
     return np.asarray(coords, np.float64)
 
 
@@ -201,8 +211,67 @@ class _IterationReports:
 
 
 def fit(method: str, mu: np.ndarray, seed: int = 0) -> np.ndarray:
-    """fit_steps() run to the end (scripts, the CLI): (N, 2) positions."""
-    return run_steps(fit_steps(method, mu, seed))
+    """A fit run to its end in this process (scripts, the CLI): (N, 2) positions."""
+    return run_steps(steps_here(method, mu, seed))
+
+
+def fit_steps(method: str, mu: np.ndarray, seed: int = 0) -> Steps[np.ndarray]:
+    """steps_here() in a process of its own (fit_process.py), as the window fits: umap-learn's
+    numba loops hold the GIL while each runs (up to 0.2 s an epoch at 20,000 points, seconds at
+    a million), which on a thread of the window's process stalls the window; and neither library
+    can be stopped in its neighbour search, which a process's end stops at once. It yields each
+    Progress the process reports, and None every POLL seconds without one (a step: the caller
+    may cancel there); closing it ends the process. FitError when the fit fails there."""
+    if method not in METHODS:
+        raise ValueError(f"unknown map {method!r}; choose one of {', '.join(METHODS)}")
+    if method not in available():
+        raise MissingExtra(MISSING[method])
+    with tempfile.TemporaryDirectory(prefix="vae-explorer-fit-") as folder:
+        mu_path, out_path, errors = (Path(folder) / name for name in ("mu.npy", "map.npy", "stderr.txt"))
+        np.save(mu_path, np.ascontiguousarray(mu, np.float32))
+        argv = [sys.executable, "-m", "explorer.core.maps.fit_process", method, str(seed), str(mu_path), str(out_path)]
+        with open(errors, "w") as stderr:
+            process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        lines: queue.SimpleQueue = queue.SimpleQueue()
+        reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), name=f"vae-explorer-fit-{method}")
+        reader.start()
+        error = ""
+        try:
+            while (line := _next_line(lines)) != "":
+                if line is None:
+                    yield None
+                    continue
+                kind, _, rest = line.rstrip("\n").partition(" ")
+                if kind == "progress":
+                    done, total, what = rest.split(" ", 2)
+                    yield Progress(int(done), int(total), what)
+                elif kind == "error":
+                    error = rest
+            code = process.wait()
+        finally:
+            if process.poll() is None:  # closed before the end: a cancel, or another map asked for
+                process.kill()
+                process.wait()
+            reader.join()
+            process.stdout.close()
+        if code != 0 or not out_path.exists():
+            last = errors.read_text(errors="replace").strip().splitlines()[-1:] or [f"exit code {code}"]
+            raise FitError(f"the {METHODS[method]} map could not be fitted: {error or last[0]}")
+        return np.load(out_path)
+
+
+def _read_lines(stream, lines: queue.SimpleQueue) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put("")  # the end of the output
+
+
+def _next_line(lines: queue.SimpleQueue) -> str | None:
+    """The process's next line ("" at its end), or None after POLL seconds without one."""
+    try:
+        return lines.get(timeout=POLL)
+    except queue.Empty:
+        return None
 
 
 def fitted_steps(method: str, mu: np.ndarray, seed: int = 0) -> Steps[np.ndarray]:

@@ -29,6 +29,10 @@ from explorer_models.errors import UserInputError
 NEIGHBOURS = 8  # points an interpolation weighs
 METHODS = {"umap": "UMAP", "tsne": "t-SNE"}
 PACKAGES = {"umap": "umap", "tsne": "openTSNE"}
+MISSING = {
+    "umap": 'the UMAP map needs umap-learn: pip install "vae-explorer[umap]"',
+    "tsne": 'the t-SNE map needs openTSNE: pip install "vae-explorer[tsne]"',
+}
 
 
 def available() -> list[str]:
