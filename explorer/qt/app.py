@@ -93,6 +93,10 @@ class Screenshot(QtCore.QObject):
         if self.exit_code is not None or not self.window.controller.idle:
             return  # something changed meanwhile: the controller says when it settles again
         QtWidgets.QApplication.sendPostedEvents()  # pending layout, so the picture is what a user sees
+        self.window.map.viewport().repaint()  # a large map asks for the image of this view (compute thread)
+        if not self.window.map.image_is_current():
+            QtCore.QTimer.singleShot(10, self._save)  # not drawn yet: the image comes on its own
+            return
         ok = self.window.grab().save(str(self.path), "PNG")
         self._finish(0 if ok else 1, f"saved {self.path}" if ok else f"{self.path}: could not write the PNG")
 

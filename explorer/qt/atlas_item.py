@@ -35,18 +35,16 @@ class AtlasItem(pg.GraphicsObject):
         self._pixmaps.clear()
         self.show_points(np.zeros(0, np.intp), np.zeros((0, 2)))
 
-    def remember(self, thumbnails: dict[int, np.ndarray]) -> None:
-        for index, rgba in thumbnails.items():
+    def show_points(
+        self, indices: np.ndarray, positions: np.ndarray, thumbnails=None, colours=None, faded=None
+    ) -> None:
+        """Draw these points' thumbnails at these map positions: those made before, and the new
+        `thumbnails` (index -> RGBA), framed in each point's colour (k, 3) so the map's colouring
+        still shows, and faint where `faded` (points a search leaves out)."""
+        for index, rgba in (thumbnails or {}).items():
             h, w = rgba.shape[:2]
             image = QtGui.QImage(rgba.data, w, h, 4 * w, QtGui.QImage.Format.Format_RGBA8888)
             self._pixmaps[index] = QtGui.QPixmap.fromImage(image)  # a copy: rgba may go
-        while len(self._pixmaps) > KEPT:
-            self._pixmaps.popitem(last=False)
-
-    def show_points(self, indices: np.ndarray, positions: np.ndarray, colours=None, faded=None) -> None:
-        """Draw these points' thumbnails (those made) at these map positions, framed in each
-        point's colour (k, 3) so the map's colouring still shows, and faint where `faded`
-        (points a search leaves out)."""
         self.prepareGeometryChange()
         self._indices, self._positions = np.asarray(indices, np.intp), np.asarray(positions, np.float64).reshape(-1, 2)
         k = len(self._indices)
@@ -56,6 +54,8 @@ class AtlasItem(pg.GraphicsObject):
         for index in self._indices:
             if int(index) in self._pixmaps:
                 self._pixmaps.move_to_end(int(index))  # shown now: the last to be dropped
+        while len(self._pixmaps) > KEPT:  # the least recently shown go (never those shown now)
+            self._pixmaps.popitem(last=False)
         self.update()
 
     def shown(self) -> np.ndarray:

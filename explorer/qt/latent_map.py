@@ -201,6 +201,11 @@ class LatentMap(pg.PlotWidget):
         self._atlas_on = bool(on)
         self._ask_atlas()
 
+    def image_is_current(self) -> bool:
+        """What the map shows is drawn for its current points, colours and view (a large map's
+        image comes from the compute thread a moment after a change)."""
+        return self._points.image_is_current()
+
     def atlas_shown(self) -> np.ndarray:
         """The data points drawn as thumbnails now."""
         return self._atlas.shown()
@@ -280,10 +285,9 @@ class LatentMap(pg.PlotWidget):
         def show(view: AtlasView) -> None:
             if coords is not s.coords or not self._atlas_on:
                 return  # another map or dataset meanwhile; or switched off
-            self._atlas.remember(view.thumbnails)
             i, c, mask = view.indices, s.colouring, s.search_mask
             colours = None if c is None else np.array(c.colours)[c.groups[i]]
-            self._atlas.show_points(i, coords[i], colours, None if mask is None else ~mask[i])
+            self._atlas.show_points(i, coords[i], view.thumbnails, colours, None if mask is None else ~mask[i])
 
         s.run(Work.THUMBNAILS, lambda: atlas_view(coords, dataset, (x0, x1, y0, y1), made), show)
 

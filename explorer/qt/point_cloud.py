@@ -48,6 +48,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._asked: tuple | None = None  # the raster being drawn
         self._wanted: QtGui.QTransform | None = None  # map -> image pixels at the last paint
         self._raster_version = -1
+        self._oldest = 0  # images drawn for an older version than this are of points since gone
 
     def set_renderer(self, render) -> None:
         self._render = render
@@ -71,8 +72,8 @@ class PointCloudItem(pg.GraphicsObject):
     def _set_bounds(self, bounds) -> None:
         self.prepareGeometryChange()
         self._version += 1
-        if bounds is None:
-            self._raster = None
+        if bounds is None:  # nothing to draw: no image of what was there may come back
+            self._raster, self._oldest = None, self._version
             self._lo = self._hi = None
             self._bounds = QtCore.QRectF()
         else:
@@ -216,6 +217,8 @@ class PointCloudItem(pg.GraphicsObject):
         def done(made: ViewImage) -> None:
             if self._asked == key:
                 self._asked = None
+            if version < self._oldest:
+                return
             h, w = made.pixels.shape[:2]
             image = QtGui.QImage(made.pixels.data, w, h, w * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
             self._raster, self._raster_version = (image, made, transform), version  # made: the image's buffer

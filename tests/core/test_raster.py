@@ -112,6 +112,22 @@ def test_zoomed_in_the_density_view_and_the_points_view_show_the_same_points(dia
         assert np.allclose(unpremultiplied, as_points.pixels[lone][:, :3], atol=3)
 
 
+@pytest.mark.parametrize("values", [np.full(6, np.nan), np.r_[np.linspace(0, 1, 40), [np.nan] * 4]])
+def test_points_without_a_value_are_drawn_grey_in_both_views(values):
+    """An empty label column (all NaN), or a continuous one with gaps: no error, and the
+    valueless points grey."""
+    n = len(values)
+    coords = np.stack([np.arange(n) % 10, np.arange(n) // 10], 1).astype(float)
+    points = _flat(coords, values)
+    view = View(1, 0, 0, 1, 0, 0, 12, 12)
+    for below in (EVERY, NEVER):
+        made = render(points, view, diameter=1, points_below=below)
+        assert made.in_view == n and (made.pixels[..., 3] > 0).sum() == n
+        for i in np.flatnonzero(np.isnan(values)):
+            a, rgb = _argb(made.pixels, *coords[i].astype(int))
+            assert np.allclose(np.array(rgb) * 255 / a, points.colours[0 if points.continuous else -1], atol=2)
+
+
 def test_flat_points_hold_the_same_points_and_colours_as_the_groups():
     rng = np.random.default_rng(1)
     coords = rng.normal(size=(500, 2))

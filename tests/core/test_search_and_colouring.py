@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from explorer.core.maps.colouring import CONTINUOUS_LEVELS, colour_by, uniform, viridis
+from explorer.core.maps.colouring import CONTINUOUS_LEVELS, NO_VALUE, colour_by, uniform, viridis
 from explorer.core.maps.search import SearchError, search
 
 NAMES = ("smiling", "hat", "head_x")
@@ -66,6 +66,21 @@ def test_a_label_whose_rarest_values_a_sample_misses_is_still_categorical(rare_v
         assert np.bincount(c.groups).tolist() == [len(values) - rare_values] + [1] * rare_values
     else:
         assert c.continuous
+
+
+def test_points_without_a_value_get_a_grey_group_of_their_own():
+    nan = np.nan
+    c = colour_by(np.array([0, 1, nan, 1.0]), "smiling")  # a label with an empty cell
+    assert c.missing and not c.continuous and c.groups.tolist() == [0, 1, 2, 1]
+    assert c.names == ("smiling = 0", "smiling = 1", "smiling: no value") and c.colours[2] == NO_VALUE
+    none = colour_by(np.full(5, nan), "empty")  # a column with no value at all
+    assert none.groups.tolist() == [0] * 5 and none.names == ("empty: no value",)
+    values = np.linspace(0, 10, 1001)
+    values[[3, 500]] = nan
+    many = colour_by(values, "head_x")
+    assert many.continuous and many.missing and len(many.colours) == CONTINUOUS_LEVELS + 1
+    assert many.groups[3] == many.groups[500] == CONTINUOUS_LEVELS and many.groups.max() == CONTINUOUS_LEVELS
+    assert many.groups[:3].tolist() == [0, 0, 0]  # its neighbours keep their levels
 
 
 def test_continuous_values_are_quantised_onto_the_colour_map():

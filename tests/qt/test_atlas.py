@@ -44,3 +44,17 @@ def test_zoomed_in_the_points_in_view_are_drawn_as_their_images(open_window, qtb
             break
     qtbot.waitUntil(lambda: w.controller.idle, timeout=30_000)
     assert len(w.map.atlas_shown()) == 0
+
+
+def test_the_thumbnails_shown_are_never_the_ones_let_go(qtbot, monkeypatch):
+    from explorer.qt import atlas_item
+
+    monkeypatch.setattr(atlas_item, "KEPT", 3)
+    item = atlas_item.AtlasItem()
+    tile = lambda v: np.full((4, 4, 4), v, np.uint8)
+    item.show_points(np.arange(3), np.zeros((3, 2)), {i: tile(i) for i in range(3)})
+    assert sorted(item.shown().tolist()) == [0, 1, 2]
+    # the next view: point 0 again (made before: no new thumbnail) and two new ones
+    item.show_points(np.array([0, 3, 4]), np.zeros((3, 2)), {3: tile(3), 4: tile(4)})
+    assert sorted(item.shown().tolist()) == [0, 3, 4]  # 1 and 2 went, not 0
+    assert item.made() == {0, 3, 4}

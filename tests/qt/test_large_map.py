@@ -87,3 +87,36 @@ def test_recolouring_a_large_map_keeps_its_points_and_changes_their_colours(larg
     after = view._points.shown_image().pixels
     assert np.array_equal(before[..., 3] > 0, after[..., 3] > 0)  # the same pixels hold points
     assert not np.array_equal(before[..., :3], after[..., :3])  # in new colours
+
+
+def test_the_image_puts_each_point_on_the_pixel_under_it(qtbot, monkeypatch):
+    """Drawn as an image, a point lands on the screen pixel its map position falls in, as the
+    cursor's ring and the points painted one by one do."""
+    from explorer.qt import latent_map
+
+    monkeypatch.setattr(latent_map, "IMAGE_ABOVE", 0)  # this small map drawn as a large one is
+    rng = np.random.default_rng(5)
+    n, d = 40, 2
+    mu = rng.uniform(-1, 1, (n, d)).astype(np.float32)
+    ones = np.ones(n, np.float32)
+    state = ExplorerState()
+    state.set_model(ModelInfo(name="synthetic"), d, "none")
+    state.set_dataset(Dataset("s", np.zeros((n, 1, 1, 3), np.uint8), np.zeros((n, 0), np.float32), (), fingerprint="s"))
+    view = LatentMap(state)
+    qtbot.addWidget(view)
+    view.set_point_size(1)
+    view.set_opacity(1.0)
+    view.set_atlas(False)  # 40 points: each would be drawn as its image
+    view.resize(640, 480)
+    view.show()
+    qtbot.waitExposed(view)
+    state.set_encodings(Encodings(mu=mu, logvar=np.full_like(mu, -4), recon=ones, kl=ones, mse=ones))
+    view.grab()
+    shot = view.grab().toImage()
+    assert view._points.shown_image() is not None and not view._points.shown_image().density
+    lit = 0
+    for xy in state.coords:
+        at = view.viewportTransform().map(view.scene_point(xy))  # where on the widget, to a fraction of a pixel
+        colour = shot.pixelColor(int(np.floor(at.x())), int(np.floor(at.y())))  # the pixel it falls in
+        lit += colour.red() + colour.green() + colour.blue() > 150
+    assert lit == n

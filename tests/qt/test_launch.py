@@ -111,3 +111,26 @@ def test_the_screenshot_of_a_session_shows_the_session_as_saved(qapp, qtbot, ope
     with Image.open(png) as image:
         assert np.array_equal(_crop(image, view, shown[0], rect), _enlarged(expected, rect.width()))
     assert shown[0].strip_panel.composite is not None and len(s.decoded["strip"].images) == 5
+
+
+def test_the_screenshot_of_a_large_map_shows_its_points(qapp, tmp_path, capsys, shown):
+    """Above 150,000 points the map is an image drawn on the compute thread a moment after each
+    paint asks for it; the screenshot waits for the image of the view it saves."""
+    from explorer.qt.point_cloud import IMAGE_ABOVE
+
+    n = IMAGE_ABOVE + 10_000
+    rng = np.random.default_rng(0)
+    mu = (rng.normal(size=(n, 16)) * np.linspace(2, 0.2, 16)).astype(np.float32)
+    np.savez(tmp_path / "latents.npz", mu=mu, even=(np.arange(n) % 2).astype(np.float32))
+    png = tmp_path / "map.png"
+    assert main(["--data", str(tmp_path / "latents.npz"), "--device", "cpu", "--screenshot", str(png)]) == 0
+    window = shown[0]
+    assert window.map.image_is_current() and window.map._points.shown_image().density
+    with Image.open(png) as im:
+        shot = np.asarray(im.convert("RGB")).astype(int)
+    box = window.map.plotItem.vb.sceneBoundingRect()  # where the points are, in the window
+    top_left = window.map.mapTo(window, window.map.mapFromScene(box.topLeft()))
+    x0, y0 = top_left.x(), top_left.y()
+    inside = shot[y0 + 5 : y0 + int(box.height()) - 5, x0 + 5 : x0 + int(box.width()) - 5]
+    lit = (inside.sum(2) > 60).mean()
+    assert lit > 0.05  # the density image is there, not an empty plot

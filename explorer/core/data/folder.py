@@ -16,7 +16,6 @@ import shutil
 from collections import deque
 from collections.abc import Generator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, suppress
 from pathlib import Path
 
@@ -172,7 +171,9 @@ def _decoded_tasks(tasks: list[list[Path]], size: int, channels: int) -> Generat
                 while len(asked) < 2 * workers and i + len(asked) < len(tasks):  # a few ahead: bounded memory
                     asked.append(pool.submit(image_decode.decode_files, tasks[i + len(asked)], size, channels))
                 rows, failed = asked.popleft().result()
-            except (BrokenProcessPool, OSError):  # a worker died or none could start: the rest is read here
+            # a worker died or none could start (BrokenProcessPool, or EOFError from a forkserver
+            # that died): the rest is read here
+            except Exception:
                 yield from _in_process(tasks[i:], size, channels)
                 return
             yield rows, [(j, _problem(task[j], why)) for j, why in failed]
@@ -208,9 +209,9 @@ def _process_pool(workers: int) -> ProcessPoolExecutor | None:
 
     As with any such start, a worker first imports the program's main module (multiprocessing's
     rule): the `vae-explorer` command and a notebook need nothing, but a script that opens a
-    large folder at its top level must do so under `if __name__ == "__main__":` (without it each
-    worker runs the script's top level up to that open, fails there, and the images are decoded
-    in this process instead)."""
+    large folder at its top level must do so under `if __name__ == "__main__":`. Without it each
+    worker process runs the script's top level again, as multiprocessing's workers do; the
+    folder still opens right (a worker that cannot start leaves the images to this process)."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     where = {"name": image_decode.__name__, "path": image_decode.__file__}

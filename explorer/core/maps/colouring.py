@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_CATEGORIES = 12
+NO_VALUE = (130, 130, 130)  # points whose value is missing
 CONTINUOUS_LEVELS = 32
 # A categorical palette with distinct hues that stay readable on a dark background.
 PALETTE = (
@@ -55,6 +56,7 @@ class Colouring:
     names: tuple[str, ...]  # legend text per group
     continuous: bool
     value_range: tuple[float, float] | None = None  # continuous: the values at the colour map's ends
+    missing: bool = False  # the last group holds the points without a value (NaN: an empty CSV cell)
 
 
 def viridis(t: np.ndarray) -> np.ndarray:
@@ -83,21 +85,32 @@ def _few_values(finite: np.ndarray) -> np.ndarray | None:
 
 
 def colour_by(values: np.ndarray, title: str) -> Colouring:
+    """Categories (at most MAX_CATEGORIES values) or CONTINUOUS_LEVELS levels; points without a
+    value (NaN) get a grey group of their own, last."""
     values = np.asarray(values, np.float64)
-    finite = values[np.isfinite(values)]
+    known = np.isfinite(values)
+    finite = values[known]
+    missing = not known.all()
     uniques = _few_values(finite)
     if uniques is not None:
         groups = np.searchsorted(uniques, values).clip(0, max(len(uniques) - 1, 0))
         colours = tuple(PALETTE[i % len(PALETTE)] for i in range(len(uniques)))
         names = tuple(f"{title} = {_format(u)}" for u in uniques)
-        return Colouring(title, groups.astype(np.int32), colours, names, continuous=False)
-    lo, hi = (float(q) for q in np.percentile(finite, [1, 99]))  # robust to outliers
-    span = hi - lo if hi > lo else 1.0
-    levels = np.clip(((values - lo) / span * CONTINUOUS_LEVELS).astype(np.int64), 0, CONTINUOUS_LEVELS - 1)
-    rgb = viridis((np.arange(CONTINUOUS_LEVELS) + 0.5) / CONTINUOUS_LEVELS).round().astype(int)
-    colours = tuple(tuple(int(c) for c in row) for row in rgb)
-    names = tuple(f"{title} {_format(lo + span * k / CONTINUOUS_LEVELS)}.." for k in range(CONTINUOUS_LEVELS))
-    return Colouring(title, levels.astype(np.int32), colours, names, continuous=True, value_range=(lo, hi))
+        continuous, value_range = False, None
+    else:
+        lo, hi = (float(q) for q in np.percentile(finite, [1, 99]))  # robust to outliers
+        span = hi - lo if hi > lo else 1.0
+        groups = np.clip(
+            ((np.where(known, values, lo) - lo) / span * CONTINUOUS_LEVELS).astype(np.int64), 0, CONTINUOUS_LEVELS - 1
+        )
+        rgb = viridis((np.arange(CONTINUOUS_LEVELS) + 0.5) / CONTINUOUS_LEVELS).round().astype(int)
+        colours = tuple(tuple(int(c) for c in row) for row in rgb)
+        names = tuple(f"{title} {_format(lo + span * k / CONTINUOUS_LEVELS)}.." for k in range(CONTINUOUS_LEVELS))
+        continuous, value_range = True, (lo, hi)
+    if missing:
+        groups = np.where(known, groups, len(colours))
+        colours, names = (*colours, NO_VALUE), (*names, f"{title}: no value")
+    return Colouring(title, groups.astype(np.int32), colours, names, continuous, value_range, missing)
 
 
 def uniform(n: int, title: str = "all points") -> Colouring:

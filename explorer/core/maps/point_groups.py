@@ -27,7 +27,8 @@ class FlatPoints:
 
     x: np.ndarray  # (N,) float32 map positions
     y: np.ndarray
-    key: np.ndarray  # (N,) uint8: 0 for a point a search leaves out, else its colour group + 1
+    key: np.ndarray  # (N,) uint8: its colour group + 1; 0 (grey) for a point a search leaves out or
+    # without a value in a continuous colouring (it has no level to average)
     colours: np.ndarray  # (groups + 1, 3) uint8: DIMMED, then each group's colour
     continuous: bool  # the groups are levels of one value (the density view shows their mean)
     counts: tuple[int, ...]  # points per key
@@ -58,6 +59,8 @@ def flat_points(coords: np.ndarray, colouring: Colouring, shown: np.ndarray | No
     if len(colouring.colours) > 254:
         raise ValueError(f"{len(colouring.colours)} colour groups; a uint8 key holds 254")
     key = np.asarray(colouring.groups).astype(np.uint8) + np.uint8(1)
+    if colouring.continuous and colouring.missing:  # no value, no level: grey, outside the mean level
+        key[key == len(colouring.colours)] = 0
     if shown is not None:
         key[~shown] = 0
     colours = np.array([DIMMED, *colouring.colours], np.uint8).reshape(-1, 3)

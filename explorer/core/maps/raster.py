@@ -5,7 +5,7 @@ A view with many points in it becomes a density image: each pixel's count of poi
 brightness (log scale), and its colour is the majority colour group of the points in it, or
 for a continuous colouring the colour of their mean value. With few points in view, each point
 is drawn as a disc of its colour, later groups on top, as the map draws small datasets. The
-same pixel (its centre rounded) holds a point in both, so zooming in turns the density into
+same pixel holds a point in both, so zooming in turns the density into
 its points. Counting is a few bincounts over the points in view: O(N) and about 20 ms at a
 million points, no pyramid or per-point Python object (benchmarks/density_ways.py compares
 the ways this could be done).
@@ -21,7 +21,10 @@ from explorer.core.maps.point_groups import FlatPoints
 
 POINTS_BELOW = 50_000  # points in view; more are drawn as a density image
 DIRECT_TABLE = 4_000_000  # pixels x keys counted in one table (32 MB); more: occupied pixels only
-FAINTEST = 0.3  # the brightness of a pixel with one point when the busiest pixel has many
+FAINTEST = 0.3
+FAR = (
+    2.0**30
+)  # pixels: beyond any image, within int32  # the brightness of a pixel with one point when the busiest pixel has many
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ def disc_offsets(diameter: float) -> np.ndarray:
 
 
 def pixels_of(points: FlatPoints, view: View) -> tuple[np.ndarray, np.ndarray]:
-    """Each point's pixel (its centre rounded), as int32 columns."""
+    """The pixel each point falls in (pixel i covers [i, i + 1), as Qt's do), as int32 columns;
+    far outside the image when the point is (clipped there, so a deep zoom cannot overflow)."""
     x, y = points.x, points.y
     f = np.float32
     px = x * f(view.m11) + f(view.dx)
@@ -63,7 +67,10 @@ def pixels_of(points: FlatPoints, view: View) -> tuple[np.ndarray, np.ndarray]:
     if view.m21 or view.m12:  # pyqtgraph's views do not rotate, but a transform may
         px += y * f(view.m21)
         py += x * f(view.m12)
-    return np.rint(px).astype(np.int32), np.rint(py).astype(np.int32)
+    for p in (px, py):
+        np.floor(p, out=p)
+        np.clip(p, -FAR, FAR, out=p)
+    return px.astype(np.int32), py.astype(np.int32)
 
 
 def render(points: FlatPoints, view: View, diameter: float, points_below: int = POINTS_BELOW) -> ViewImage:
@@ -96,13 +103,16 @@ def _packed(rgb: np.ndarray, alpha: np.ndarray | float = 1.0) -> np.ndarray:
 
 def _discs(ix, iy, key, colours, w: int, h: int, diameter: float) -> np.ndarray:
     image = np.zeros((h, w), np.uint32)
-    order = np.argsort(key, kind="stable")  # the searched-out points underneath, then group by group
-    ix, iy = ix[order], iy[order]
-    value = _packed(colours.astype(np.float32))[key[order]]
-    for ox, oy in disc_offsets(diameter):
-        qx, qy = ix + ox, iy + oy
-        ok = (qx >= 0) & (qy >= 0) & (qx < w) & (qy < h)
-        image[qy[ok], qx[ok]] = value[ok]  # numpy writes in order: the last point on a pixel wins
+    values = _packed(colours.astype(np.float32))
+    offsets = disc_offsets(diameter)
+    for k in np.flatnonzero(
+        np.bincount(key, minlength=len(colours))
+    ):  # the searched-out underneath, then group by group
+        gx, gy = ix[key == k], iy[key == k]
+        for ox, oy in offsets:
+            qx, qy = gx + ox, gy + oy
+            ok = (qx >= 0) & (qy >= 0) & (qx < w) & (qy < h)
+            image[qy[ok], qx[ok]] = values[k]
     return image.view(np.uint8).reshape(h, w, 4)
 
 
