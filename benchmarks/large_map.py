@@ -11,6 +11,8 @@ binary labels and the per-point terms) in the real window, then:
   zooms with real wheel notches, each step timed two ways: the frame (the event and the repaint
   it causes, on the GUI thread) and the catch-up (from the event until the map shows the image
   drawn for exactly the new view; until then the last image is shown moved and scaled);
+- drags for 3 s with a move every 16 ms, as a hand does, whether or not the last image has come:
+  each move's frame, the GUI thread's longest gap, and the new images shown a second;
 - looks up the nearest data point of 2,000 random map points (the KD-tree the cursor uses).
 """
 
@@ -27,7 +29,7 @@ import numpy as np
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from gui_tools import Button, figure_key, send_mouse, send_move, send_wheel, write_figures
+from gui_tools import Button, StallMeter, figure_key, send_mouse, send_move, send_wheel, write_figures
 from open_million import open_job, write_latents
 from PySide6 import QtCore
 
@@ -110,6 +112,37 @@ def main() -> None:
             step(name, lambda: send_mouse(viewport, at[0], held=Button.MiddleButton))
         send_mouse(viewport, at[0], QtCore.QEvent.Type.MouseButtonRelease, Button.MiddleButton)
 
+    def drag_continuously(name: str, seconds: float = 3.0) -> None:
+        """A middle-button drag as a hand makes it: a move every 16 ms (60 a second) whether or
+        not the last image has come, with the compute thread drawing images meanwhile. Each
+        move's frame (the event and its repaint), the GUI thread's longest gap (a 1 ms timer),
+        and how many new images of the moving view were shown a second (each drawn for a view
+        a move or two old, and shown moved to where its points now are). Right, then back left
+        as far: the view ends where it began."""
+        meter, shown, frames = StallMeter(), set(), []
+        send_move(viewport, centre)
+        send_mouse(viewport, centre, QtCore.QEvent.Type.MouseButtonPress, Button.MiddleButton, Button.MiddleButton)
+        at, start = centre, time.perf_counter()
+        meter.start()
+        due = start
+        while (now := time.perf_counter()) < start + seconds:
+            if now >= due:
+                due += 0.016
+                at = at + QtCore.QPoint(4 if now - start < seconds / 2 else -4, 0)
+                t0 = time.perf_counter()
+                send_mouse(viewport, at, held=Button.MiddleButton)
+                viewport.repaint()
+                frames.append((time.perf_counter() - t0) * 1e3)
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 1)
+            if points.shown_image() is not None:
+                shown.add(id(points.shown_image()))
+        meter.stop()
+        send_mouse(viewport, at, QtCore.QEvent.Type.MouseButtonRelease, Button.MiddleButton)
+        rows[f"{name}: frame"] = frames
+        rows[f"{name}: longest GUI gap"] = [float(meter.gaps_ms().max())]
+        rows[f"{name}: new images a second"] = [len(shown) / seconds]
+
+    drag_continuously("drag at 60 moves a second")
     pan("pan step, whole map")
     for i in range(args.steps):  # in 10 notches, out 10, ...: from the whole map to 1/60 of it and back
         notch = 1 if (i // 10) % 2 == 0 else -1
@@ -135,7 +168,10 @@ def main() -> None:
     figures = {}  # each row's p50 and p95 (points in view: min and max), keyed by its name
     for name, values in rows.items():
         key = figure_key(name)
-        if name.endswith("points in view"):
+        if name.endswith("images a second"):
+            print(f"  {name:<36} {values[0]:.1f}")
+            figures[key] = float(values[0])
+        elif name.endswith("points in view"):
             print(f"  {name:<36} {int(min(values)):,} .. {int(max(values)):,}")
             figures.update({f"{key}_min": int(min(values)), f"{key}_max": int(max(values))})
         else:

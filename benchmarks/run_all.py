@@ -103,6 +103,10 @@ def _map_figures() -> tuple[Figure, ...]:
     for key, label in steps:
         figures.append(Figure(f"{key}_frame_p95_ms", f"{label}: frame p95", target=FRAME))
         figures.append(Figure(f"{key}_catch_up_p95_ms", f"{label}: catch-up p95 (exact image shown)"))
+    drag = "drag_at_60_moves_a_second"
+    figures.append(Figure(f"{drag}_frame_p95_ms", "drag, a move every 16 ms: frame p95", target=FRAME))
+    figures.append(Figure(f"{drag}_longest_gui_gap_p95_ms", "drag, a move every 16 ms: longest GUI-thread gap"))
+    figures.append(Figure(f"{drag}_new_images_a_second", "drag, a move every 16 ms: new images shown a second", "/s"))
     figures.append(Figure("nearest_data_point_kd_tree_p95_ms", "nearest data point (KD-tree), p95", target=NEAREST))
     return tuple(figures)
 
