@@ -1,13 +1,16 @@
 """The latent map: every data point projected to 2D, coloured, with the cursor's context.
 
 Drawing: one PointCloudItem holds every colour group (one sprite and one draw call per group;
-see point_cloud.py), with points a search leaves out in a grey group underneath. No per-point
-Python objects, no hoverable=True. The cursor is followed through the scene's sigMouseMoved
-(as pyqtgraph's crosshair example does); the nearest point comes from a KD-tree in the state.
+see point_cloud.py), with points a search leaves out in a grey group underneath; above
+150,000 points, an image of each view drawn on the compute thread (a density image, or the
+points once few are in view). Zoomed in to a few hundred points, the atlas draws each as its
+image (atlas_item.py). No per-point Python objects, no hoverable=True. The cursor is followed
+through the scene's sigMouseMoved (as pyqtgraph's crosshair example does); the nearest point
+comes from a KD-tree in the state.
 
-Mouse: hover decodes the latent under the cursor; a click pins it; shift-click adds the
-nearest data point as a strip keyframe; left-drag walks (the pin follows the cursor); wheel
-zooms; Ctrl+left-drag or middle-drag pans; right-drag zooms.
+Mouse (map_mouse.py): hover decodes the latent under the cursor; a click pins it; shift-click
+adds the nearest data point as a strip keyframe; left-drag walks (the pin follows the cursor);
+wheel zooms; Ctrl+left-drag or middle-drag pans; right-drag zooms.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import Cursor, ExplorerState
 from explorer.qt.atlas_item import AtlasItem
 from explorer.qt.map_marks import Marks, resize_labels
+from explorer.qt.map_mouse import MapScene, MapViewBox
 from explorer.qt.point_cloud import IMAGE_ABOVE, PointCloudItem
 from explorer.qt.vector_arrows import VectorArrows
 
@@ -34,74 +38,11 @@ SELECTION_COLOURS = {"A": (80, 230, 120), "B": (235, 80, 210)}
 _NO_PEN = pg.mkPen(None)
 
 
-class _MapScene(pg.GraphicsScene):
-    """pyqtgraph's scene, without its search for the items near the cursor on every move.
-
-    pyqtgraph sends its HoverEvents to the items near the cursor after every move; finding them
-    asks every item for its bounds and shape, a third of a move's cost on the map. On the map
-    they serve the plot (it shows its auto-range button while the mouse is over it) and the
-    click and drag dispatch, which pyqtgraph refreshes itself on a press and a release. So they
-    are sent on the first move into the map and after a press or release, not on every move."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent=parent)
-        self._hover_sent = False  # a move sent them; a leave, press or release (each sends its own) clears it
-
-    def sendHoverEvents(self, ev, exitOnly=False) -> None:
-        moved = not exitOnly and ev.type() == QtCore.QEvent.Type.GraphicsSceneMouseMove
-        if not (moved and self._hover_sent):
-            super().sendHoverEvents(ev, exitOnly)
-        self._hover_sent = moved
-
-
-class _MapViewBox(pg.ViewBox):
-    """Left click pins, left drag walks (or draws a selection box in select mode);
-    Ctrl/middle drag pans as usual."""
-
-    clicked = QtCore.Signal(object, object)  # view point (QPointF), modifiers
-    walked = QtCore.Signal(object)  # view point (QPointF)
-    boxed = QtCore.Signal(object, object)  # two corners (QPointF) of a selection box
-
-    def __init__(self):
-        super().__init__()
-        self.selecting = False
-        self._box = QtWidgets.QGraphicsRectItem()
-        self._box.setPen(pg.mkPen(255, 255, 255, 200, width=1, style=QtCore.Qt.PenStyle.DashLine))
-        self._box.setBrush(pg.mkBrush(255, 255, 255, 30))
-        self._box.setZValue(1e9)
-        self._box.hide()
-        self.addItem(self._box, ignoreBounds=True)
-
-    def mouseClickEvent(self, ev) -> None:
-        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
-            ev.accept()
-            self.clicked.emit(self.mapSceneToView(ev.scenePos()), ev.modifiers())
-        else:
-            super().mouseClickEvent(ev)
-
-    def mouseDragEvent(self, ev, axis=None) -> None:
-        plain_left = (
-            ev.button() == QtCore.Qt.MouseButton.LeftButton and ev.modifiers() == QtCore.Qt.KeyboardModifier.NoModifier
-        )
-        if plain_left and self.selecting:
-            ev.accept()
-            a, b = self.mapSceneToView(ev.buttonDownScenePos()), self.mapSceneToView(ev.scenePos())
-            self._box.setRect(QtCore.QRectF(a, b).normalized())
-            self._box.setVisible(not ev.isFinish())
-            if ev.isFinish():
-                self.boxed.emit(a, b)
-        elif plain_left:
-            ev.accept()
-            self.walked.emit(self.mapSceneToView(ev.scenePos()))
-        else:
-            super().mouseDragEvent(ev, axis)
-
-
 class LatentMap(pg.PlotWidget):
     def __init__(self, state: ExplorerState, parent=None):
-        self._vb = _MapViewBox()
+        self._vb = MapViewBox()
         super().__init__(parent=parent, viewBox=self._vb)
-        self._use_scene(_MapScene(parent=self))
+        self._use_scene(MapScene(parent=self))
         self.setObjectName("latentMap")
         self.state = state
         self._point_size = 4.0
