@@ -23,7 +23,7 @@ from PySide6 import QtCore, QtWidgets
 
 from explorer.core.data.base import has_images
 from explorer.core.figures import figure as F
-from explorer.core.maps.atlas import AtlasView, atlas_view
+from explorer.core.maps.atlas import ATLAS_MOST, AtlasView, atlas_view
 from explorer.core.maps.colouring import viridis
 from explorer.core.maps.point_groups import FlatPoints, PointGroups, flat_points, point_groups
 from explorer.core.state.compute import Work
@@ -35,6 +35,9 @@ from explorer.qt.point_cloud import IMAGE_ABOVE, PointCloudItem
 from explorer.qt.vector_arrows import VectorArrows
 
 SELECTION_COLOURS = {"A": (80, 230, 120), "B": (235, 80, 210)}
+# A view estimated (from the last image) to hold this many times the atlas's most is not scanned
+# for it: each pan step of a million-point map would scan every point (7 ms at a million)
+CROWDED = 10
 _NO_PEN = pg.mkPen(None)
 
 
@@ -221,6 +224,10 @@ class LatentMap(pg.PlotWidget):
             self._atlas.show_points(np.zeros(0, np.intp), np.zeros((0, 2)))
             return
         (x0, x1), (y0, y1) = self._vb.viewRange()
+        about = self._points.points_in(x1 - x0, y1 - y0)
+        if about is not None and about > CROWDED * ATLAS_MOST:  # a large map far from an atlas: no O(N) scan
+            self._atlas.show_points(np.zeros(0, np.intp), np.zeros((0, 2)))
+            return
         coords, dataset, made = s.coords, s.dataset, self._atlas.made()
 
         def show(view: AtlasView) -> None:

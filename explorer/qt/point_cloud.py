@@ -95,6 +95,17 @@ class PointCloudItem(pg.GraphicsObject):
         raster = self._raster
         return raster is not None and self._raster_version == self._version and raster[2] == self._wanted
 
+    def points_in(self, width: float, height: float) -> float | None:
+        """About how many points a view of this size (map units) holds, from the last image's
+        count scaled by area (None without an image): enough to tell a view of a million points
+        from one of a few hundred without a pass over them."""
+        if self._raster is None:
+            return None
+        _, made, transform = self._raster
+        h, w = made.pixels.shape[:2]
+        drawn = (w / abs(transform.m11() or 1)) * (h / abs(transform.m22() or 1))  # the image's area, map units
+        return made.in_view * (width * height) / drawn if drawn > 0 else None
+
     def shown_image(self) -> ViewImage | None:
         """The image the view shows (a large map), current or about to be replaced."""
         return None if self._raster is None else self._raster[1]

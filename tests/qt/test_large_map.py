@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from explorer.core.data import Dataset
+from explorer.core.maps.atlas import ATLAS_MOST
 from explorer.core.maps.raster import POINTS_BELOW
 from explorer.core.state.explorer_state import COLOUR_RECON, ExplorerState
 from explorer.core.store.encoding import Encodings
@@ -64,7 +65,15 @@ def test_zoomed_out_a_density_image_zoomed_in_the_points(large_map, send_wheel):
     assert 0 < shown.in_view <= POINTS_BELOW
     assert abs(shown.in_view - _points_in_range(state, view)) <= 0.02 * shown.in_view + 5
 
-    for _ in range(40):  # and back out: the density again
+    for _ in range(60):  # on in, to a few hundred points: each drawn as its image
+        if _points_in_range(state, view) <= ATLAS_MOST:
+            break
+        send_wheel(viewport, centre, 1)
+        view.grab()
+    inside = _points_in_range(state, view)
+    assert 0 < inside <= ATLAS_MOST and len(view.atlas_shown()) == inside
+
+    for _ in range(60):  # and back out: the density again
         send_wheel(viewport, centre, -1)
         view.grab()
         if points.shown_image().density:
