@@ -1,21 +1,51 @@
-"""VAE models, the model contract, checkpoints and training. No Qt; usable from a notebook."""
+"""VAE models, the model contract, checkpoints and training. No Qt; usable from a notebook.
 
-from explorer_models.architectures import MLPVAE, ConvVAE, build_model
-from explorer_models.checkpoint import load_checkpoint, save_checkpoint
-from explorer_models.config import VAEConfig
-from explorer_models.contract import DEFAULT_LIKELIHOOD, Likelihood, likelihood_of
-from explorer_models.device import describe_device, resolve_device
-from explorer_models.errors import CheckpointError, ModelSpecError, TrainingError, UserInputError
-from explorer_models.loading import builtin_specs, load_model
-from explorer_models.vae import (
-    VAE,
-    ElboTerms,
-    LatentModel,
-    ModelInfo,
-    decode_images,
-    images_to_tensor,
-    tensor_to_images,
-)
+The names below are imported when first used (PEP 562): a module that needs only, say,
+explorer_models.errors does not pay for torch (a UMAP fit's process, a --help)."""
+
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "MLPVAE": "architectures",
+    "ConvVAE": "architectures",
+    "build_model": "architectures",
+    "load_checkpoint": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "VAEConfig": "config",
+    "DEFAULT_LIKELIHOOD": "contract",
+    "Likelihood": "contract",
+    "likelihood_of": "contract",
+    "describe_device": "device",
+    "resolve_device": "device",
+    "CheckpointError": "errors",
+    "ModelSpecError": "errors",
+    "TrainingError": "errors",
+    "UserInputError": "errors",
+    "builtin_specs": "loading",
+    "load_model": "loading",
+    "VAE": "vae",
+    "ElboTerms": "vae",
+    "LatentModel": "vae",
+    "ModelInfo": "vae",
+    "decode_images": "vae",
+    "images_to_tensor": "vae",
+    "tensor_to_images": "vae",
+}
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value  # found once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
 
 __all__ = [
     "DEFAULT_LIKELIHOOD",
