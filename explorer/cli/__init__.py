@@ -26,6 +26,10 @@ SUBCOMMANDS = {
     "vector": ("vector", "compute an attribute vector (e.g. smiling) for a model and dataset, and save it"),
     "strip": ("strip", "write an interpolation strip or an attribute sweep as PNG, GIF or APNG (no window)"),
     "grid": ("grid", "write a grid between four data points, or an analogy grid, as PNG, GIF or APNG"),
+    "traverse": (
+        "traverse",
+        "write a latent traversal (one row per latent dimension, sorted by KL) as PNG, GIF or APNG",
+    ),
     "encode": ("encode", "encode a dataset (or one shard of it, --shard I/N) into a latents .npz"),
     "merge": ("merge", "join the latents files of an encode's shards into one"),
 }

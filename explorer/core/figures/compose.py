@@ -70,19 +70,19 @@ def parse_colour(text: str) -> tuple[int, int, int]:
 
 
 @lru_cache(maxsize=1)
-def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def caption_font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=FONT_PX)
     except (TypeError, OSError, ImportError):  # Pillow built without FreeType: its bitmap font
         return ImageFont.load_default()
 
 
-def _text_colour(background) -> tuple[int, int, int]:
+def text_colour(background) -> tuple[int, int, int]:
     r, g, b = background
     return (20, 20, 20) if 0.299 * r + 0.587 * g + 0.114 * b > 128 else (235, 235, 235)
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, width: float, font) -> str:
+def fit_text(draw: ImageDraw.ImageDraw, text: str, width: float, font) -> str:
     """text, shortened with an ellipsis until it is at most `width` pixels wide."""
     if draw.textlength(text, font=font) <= width:
         return text
@@ -98,7 +98,7 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, width: float, font) -> list[str]
         if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
             lines[-1] = f"{lines[-1]} {word}"
         else:
-            lines.append(_fit(draw, word, width, font))
+            lines.append(fit_text(draw, word, width, font))
     return lines
 
 
@@ -114,7 +114,7 @@ def scale_tiles(tiles: np.ndarray, scale: int) -> np.ndarray:
 
 def _caption_line(layout: Layout) -> int:
     """The height of a caption line (0 without captions)."""
-    return _font().getbbox("Ag0.")[3] + 3 if layout.captions else 0
+    return caption_font().getbbox("Ag0.")[3] + 3 if layout.captions else 0
 
 
 def _grid_size(n: int, cols: int, tile_h: int, tile_w: int, layout: Layout, title_h: int) -> tuple[int, int]:
@@ -152,7 +152,7 @@ def compose(
         raise LayoutError("nothing to lay out")
     cols = min(layout.columns or n, n)
     pad = layout.padding
-    font = _font()
+    font = caption_font()
     line = _caption_line(layout)
     width = pad + cols * (tw + pad)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
@@ -176,11 +176,11 @@ def compose(
     if layout.captions:
         image = Image.fromarray(canvas)
         draw = ImageDraw.Draw(image)
-        ink = _text_colour(layout.background)
+        ink = text_colour(layout.background)
         for i, text in enumerate(title_lines):
             draw.text((pad, pad + i * line), text, fill=ink, font=font)
         for (x, y, w, h), text in zip(boxes, captions or []):
-            text = _fit(draw, text, w + pad, font)
+            text = fit_text(draw, text, w + pad, font)
             draw.text((x + (w - draw.textlength(text, font=font)) / 2, y + h + 1), text, fill=ink, font=font)
         canvas = np.asarray(image)
     return Composite(canvas, boxes)
