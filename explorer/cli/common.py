@@ -163,18 +163,23 @@ def data_index(option: str, value: int, dataset) -> int:
 
 
 # -- figures (strip, grid) --------------------------------------------------------------------
-def add_figure_options(p: argparse.ArgumentParser, originals: bool) -> None:
-    p.add_argument(
-        "--method",
-        choices=METHODS,
-        default="slerp",
-        help="lerp, slerp (along the sphere, White 2017; default) or gauss (Gaussian-CDF lerp)",
-    )
+def add_figure_options(
+    p: argparse.ArgumentParser, originals: bool, method: bool = True, frames: str = "one frame per image"
+) -> argparse._ArgumentGroup:
+    """--method (a path's), --out, --force, the layout and the animation options; the layout
+    group, for a command's own layout options."""
+    if method:
+        p.add_argument(
+            "--method",
+            choices=METHODS,
+            default="slerp",
+            help="lerp, slerp (along the sphere, White 2017; default) or gauss (Gaussian-CDF lerp)",
+        )
     p.add_argument(
         "--out",
         required=True,
         metavar="FILE",
-        help="FILE.png (the figure), FILE.gif or FILE.apng (an animation, one frame per image); "
+        help=f"FILE.png (the figure), FILE.gif or FILE.apng (an animation, {frames}); "
         "a sidecar FILE.json records how to rebuild it",
     )
     p.add_argument("--force", action="store_true", help="replace FILE (and its sidecar) if they exist")
@@ -182,7 +187,7 @@ def add_figure_options(p: argparse.ArgumentParser, originals: bool) -> None:
     look.add_argument("--scale", type=int, default=1, help="each image pixel as SCALE x SCALE pixels (default 1)")
     look.add_argument("--padding", type=int, default=2, help="pixels between images (default 2)")
     look.add_argument("--background", default="white", metavar="COLOUR", help="#rrggbb, r,g,b or a name")
-    look.add_argument("--captions", action="store_true", help="a title line and each image's step value")
+    look.add_argument("--captions", action="store_true", help="a title line and each image's value")
     if originals:
         look.add_argument("--columns", type=int, default=0, help="wrap the strip into rows of this many")
         look.add_argument(
@@ -191,6 +196,7 @@ def add_figure_options(p: argparse.ArgumentParser, originals: bool) -> None:
     anim = p.add_argument_group("animation (.gif, .apng)")
     anim.add_argument("--duration", type=int, default=150, metavar="MS", help="per frame (default 150)")
     anim.add_argument("--pingpong", action="store_true", help="play forward, then back")
+    return look
 
 
 # the option behind each figure setting an error message names first

@@ -81,23 +81,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="the latent every row starts from: the data's mean mu (default), a random data point's, or point I's",
     )
     p.add_argument("--seed", type=int, default=0, help="for --base random (default 0)")
-    p.add_argument(
-        "--out",
-        required=True,
-        metavar="FILE",
-        help="FILE.png (the grid), FILE.gif or FILE.apng (an animation, one frame per column); "
-        "a sidecar FILE.json records how to rebuild it",
-    )
-    p.add_argument("--force", action="store_true", help="replace FILE (and its sidecar) if they exist")
-    look = p.add_argument_group("layout")
-    look.add_argument("--scale", type=int, default=1, help="each image pixel as SCALE x SCALE pixels (default 1)")
-    look.add_argument("--padding", type=int, default=2, help="pixels between images (default 2)")
-    look.add_argument("--background", default="white", metavar="COLOUR", help="#rrggbb, r,g,b or a name")
-    look.add_argument("--captions", action="store_true", help="a title line and each image's value")
+    look = common.add_figure_options(p, originals=False, method=False, frames="one frame per column")
     look.add_argument("--no-labels", action="store_true", help="no row labels (dimension, KL, inactive) on the left")
-    anim = p.add_argument_group("animation (.gif, .apng)")
-    anim.add_argument("--duration", type=int, default=150, metavar="MS", help="per frame (default 150)")
-    anim.add_argument("--pingpong", action="store_true", help="play forward, then back")
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:

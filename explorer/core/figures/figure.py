@@ -219,13 +219,18 @@ def sidecar(figure: Figure, provenance: Provenance, support: Support | None = No
             "direction": v.direction.tolist(),
         }
     if support is not None:
-        doc["support"] = {
-            "distance": support.distance.tolist(),
-            "nearest": support.nearest.tolist(),
-            "reference": support.reference,
-            "off_data": support.off_data.tolist(),
-        }
+        doc["support"] = support_doc(support)
     return doc
+
+
+def support_doc(support) -> dict:
+    """A figure's data support (space/support.py) as its sidecar records it."""
+    return {
+        "distance": support.distance.tolist(),
+        "nearest": support.nearest.tolist(),
+        "reference": support.reference,
+        "off_data": support.off_data.tolist(),
+    }
 
 
 def export(

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 
 from explorer.core.figures.compose import Composite, Layout, caption_font, compose, fit_text, text_colour
 from explorer.core.figures.export import STILL, Animation, animation_bytes, check_target, png_bytes, write_figure
-from explorer.core.figures.figure import MAX_IMAGES, MAX_SIDE, MAX_SWEEP, SIDECAR_FORMAT, SIDECAR_VERSION
+from explorer.core.figures.figure import MAX_IMAGES, MAX_SIDE, MAX_SWEEP, SIDECAR_FORMAT, SIDECAR_VERSION, support_doc
 from explorer_models.errors import UserInputError
 
 ACTIVE_UNIT_VARIANCE = 0.01  # Burda et al. 2016: a unit is active when Var_x(mu_u) > this
@@ -249,12 +249,7 @@ def sidecar(traversal: Traversal, provenance, layout: Layout, animation: Animati
         "captions": traversal.captions(),
     }
     if support is not None:
-        doc["support"] = {
-            "distance": support.distance.tolist(),
-            "nearest": support.nearest.tolist(),
-            "reference": support.reference,
-            "off_data": support.off_data.tolist(),
-        }
+        doc["support"] = support_doc(support)
     return doc
 
 
