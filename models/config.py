@@ -33,6 +33,7 @@ CONFIG_SCHEMA = S.obj(
         "beta": S.number(0, 1e6),
         "likelihood": S.text(choices=LIKELIHOODS),
         "widths": S.list_of(S.integer(1, MAX_WIDTH), 0, MAX_LAYERS, as_tuple=True),
+        "decoder_sigma": S.number(0, 1),
     },
     required=("arch", "image_shape"),
     extra=False,
@@ -52,6 +53,9 @@ class VAEConfig:
     beta: float = 1.0
     likelihood: str = "gaussian"
     widths: tuple[int, ...] = ()  # () picks the default for the arch and image size
+    # A Gaussian decoder's pixel std: 0 learns it (a sigma-VAE); a fixed value weighs the
+    # reconstruction against the KL term once and for all (beta then means what it says).
+    decoder_sigma: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_shape", tuple(int(v) for v in self.image_shape))
@@ -87,6 +91,10 @@ class VAEConfig:
                 raise ValueError(f"a {h} px conv VAE needs {self.conv_stages} widths, got {self.widths}")
         if not 1 <= self.latent_dim <= MAX_LATENT_DIM:
             raise ValueError(f"latent_dim {self.latent_dim} is not in 1..{MAX_LATENT_DIM}")
+        if not (math.isfinite(self.decoder_sigma) and 0 <= self.decoder_sigma <= 1):
+            raise ValueError(f"decoder_sigma {self.decoder_sigma} must be 0 (learned) or a pixel std up to 1")
+        if self.decoder_sigma and self.likelihood != "gaussian":
+            raise ValueError("decoder_sigma applies to a gaussian likelihood only")
         if not (math.isfinite(self.beta) and self.beta >= 0):  # 0 is a plain (noisy) autoencoder
             raise ValueError(f"beta {self.beta} must be a finite number >= 0")
         if not self.widths or min(self.widths) < 1 or max(self.widths) > MAX_WIDTH or len(self.widths) > MAX_LAYERS:
@@ -98,7 +106,10 @@ class VAEConfig:
         return max(self.image_shape[-1].bit_length() - 3, 0)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        if not self.decoder_sigma:  # learned, as before the field: older checkpoints keep their content hash
+            del fields["decoder_sigma"]
+        return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: object) -> VAEConfig:

@@ -103,8 +103,11 @@ class VAE(nn.Module):
         self.image_shape = config.image_shape
         self.info = info or ModelInfo()
         if config.likelihood == "gaussian":
-            # One learned decoder std for all pixels (a calibrated "sigma-VAE" decoder).
-            self.log_sigma = nn.Parameter(torch.tensor(math.log(0.1)))
+            # One decoder std for all pixels: learned (a calibrated "sigma-VAE" decoder), or
+            # fixed by the config (a parameter all the same, so checkpoints keep one layout).
+            fixed = config.decoder_sigma > 0
+            start = math.log(config.decoder_sigma if fixed else 0.1)
+            self.log_sigma = nn.Parameter(torch.tensor(start), requires_grad=not fixed)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x).chunk(2, dim=-1)

@@ -32,6 +32,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="decoder likelihood p(x|z): gaussian (learned sigma; sharp on photos and drawings) "
         "or bernoulli (for near-binary images such as digits); default gaussian",
     )
+    p.add_argument(
+        "--decoder-sigma",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="gaussian only: fix the decoder's pixel std at S (pixels in [0, 1]) instead of learning it; a "
+        "larger S gives the KL term more weight, smoother decodes and better samples from the prior (default: learned)",
+    )
     p.add_argument("--epochs", type=int, default=10, metavar="N", help="passes over the data (default 10)")
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="default 32")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, cosine-decayed (default 1e-3)")
@@ -136,6 +144,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             latent_dim=args.latent_dim,
             beta=args.beta,
             likelihood=args.likelihood,
+            decoder_sigma=args.decoder_sigma,
         )
     except ValueError as e:
         raise UserInputError(f"cannot build a {args.arch} VAE for {args.data}: {e}") from e

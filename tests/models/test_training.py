@@ -92,3 +92,38 @@ def test_weights_of_our_architecture_in_a_pt_file_become_a_checkpoint(tmp_path):
     with torch.no_grad():
         assert torch.equal(loaded.decode(z), theirs.decode(z))
     assert loaded.info.name == "theirs"
+
+
+def test_a_fixed_decoder_sigma_stays_fixed_and_keeps_the_checkpoint_layout(tmp_path):
+    """--decoder-sigma S: the likelihood's sigma is S after training; the checkpoint has the same
+    tensors as a learned-sigma one and reloads with S; a learned-sigma config keeps its JSON."""
+    import math
+
+    from explorer_models.architectures import build_model
+    from explorer_models.checkpoint import load_checkpoint, save_checkpoint
+    from explorer_models.config import VAEConfig
+    from explorer_models.training import TrainSettings, train
+
+    images = np.random.default_rng(0).integers(0, 256, size=(64, 8, 8, 1), dtype=np.uint8)
+    fixed = build_model(VAEConfig("mlp", (1, 8, 8), latent_dim=2, widths=(16,), decoder_sigma=0.05))
+    learned = build_model(VAEConfig("mlp", (1, 8, 8), latent_dim=2, widths=(16,)))
+    for model in (fixed, learned):
+        train(model, images, TrainSettings(epochs=2, batch_size=16))
+    assert fixed.likelihood.sigma == pytest.approx(0.05)
+    assert learned.likelihood.sigma != pytest.approx(0.1)  # the learned one moved from its start
+    assert set(fixed.state_dict()) == set(learned.state_dict())
+    assert "decoder_sigma" not in learned.config.to_json()
+    save_checkpoint(fixed, tmp_path / "fixed.safetensors")
+    again = load_checkpoint(tmp_path / "fixed.safetensors")
+    assert again.config.decoder_sigma == 0.05 and math.isclose(again.likelihood.sigma, 0.05, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [({"decoder_sigma": 1.5}, "pixel std up to 1"), ({"decoder_sigma": 0.1, "likelihood": "bernoulli"}, "gaussian")],
+)
+def test_a_decoder_sigma_that_cannot_apply_is_refused(changes, message):
+    from explorer_models.config import VAEConfig
+
+    with pytest.raises(ValueError, match=message):
+        VAEConfig("mlp", (1, 8, 8), **changes)
