@@ -17,11 +17,15 @@ from explorer.core.space.vectors import AttributeVector
 from explorer_models.vae import LatentModel, tensor_to_images
 
 
-def grey32(images: np.ndarray) -> np.ndarray:
-    """(N, H, W, C) uint8 with H, W multiples of 32 -> (N, 1024) grey features in [0, 1]."""
+def grey(images: np.ndarray, side: int = 32) -> np.ndarray:
+    """(N, H, W, C) uint8 with H, W multiples of side -> (N, side * side) grey features in [0, 1]."""
     x = np.asarray(images, np.float32).mean(-1)
     n, h, w = x.shape
-    return x.reshape(n, 32, h // 32, 32, w // 32).mean((2, 4)).reshape(n, -1) / 255
+    return x.reshape(n, side, h // side, side, w // side).mean((2, 4)).reshape(n, -1) / 255
+
+
+def grey32(images: np.ndarray) -> np.ndarray:
+    return grey(images, 32)
 
 
 @dataclass
@@ -29,27 +33,38 @@ class PixelJudge:
     label: str
     classifier: object
     accuracy: float  # on held-out images of the same data
+    side: int = 32  # the grey pixels it reads are side x side
 
     @classmethod
-    def fit(cls, train: DatasetLike, label: str, n: int = 3000, heldout: DatasetLike | None = None) -> PixelJudge:
+    def fit(
+        cls,
+        train: DatasetLike,
+        label: str,
+        n: int = 3000,
+        heldout: DatasetLike | None = None,
+        side: int = 32,
+        c: float = 1.0,
+    ) -> PixelJudge:
         """Train on the first n images; accuracy on the first 500 held-out ones (or on the next
-        500 of `train` when there is no held-out data)."""
+        500 of `train` when there is no held-out data). `c` is the inverse regularisation
+        strength: larger, and the judge is surer of itself (sample_quality needs that)."""
         from sklearn.linear_model import LogisticRegression
 
         k = min(n, len(train))
-        clf = LogisticRegression(max_iter=3000).fit(grey32(train.images_at(range(k))), train.label(label)[:k])
+        features = grey(train.images_at(range(k)), side)
+        clf = LogisticRegression(max_iter=5000, C=c).fit(features, train.label(label)[:k])
         check = heldout if heldout is not None else train
         start = 0 if heldout is not None else k
         stop = min(start + 500, len(check))
-        predicted = clf.predict(grey32(check.images_at(range(start, stop))))
+        predicted = clf.predict(grey(check.images_at(range(start, stop)), side))
         accuracy = float((predicted == check.label(label)[start:stop]).mean())
-        return cls(label, clf, accuracy)
+        return cls(label, clf, accuracy, side)
 
     def probability(self, images: np.ndarray) -> np.ndarray:
-        return self.classifier.predict_proba(grey32(images))[:, 1]
+        return self.classifier.predict_proba(grey(images, self.side))[:, 1]
 
     def verdict(self, images: np.ndarray) -> np.ndarray:
-        return self.classifier.predict(grey32(images)).astype(bool)
+        return self.classifier.predict(grey(images, self.side)).astype(bool)
 
 
 def sweep(
