@@ -19,9 +19,10 @@ from explorer.core.space import paths
 from explorer.core.space.support import Support
 from explorer.core.space.vectors import AttributeVector
 
-PATH, SWEEP, GRID, ANALOGY = "path", "sweep", "grid", "analogy"
-KINDS = (PATH, SWEEP, GRID, ANALOGY)
-KEYFRAMES_NEEDED = {PATH: 2, SWEEP: 1, GRID: 4, ANALOGY: 3}
+PATH, SWEEP, GRID, ANALOGY, RECORDING = "path", "sweep", "grid", "analogy", "recording"
+KINDS = (PATH, SWEEP, GRID, ANALOGY, RECORDING)
+# A recording's keyframes are the latents of a recorded walk (recording.py), decoded as they are.
+KEYFRAMES_NEEDED = {PATH: 2, SWEEP: 1, GRID: 4, ANALOGY: 3, RECORDING: 2}
 MAX_STEPS = 64  # images per strip segment
 MAX_SIDE = 32  # grid rows and columns: a 32 x 32 grid decodes in about a second on two CPU cores
 MAX_SWEEP = 1_000  # standard deviations either way of a sweep (the sliders go to +-3)
@@ -80,7 +81,9 @@ class Figure:
     spec: FigureSpec
     keyframes: tuple[Keyframe, ...]
     latents: np.ndarray  # (N, D) float32: what the decoder is asked for, in layout order
-    values: np.ndarray  # (N,) path position t or sweep c; (N, 2) grid fractions (tx, ty)
+    values: (
+        np.ndarray
+    )  # (N,) path position t (a recording's: its share of the walk's length) or sweep c; (N, 2) grid (tx, ty)
     vector: AttributeVector | None = None
 
     @property
@@ -110,6 +113,8 @@ class Figure:
             return f"{s.method} grid {s.rows}x{s.cols}: {', '.join(names)}"
         if s.kind == ANALOGY:
             return f"{names[0]} : {names[1]} :: {names[2]} : ?"
+        if s.kind == RECORDING:
+            return f"a recorded walk, {len(self.latents)} frames"
         return f"{s.method}, {s.steps} steps/segment: {' -> '.join(names)}"
 
 
@@ -125,6 +130,8 @@ def build(spec: FigureSpec, keyframes: list[Keyframe], vector: AttributeVector |
         raise FigureError(f"{a} {spec.kind} needs exactly {need} keyframes, has {have}")
     if have < need:
         raise FigureError(f"{a} {spec.kind} needs at least {need} keyframe{'s' if need > 1 else ''}, has {have}")
+    if spec.kind == RECORDING and have > MAX_IMAGES:
+        raise FigureError(f"a recording of {have:,} frames is more than {MAX_IMAGES:,}: record a shorter walk")
     if spec.kind == PATH and (have - 1) * (spec.steps - 1) + 1 > MAX_IMAGES:
         raise FigureError(
             f"a path through {have} keyframes at {spec.steps} steps each would decode "
@@ -141,6 +148,8 @@ def build(spec: FigureSpec, keyframes: list[Keyframe], vector: AttributeVector |
         latents, values = paths.sweep(keys[0], vector.unit, vector.std, spec.sweep_from, spec.sweep_to, spec.steps)
     elif spec.kind == GRID:
         latents, values = paths.grid(spec.method, keys, spec.rows, spec.cols)
+    elif spec.kind == RECORDING:
+        latents, values = keys, paths.walked_fraction(keys)
     else:
         latents, values = paths.grid(spec.method, paths.analogy_corners(*keys), spec.rows, spec.cols)
     if not np.isfinite(latents).all():

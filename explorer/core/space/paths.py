@@ -149,6 +149,16 @@ def grid(method: str, corners: np.ndarray, rows: int, cols: int) -> tuple[np.nda
     return latents, fractions
 
 
+def walked_fraction(latents: np.ndarray) -> np.ndarray:
+    """For each latent of a walk, the share of the walk's length (sum of its steps) behind it:
+    0 at the first, 1 at the last; evenly spaced for a walk that does not move."""
+    steps = np.linalg.norm(np.diff(np.asarray(latents, np.float64), axis=0), axis=1)
+    length = np.concatenate([[0.0], np.cumsum(steps)])
+    if length[-1] <= 0:
+        return np.linspace(0.0, 1.0, len(length))
+    return length / length[-1]
+
+
 def analogy_corners(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """The corners of an analogy grid: A, B, C and the answer C + (B - A)."""
     a, b, c = (np.asarray(x, np.float64) for x in (a, b, c))

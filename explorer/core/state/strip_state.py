@@ -3,7 +3,8 @@
 
 Keyframes are data points (shift-click on the map), the pinned point, or the pinned point
 moved by the attribute sliders. A sweep starts from the first keyframe, or from the moved
-pinned point when there is none.
+pinned point when there is none. While recording, every latent the cursor or the sliders pass
+through is kept (figures/recording.py); stopping makes the walk the keyframes of a RECORDING.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from psygnal import Signal
 
 from explorer.core.figures import figure as F
+from explorer.core.figures.recording import Recorder
 from explorer.core.space.support import Support
 from explorer_models.errors import UserInputError
 
@@ -23,6 +25,7 @@ NOT_READY = "the dataset is still being encoded"
 
 class StripState:
     figure_changed = Signal()  # a new figure to preview (or a problem that says why there is none)
+    recording_changed = Signal(bool)  # a recording started (True) or stopped (False)
 
     def __init__(self, explorer):
         self._explorer = explorer  # ExplorerState: encodings, pinned point, attribute vectors
@@ -32,6 +35,7 @@ class StripState:
         self.figure: F.Figure | None = None
         self.support: Support | None = None
         self.problem = NOT_READY
+        self.recorder: Recorder | None = None  # while recording
         for signal in (
             explorer.vectors_changed,
             explorer.offsets_changed,
@@ -72,6 +76,46 @@ class StripState:
         self.keyframes = list(keyframes)
         self.rebuild()
 
+    # -- recording a walk ----------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        return self.recorder is not None
+
+    def start_recording(self) -> None:
+        if self.recording:
+            return
+        self.recorder = Recorder()
+        self._explorer.cursor_changed.connect(self._record_cursor)
+        self._explorer.offsets_changed.connect(self._record_sliders)
+        self.recording_changed.emit(True)
+
+    def stop_recording(self) -> int:
+        """Stop; a walk of two or more latents becomes the keyframes of a RECORDING figure.
+        Returns the number of frames kept."""
+        keyframes = self._end_recording()
+        if len(keyframes) >= F.KEYFRAMES_NEEDED[F.RECORDING]:
+            self.keyframes = keyframes
+            self.set_spec(kind=F.RECORDING)
+        return len(keyframes)
+
+    def _end_recording(self) -> list[F.Keyframe]:
+        if not self.recording:
+            return []
+        self._explorer.cursor_changed.disconnect(self._record_cursor)
+        self._explorer.offsets_changed.disconnect(self._record_sliders)
+        keyframes, self.recorder = self.recorder.keyframes(), None
+        self.recording_changed.emit(False)
+        return keyframes
+
+    def _record_cursor(self, cursor) -> None:
+        if cursor is not None:
+            self.recorder.add(cursor.latent)
+
+    def _record_sliders(self) -> None:
+        moved = self._explorer.moved_latent
+        if moved is not None:
+            self.recorder.add(moved)
+
     # -- what to make of them -----------------------------------------------------------------
     def set_spec(self, **changes) -> None:
         """Change FigureSpec fields (kind, method, steps, rows, ...), e.g. set_spec(steps=12)."""
@@ -90,7 +134,8 @@ class StripState:
 
     # -- the figure ---------------------------------------------------------------------------
     def reset(self) -> None:
-        """A new dataset: its keyframes and support no longer apply."""
+        """A new dataset: its keyframes, a walk being recorded, and support no longer apply."""
+        self._end_recording()
         self.keyframes = []
         self.rebuild()
 
