@@ -31,8 +31,10 @@ SUBCOMMANDS = {
         "write a latent traversal (one row per latent dimension, sorted by KL) as PNG, GIF or APNG",
     ),
     "health": ("health", "a model's health: active units, KL per dimension, I(x; z), an IWAE bound, prior holes"),
+    "disentangle": ("disentangle", "disentanglement against the data's labelled factors: MIG, SAP, DCI, a heatmap"),
     "encode": ("encode", "encode a dataset (or one shard of it, --shard I/N) into a latents .npz"),
     "merge": ("merge", "join the latents files of an encode's shards into one"),
+    "report": ("report", "one self-contained HTML report of a model on a dataset: figures, health, vectors"),
 }
 
 

@@ -121,11 +121,11 @@ def _progress_bar(total_epochs: int):
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     import torch
 
-    from explorer.cli.info import format_facts, model_facts
     from explorer.core.data import check_spec, has_images, load_dataset
     from explorer_models import ModelInfo, VAEConfig, build_model, describe_device, resolve_device, save_checkpoint
     from explorer_models.errors import TrainingError, UserInputError
     from explorer_models.evaluation import evaluate
+    from explorer_models.facts import format_facts, model_facts
     from explorer_models.training import TrainSettings, train
 
     out = _check_out(args.out, args.force)
