@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 
 import numpy as np
 from PySide6 import QtCore
@@ -95,6 +96,7 @@ class Controller(QtCore.QObject):
         self._unanswered_decodes: dict[Slot, tuple[int, int]] = {}
         self._unanswered: dict[int, int] = {}
         self._pending_sources: dict[int, ModelSource] = {}  # model loads asked for, by request id
+        self._job_answers: dict[int, Callable[[Result], None]] = {}  # run_model_job's, by request id
         self.model_source: ModelSource | None = None  # what the model in use was opened from
         state.cursor_changed.connect(self._on_cursor)
         state.pinned_changed.connect(self._on_focus_change)
@@ -158,6 +160,20 @@ class Controller(QtCore.QObject):
         if self.state.latent_dim:
             z = self._prior_rng.standard_normal((self.n_samples, self.state.latent_dim)).astype(np.float32)
             self._decode(z, Slot.PRIOR)
+
+    def decode(self, latents, slot: Slot) -> None:
+        """Decode (B, D) latents for `slot` on the model thread (a newer decode replaces a pending
+        one in its slot); the images reach state.decoded[slot] (decoded_changed)."""
+        self._decode(latents, slot)
+
+    def run_model_job(self, job: Job, start, answer: Callable[[Result], None]) -> int:
+        """Run start(model, device), a generator of steps, on the model thread after the pending
+        decodes; answer(result) on the GUI thread for each of its results (Progressed, then
+        Finished, Cancelled or Failed), unless another model or dataset came in meanwhile.
+        worker.cancel(the returned id) stops it between two steps."""
+        request_id = self._run_job(job, start, self.state.generation)
+        self._job_answers[request_id] = answer
+        return request_id
 
     def compute_vectors(self, builds, what: str = "vector") -> None:
         """Fit each of `builds` (build(mu) -> AttributeVector or a list of them) on the compute
@@ -246,6 +262,7 @@ class Controller(QtCore.QObject):
         self.worker.drop_older(generation)
         self.runner.forget_older(generation)
         self._unanswered = {i: g for i, g in self._unanswered.items() if g >= generation}
+        self._job_answers = {i: a for i, a in self._job_answers.items() if i in self._unanswered}
         self._unanswered_decodes = {s: ig for s, ig in self._unanswered_decodes.items() if ig[1] >= generation}
 
     # -- state -> worker -------------------------------------------------------------------
@@ -324,6 +341,11 @@ class Controller(QtCore.QObject):
                 self.worker.release_memory(self._mapped_arrays())
         elif isinstance(what, Work):
             self.runner.answer(r)
+        elif isinstance(what, Job) and r.request_id in self._job_answers:  # run_model_job's
+            answer = self._job_answers[r.request_id]
+            if not isinstance(r, Progressed):
+                del self._job_answers[r.request_id]
+            answer(r)
         elif isinstance(r, Failed):  # a decode
             self._fail(r)
 

@@ -1,4 +1,5 @@
 """The strip panel: keyframes, the kind of figure made of them, a live preview, and export.
+Beside it, a tab of its own: latent traversals (explorer/qt/traversal_tab.py).
 
 The preview is the exported figure itself (the same `render`), decoded on the worker in one
 batch; steps that leave the data are framed in red in the preview only.
@@ -28,7 +29,12 @@ KIND_NAMES = {
     F.SWEEP: "Sweep along a vector",
     F.GRID: "Grid (4 corners)",
     F.ANALOGY: "Analogy (A : B :: C : ?)",
+    F.RECORDING: "Recorded walk",
 }
+RECORD_TIP = (
+    "record the latents the cursor passes through (move or drag over the map) and the sliders' motion; "
+    "click again to stop: the walk becomes a strip of its own, exported like any other (Ctrl+R)"
+)
 FILTERS = {".png": "PNG image (*.png)", ".gif": "Animated GIF (*.gif)", ".apng": "Animated PNG (*.apng)"}
 OFF_DATA_RGB = (230, 40, 40)
 MIN_PREVIEW_TILE = 48  # pixels: smaller tiles are a line of noise, not a preview
@@ -49,6 +55,14 @@ def mark_off_data(image: np.ndarray, boxes: np.ndarray, off: np.ndarray, first_t
     return marked
 
 
+def preview_minimum(width: int, height: int, least: float) -> tuple[int, int]:
+    """The smallest preview widget that shows a width x height figure at `least` times its size
+    or more: ImageView fits the figure to its tighter side and rounds the result down, so each
+    side gets the room the other side's whole pixels need."""
+    w, h = int(np.ceil(width * least)), int(np.ceil(height * least))
+    return max(w, int(np.ceil(h * width / height))), max(h, int(np.ceil(w * height / width)))
+
+
 def _spin(low: int, high: int, value: int, tip: str, suffix: str = "") -> QtWidgets.QSpinBox:
     box = QtWidgets.QSpinBox(minimum=low, maximum=high, value=value, suffix=suffix)
     box.setToolTip(tip)
@@ -56,10 +70,11 @@ def _spin(low: int, high: int, value: int, tip: str, suffix: str = "") -> QtWidg
 
 
 class StripPanel(QtWidgets.QWidget):
-    def __init__(self, state: ExplorerState, parent=None):
+    def __init__(self, state: ExplorerState, controller=None, parent=None):
+        """`controller` decodes the traversal tab's figures (the strip's own follow the state)."""
         super().__init__(parent)
         self.setObjectName("stripPanel")
-        self.state, self.strip = state, state.strip
+        self.state, self.strip, self._controller = state, state.strip, controller
         self._composite = None  # the figure as exported, rendered when first asked for
         self.preview_composite = None  # the figure as the preview shows it (wrapped to fit)
         self._preview_columns = 0
@@ -97,6 +112,9 @@ class StripPanel(QtWidgets.QWidget):
         self.add_moved.setToolTip("the pinned point moved by the attribute sliders")
         self.remove = QtWidgets.QPushButton("Remove")
         self.clear = QtWidgets.QPushButton("Clear")
+        self.record = QtWidgets.QPushButton("Record")
+        self.record.setCheckable(True)
+        self.record.setToolTip(RECORD_TIP)
 
         self.originals = QtWidgets.QCheckBox("Originals at the ends")
         self.captions = QtWidgets.QCheckBox("Captions")
@@ -137,7 +155,7 @@ class StripPanel(QtWidgets.QWidget):
         figure.addWidget(self.sweep_to, 2, 3)
         figure.addWidget(self.keyframe_list, 3, 0, 1, 4)
         buttons = QtWidgets.QHBoxLayout()
-        for button in (self.add_pinned, self.add_moved, self.remove, self.clear):
+        for button in (self.add_pinned, self.add_moved, self.remove, self.clear, self.record):
             buttons.addWidget(button)
         figure.addLayout(buttons, 4, 0, 1, 4)
         figure.setRowStretch(5, 1)
@@ -166,10 +184,24 @@ class StripPanel(QtWidgets.QWidget):
         right = QtWidgets.QVBoxLayout()
         right.addWidget(self.preview_scroll, stretch=1)
         right.addWidget(self.support_text)
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
+        self.strip_page = QtWidgets.QWidget()
+        layout = QtWidgets.QHBoxLayout(self.strip_page)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         layout.addLayout(right, stretch=1)
+
+        from explorer.qt.traversal_tab import TraversalTab  # here: it imports this module's helpers
+
+        self.traversal = TraversalTab(self.state, self._controller)
+        self.pages = QtWidgets.QTabWidget()
+        self.pages.setObjectName("stripPages")
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(self.strip_page, "Strips and grids")
+        self.pages.addTab(self.traversal, "Traversal")
+        self.pages.setTabToolTip(1, "one row per latent dimension, sweeping it from a base latent")
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(4, 2, 4, 2)
+        outer.addWidget(self.pages)
 
     def _connect(self) -> None:
         s = self.strip
@@ -193,6 +225,8 @@ class StripPanel(QtWidgets.QWidget):
         self.add_moved.clicked.connect(lambda: s.add_pinned(moved=True) or self.state.say("pin a point first"))
         self.remove.clicked.connect(self._remove_selected)
         self.clear.clicked.connect(s.clear)
+        self.record.toggled.connect(self._on_record_toggled)
+        s.recording_changed.connect(self._show_recording)
         self.export_button.clicked.connect(self.ask_export)
         s.figure_changed.connect(self._on_figure)
         self.state.vectors_changed.connect(self._show_vectors)
@@ -221,20 +255,37 @@ class StripPanel(QtWidgets.QWidget):
             with QtCore.QSignalBlocker(widget):
                 getattr(widget, setter)(value)
         kind = spec.kind
-        for w in (self.steps, self.originals, self.columns):
+        for w in (self.steps, self.originals):
             w.setEnabled(kind in (F.PATH, F.SWEEP))
+        self.columns.setEnabled(kind in (F.PATH, F.SWEEP, F.RECORDING))
         for w in (self.rows, self.cols):
             w.setEnabled(kind in (F.GRID, F.ANALOGY))
         for w in (self.vector, self.sweep_from, self.sweep_to):
             w.setEnabled(kind == F.SWEEP)
-        self.method.setEnabled(kind != F.SWEEP)
+        self.method.setEnabled(kind not in (F.SWEEP, F.RECORDING))
         r, g, b = spec.layout.background
         self.background.setStyleSheet(
             f"background-color: rgb({r},{g},{b}); color: {'black' if r + g + b > 380 else 'white'}"
         )
 
+    def _on_record_toggled(self, on: bool) -> None:
+        if on:
+            self.strip.start_recording()
+            self.state.say("recording: move or drag over the map, or move the sliders; click Record to stop")
+        else:
+            n = self.strip.stop_recording()
+            self.state.say(f"recorded a walk of {n} frames" if n >= 2 else "too short a walk to make a strip")
+
+    def _show_recording(self, on: bool) -> None:
+        with QtCore.QSignalBlocker(self.record):
+            self.record.setChecked(on)
+        self.record.setText("■ Stop" if on else "Record")
+
     def _show_keyframes(self) -> None:
         self.keyframe_list.clear()
+        if self.strip.spec.kind == F.RECORDING:  # hundreds of latents: one line says it
+            self.keyframe_list.addItem(f"a recorded walk of {len(self.strip.keyframes)} latents")
+            return
         corners = ("top-left", "top-right", "bottom-left", "bottom-right")
         for i, k in enumerate(self.strip.keyframes):
             role = f" ({corners[i]})" if self.strip.spec.kind == F.GRID and i < 4 else ""
@@ -298,7 +349,7 @@ class StripPanel(QtWidgets.QWidget):
             least = float(np.ceil(least))  # enlargements are shown in whole pixels
         area = self.preview_scroll.maximumViewportSize()
         columns = figure.columns
-        if figure.spec.kind in (F.PATH, F.SWEEP):
+        if figure.spec.kind in (F.PATH, F.SWEEP, F.RECORDING):
             columns = best_columns(n, th, tw, look, (area.width(), area.height()), least)
         if columns == self._preview_columns:
             return
@@ -315,7 +366,7 @@ class StripPanel(QtWidgets.QWidget):
                 return  # another figure came meanwhile; its own layout follows
             self.preview_composite, image = laid_out
             h, w = image.shape[:2]
-            self.preview.setMinimumSize(int(np.ceil(w * least)), int(np.ceil(h * least)))
+            self.preview.setMinimumSize(*preview_minimum(w, h, least))
             self.preview.set_image(image)
 
         self.state.run(Work.PREVIEW, lay_out, show)
@@ -342,7 +393,15 @@ class StripPanel(QtWidgets.QWidget):
         if colour.isValid():
             self.strip.set_layout(background=(colour.red(), colour.green(), colour.blue()))
 
+    def show_dimension(self, dim: int) -> None:
+        """Bring the traversal tab forward showing latent dimension `dim` alone."""
+        self.pages.setCurrentWidget(self.traversal)
+        self.traversal.show_dimension(dim)
+
     def ask_export(self) -> None:
+        if self.pages.currentWidget() is self.traversal:
+            self.traversal.ask_export()
+            return
         if self.strip.figure is None:
             self.state.say(f"nothing to export: {self.strip.problem}")
             return

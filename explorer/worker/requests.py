@@ -30,6 +30,8 @@ class Job(enum.Enum):
     DATASET = "opening the dataset"
     ENCODE = "encoding"
     TIDY = "giving freed memory back"  # answers nothing
+    HEALTH = "estimating the log-likelihood"  # the health panel's IWAE bound (Controller.run_model_job)
+    REPORT = "writing the model report"  # File > Export Model Report… (explorer/qt/report_export.py)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ class Work(enum.Enum):
     SELECTION = "selecting points"
     VECTORS = "fitting attribute vectors"
     PREVIEW = "laying out the strip"
+    TRAVERSAL = "building the traversal"  # its latents: statistics and quantiles over every point
+    TRAVERSAL_LAYOUT = "laying out the traversal"
+    HEALTH = "measuring the latent space"  # active units, KL, I(x; z), q(z) against the prior, holes
+    DISENTANGLEMENT = "measuring disentanglement"  # MIG, DCI, SAP against the data's labels
     WARM_UP = "loading the fitting libraries"  # the compute thread's own, at its start
     # A UMAP or t-SNE fit (seconds to minutes): on a thread of its own, so that no other work
     # waits for it; its compute() gives a generator of steps (STEPPED) that reports progress
@@ -42,7 +46,7 @@ class Work(enum.Enum):
 
 
 # kinds whose compute() returns a generator of steps (explorer.core.steps) instead of the answer
-STEPPED = frozenset({Work.FIT})
+STEPPED = frozenset({Work.FIT, Work.DISENTANGLEMENT})
 # A request of a key kind supersedes any unfinished one of its values: a map of any kind, asked
 # for while a fit runs, replaces the fit, which is stopped.
 SUPERSEDES = {Work.MAP: (Work.FIT,)}

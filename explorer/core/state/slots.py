@@ -12,6 +12,7 @@ class Slot(str, enum.Enum):  # a str too: state.decoded["cursor"] reads as well 
     POSTERIOR = "posterior"  # samples from its posterior q(z|x)
     PRIOR = "prior"  # samples from the prior
     STRIP = "strip"  # the strip or grid: many latents, decoded in chunks
+    TRAVERSAL = "traversal"  # the strip panel's traversal: a row per latent dimension, in chunks
 
     @property
     def rank(self) -> int:
