@@ -100,6 +100,8 @@ class WorkRunner:
         if _kind(r) is Work.FIT:
             self._answer_fit(r)
             return
+        if isinstance(r, Progressed):  # a stepped piece of work's report: its answer is still to come
+            return
         done = self._done.pop(r.request_id, None)
         if isinstance(r, Failed):
             self._failed(r)

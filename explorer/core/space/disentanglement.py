@@ -52,6 +52,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from explorer.core.figures.compose import caption_font, fit_text, text_colour
+from explorer.core.steps import Progress, Steps, run_steps
 from explorer_models.errors import UserInputError
 
 BINS = 20  # equal-width bins per latent dim (and continuous factor) in the MI estimate
@@ -299,6 +300,14 @@ def measure(
     """MIG, SAP and DCI of the (N, D) posterior means `mu` against `factors` (name -> (N,) values,
     NaN where unknown); see the module docstring. DisentanglementError for input that cannot be
     measured (no factors, lengths that differ, NaN in mu, too few points, every factor constant)."""
+    return run_steps(measure_steps(mu, factors, seed, max_points))
+
+
+def measure_steps(
+    mu: np.ndarray, factors: dict[str, np.ndarray], seed: int = 0, max_points: int = MAX_POINTS
+) -> Steps[Disentanglement]:
+    """measure as a step function (explorer.core.steps): a step per factor, so the window's
+    compute thread serves other work between them (a factor's trees take a second or more)."""
     mu = _check(mu, factors)
     if max_points < MIN_POINTS:
         raise DisentanglementError(f"max_points {max_points}: the models need at least {MIN_POINTS} points")
@@ -334,6 +343,7 @@ def measure(
     informativeness = np.zeros(k)
     fit_points = 0
     for j, (name, (known, values, codes, v_codes, discrete)) in enumerate(zip(names, columns)):
+        yield Progress(j, k, f"measuring disentanglement: {name}")
         z_known = z_codes[known]
         mi[:, j] = [mutual_info_score(v_codes, z_known[:, u]) for u in range(d)]
         rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
