@@ -8,17 +8,23 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from explorer.core.data import DatasetLike
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.qt.attribute_panel import AttributePanel
+from explorer.qt.compare_panel import ComparePanel
+from explorer.qt.comparison import Comparison
 from explorer.qt.controller import Controller
 from explorer.qt.dialogs import warn
+from explorer.qt.disentangle_panel import DisentanglePanel
 from explorer.qt.fit_scroll import FitScrollArea
+from explorer.qt.health_panel import HealthPanel
 from explorer.qt.latent_map import LatentMap
 from explorer.qt.map_controls import MapControls
-from explorer.qt.open_files import FileOpener, dropped_paths
+from explorer.qt.open_files import MODEL_FILTERS, FileOpener, dropped_paths
 from explorer.qt.panels import ActiveUnits, DecoderPanel, PosteriorPanel
+from explorer.qt.report_export import ReportExporter
 from explorer.qt.sessions import SessionKeeper
-from explorer.qt.strip_panel import StripPanel
+from explorer.qt.strip_panel import RECORD_TIP, StripPanel
 from explorer.qt.trust_dialog import TrustGate
 from explorer_models import LatentModel
+from explorer_models.loading import builtin_specs
 from explorer_models.sources import ModelSource
 
 SETTINGS_ORG = "vae-explorer"
@@ -58,7 +64,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.active_units = ActiveUnits(self.state)
         self.attribute_panel = AttributePanel(self.state, self.controller)
         self.attribute_panel.selection_mode_requested.connect(self.map.set_selection_mode)
-        self.strip_panel = StripPanel(self.state)
+        self.strip_panel = StripPanel(self.state, self.controller)
+        self.health_panel = HealthPanel(self.state, self.controller)
+        self.health_panel.dimension_chosen.connect(self.show_traversal)
+        self.disentangle_panel = DisentanglePanel(self.state)
+        self.disentangle_panel.dimension_chosen.connect(self.show_traversal)
+        self.comparison = Comparison(self.state, device=device, parent=self)
+        self.compare_panel = ComparePanel(self.state, self.comparison)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         right, bottom = QtCore.Qt.DockWidgetArea.RightDockWidgetArea, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
         # panels of text and images scroll when the screen is too small for them, rather than
@@ -68,6 +80,9 @@ class MainWindow(QtWidgets.QMainWindow):
             ("Attributes", self.attribute_panel, right, False),
             ("Posterior", self.posterior_panel, right, True),
             ("Active units", self.active_units, right, False),
+            ("Health", self.health_panel, right, True),
+            ("Disentanglement", self.disentangle_panel, right, True),
+            ("Compare", self.compare_panel, right, True),
             ("Strip", self.strip_panel, bottom, True),
         ):
             self._add_dock(title, widget, area, scrolled)
@@ -75,6 +90,10 @@ class MainWindow(QtWidgets.QMainWindow):
         # tabbed dock under the decoder
         self.tabifyDockWidget(self.docks["Attributes"], self.docks["Posterior"])
         self.tabifyDockWidget(self.docks["Posterior"], self.docks["Active units"])
+        self.tabifyDockWidget(self.docks["Active units"], self.docks["Health"])
+        self.tabifyDockWidget(self.docks["Health"], self.docks["Disentanglement"])
+        self.tabifyDockWidget(self.docks["Disentanglement"], self.docks["Compare"])
+        self.docks["Compare"].hide()  # until File > Compare With Model…
         self.docks["Attributes"].raise_()
         # strips are wide: under the map, with the right-hand docks keeping the full height
         self.setCorner(QtCore.Qt.Corner.BottomRightCorner, right)
@@ -82,6 +101,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sessions = SessionKeeper(self.state, self.controller, self)
         self.opener = FileOpener(self, self.state, self.controller, self.sessions, self.settings)
         self.trust = TrustGate(self.controller, self.settings, self)
+        self.report_exporter = ReportExporter(self, self.state, self.controller)
+        self.comparison.changed.connect(self._show_comparison)
+        self.comparison.failed.connect(lambda message: warn(self, "Could not compare the models.", message))
+        self.comparison.progress.connect(lambda text: text and self.state.say(text))
+        self.compare_panel.close_requested.connect(self.comparison.close)
         # files dropped anywhere on the window reach the window's dropEvent: the map, a graphics
         # view, would otherwise take them for its scene and drop them there
         self.setAcceptDrops(True)
@@ -111,6 +135,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress.setFixedWidth(280)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.controller.cancel)
+        self.cancel_button.clicked.connect(self.report_exporter.cancel)
         self.cursor_label = QtWidgets.QLabel()
         self.data_label = QtWidgets.QLabel()
         self.device_label = QtWidgets.QLabel("starting …")
@@ -128,11 +153,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(file_menu, "Open &Dataset Folder…", "Ctrl+Shift+O", opener.ask_dataset_folder)
         self._action(file_menu, "Open Dataset Fil&e…", None, opener.ask_dataset_file)
         self._action(file_menu, "Open Sess&ion…", "Ctrl+Alt+O", self.sessions.ask_open)
+        self._action(file_menu, "&Compare With Model…", None, self.ask_compare)
         file_menu.addMenu(opener.recent_menu)
         self._action(file_menu, "Save Sessio&n…", QtGui.QKeySequence.StandardKey.Save, self.sessions.ask_save)
         file_menu.addSeparator()
         self._action(file_menu, "&Export Figure…", "Ctrl+E", self.strip_panel.ask_export)
         self._action(file_menu, "Export Se&lection…", "Ctrl+Shift+E", self.sessions.ask_export_selection)
+        self._action(file_menu, "Export Model &Report…", None, self.report_exporter.ask)
         file_menu.addSeparator()
         self._action(file_menu, "&Save Vectors…", "Ctrl+Shift+S", self.attribute_panel._ask_save)
         self._action(file_menu, "&Load Vectors…", "Ctrl+Shift+L", self.attribute_panel._ask_load)
@@ -142,6 +169,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(view, "Sample from the &Prior", "Ctrl+P", self.controller.sample_prior)
         self._action(view, "&Reset Zoom", "Ctrl+0", self.map.plotItem.enableAutoRange)
         self._action(view, "&Unpin", "Esc", lambda: self.state.pin(None))
+        record = self._action(view, "Record a &Walk", "Ctrl+R", self.strip_panel.record.toggle)
+        record.setToolTip(RECORD_TIP)
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
@@ -199,6 +228,30 @@ class MainWindow(QtWidgets.QMainWindow):
             z = ", ".join(f"{v:+.2f}" for v in cursor.latent[:4])
             self.cursor_label.setText(f"z = [{z}{', …' if len(cursor.latent) > 4 else ''}]")
 
+    def ask_compare(self) -> None:
+        """Model B: a built-in one, typed, or a file chosen (File > Compare With Model…)."""
+        choose = "Choose a file…"
+        items = [*(s for s in builtin_specs() if s != self.comparison.spec), choose]
+        spec, ok = QtWidgets.QInputDialog.getItem(
+            self, "Compare with a model", "Model B, decoded beside this one on the same data:", items, 0, True
+        )
+        if ok and spec == choose:
+            spec, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Model B", "", MODEL_FILTERS)
+        if ok and spec.strip():
+            self.comparison.open(spec.strip())
+
+    def _show_comparison(self) -> None:
+        dock = self.docks["Compare"]
+        if self.comparison.active and not dock.isVisible():
+            dock.show()
+            dock.raise_()
+
+    def show_traversal(self, dim: int) -> None:
+        """The strip dock's traversal tab, showing latent dimension `dim` alone."""
+        self.docks["Strip"].show()
+        self.docks["Strip"].raise_()
+        self.strip_panel.show_dimension(dim)
+
     def _show_focus_terms(self, *_) -> None:
         if self.state.focus is not None and self.state.ready:
             self.posterior_panel.show_terms(self.state.focus)
@@ -245,5 +298,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
         self.controller.stop()
+        self.comparison.stop()
         super().closeEvent(event)
         self.closed.emit()

@@ -63,5 +63,5 @@ def test_figure_rows_put_both_models_health_side_by_side():
     kl_a = H.kl_per_dim(mu, logvar).sum()
     assert rows["KL, nats/image"][0] == f"{kl_a:.2f}"
     assert "MIG" not in rows and "IWAE bound, nats/image" not in rows  # neither model has them
-    rows_with = {n: (x, y) for n, x, y in P.figure_rows({**a, "disentanglement": {"mig": 0.5}}, b)}
+    rows_with = {n: (x, y) for n, x, y in P.figure_rows({**a, "disentanglement": {"mig": {"mean": 0.5}}}, b)}
     assert rows_with["MIG"] == ("0.500", "-")

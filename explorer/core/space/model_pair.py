@@ -129,9 +129,9 @@ _ROWS = (
     ("ELBO, nats/image", _mean_se("elbo")),
     ("Gaussian-fit KL(q(z) || p(z)), nats", _fmt(("health", "aggregate_posterior", "gaussian_kl"), ".2f")),
     ("prior samples in holes", _fmt(("health", "prior_holes", "fraction"), ".1%")),
-    ("MIG", _fmt(("disentanglement", "mig"), ".3f")),
+    ("MIG", _fmt(("disentanglement", "mig", "mean"), ".3f")),
     ("DCI disentanglement", _fmt(("disentanglement", "dci", "disentanglement"), ".3f")),
     ("DCI completeness", _fmt(("disentanglement", "dci", "completeness"), ".3f")),
     ("DCI informativeness", _fmt(("disentanglement", "dci", "informativeness"), ".3f")),
-    ("SAP", _fmt(("disentanglement", "sap"), ".3f")),
+    ("SAP", _fmt(("disentanglement", "sap", "mean"), ".3f")),
 )
