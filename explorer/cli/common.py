@@ -255,3 +255,19 @@ def write_figure(args: argparse.Namespace, opened: Opened, figure) -> int:
     print(f"wrote {out} ({len(figure.latents)} images: {figure.title()})")
     print(f"  data support: {support.describe()}")
     return 0
+
+
+def at_least(low: int):
+    """An argparse type: a whole number >= low (its error says so)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        return value
+
+    parse.__name__ = "int"
+    return parse

@@ -18,20 +18,6 @@ DEFAULT_MAX_POINTS = 5000
 MIN_POINTS = 50
 
 
-def _at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
-        return value
-
-    parse.__name__ = "int"
-    return parse
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     common.add_model_and_data(p, data_help="a dataset with labelled factors, e.g. builtin:faces")
     p.add_argument(
@@ -43,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seeds the points sampled and the held-out split (default 0)")
     p.add_argument(
         "--max-points",
-        type=_at_least(MIN_POINTS),
+        type=common.at_least(MIN_POINTS),
         default=DEFAULT_MAX_POINTS,
         metavar="N",
         help=f"points per factor the SAP and DCI models fit and score on (default {DEFAULT_MAX_POINTS:,}); "

@@ -15,32 +15,18 @@ DEFAULT_K = 64  # explorer.core.space.health.DEFAULT_K (not imported here: it pu
 DEFAULT_N = 256
 
 
-def _at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
-        return value
-
-    parse.__name__ = "int"
-    return parse
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     common.add_model_and_data(p)
     p.add_argument(
         "--iwae-k",
-        type=_at_least(1),
+        type=common.at_least(1),
         default=DEFAULT_K,
         metavar="K",
         help=f"importance samples per image in the log-likelihood estimate (1 gives the ELBO; default {DEFAULT_K})",
     )
     p.add_argument(
         "--iwae-n",
-        type=_at_least(0),
+        type=common.at_least(0),
         default=DEFAULT_N,
         metavar="N",
         help=f"images (a seeded sample of the data) in the log-likelihood estimate; 0 skips it (default {DEFAULT_N})",

@@ -10,7 +10,6 @@ import os
 import sys
 
 from explorer.cli import common
-from explorer.cli.health import _at_least
 
 # explorer.core.figures.report.ReportSpec's defaults, not imported here: it pulls in torch
 DEFAULT_K, DEFAULT_N = 16, 128
@@ -22,14 +21,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     p.add_argument(
         "--iwae-k",
-        type=_at_least(1),
+        type=common.at_least(1),
         default=DEFAULT_K,
         metavar="K",
         help=f"importance samples per image in the log-likelihood bound (default {DEFAULT_K})",
     )
     p.add_argument(
         "--iwae-n",
-        type=_at_least(0),
+        type=common.at_least(0),
         default=DEFAULT_N,
         metavar="N",
         help=f"images (a seeded sample of the data) in the log-likelihood bound; 0 skips it (default {DEFAULT_N})",

@@ -75,6 +75,7 @@ class Comparison(QtCore.QObject):
         self.image: np.ndarray | None = None  # B's last decode of the cursor
         self.latent: np.ndarray | None = None  # the latent B decoded for it
         self._job_id: int | None = None
+        self._source = None  # B's ModelSource
         state.cursor_changed.connect(self._on_cursor)
         state.offsets_changed.connect(self._on_moved)
         state.data_changed.connect(self._on_data)
@@ -93,12 +94,15 @@ class Comparison(QtCore.QObject):
         if self.worker is None:
             self.worker = ModelWorker(self._delivered.emit, device=self._device)
         self._clear()
-        self.generation += 1
-        source = as_source(spec)
-        self.spec = source.spec
+        self._source = as_source(spec)
+        self.spec = self._source.spec
+        self._load()
+        self.changed.emit()
+
+    def _load(self) -> None:
+        source = self._source
         self.progress.emit(f"loading {source.describe()} …")
         self.worker.load_model(lambda: load_model(source), self.generation)
-        self.changed.emit()
 
     def set_mode(self, mode: str) -> None:
         if mode not in P.LINKS:
@@ -110,10 +114,7 @@ class Comparison(QtCore.QObject):
     def close(self) -> None:
         """End the comparison (B's thread stays, idle, until stop())."""
         self._clear()
-        self.generation += 1
         self.spec = ""
-        if self.worker is not None:
-            self.worker.drop_older(self.generation)
         self.changed.emit()
 
     def stop(self) -> bool:
@@ -125,19 +126,32 @@ class Comparison(QtCore.QObject):
 
     # -- on the GUI thread -----------------------------------------------------------------
     def _clear(self) -> None:
-        if self._job_id is not None and self.worker is not None:
-            self.worker.cancel(self._job_id)
-        self._job_id = None
-        self.result, self.image, self.latent, self.model_name, self.latent_dim = None, None, None, "", 0
+        """Forget B altogether (a new B, or none)."""
+        self._drop_results()
+        self.model_name, self.latent_dim = "", 0
 
-    def _on_data(self) -> None:
-        """New encodings of A (or new data): B encodes the data again once A's are in."""
-        if not self.active or self.state.encodings is None or self.worker is None:
-            return
+    def _drop_results(self) -> None:
+        """Forget what B made of the data: a new generation, so answers about it are dropped."""
         if self._job_id is not None:
             self.worker.cancel(self._job_id)
+        self._job_id = None
         self.result, self.image, self.latent = None, None, None
-        self._encode()
+        self.generation += 1
+        if self.worker is not None:
+            self.worker.drop_older(self.generation)
+
+    def _on_data(self) -> None:
+        """A's model, data or encodings changed: what B made of the old ones no longer applies.
+        B encodes the data again once A's encodings are in (and loads again if its load, of the
+        older generation, was dropped)."""
+        if not self.active or self.worker is None:
+            return
+        loaded = bool(self.model_name)
+        self._drop_results()
+        if not loaded:
+            self._load()
+        elif self.state.encodings is not None:
+            self._encode()
         self.changed.emit()
 
     def _encode(self) -> None:
@@ -185,7 +199,7 @@ class Comparison(QtCore.QObject):
 
     def _on_result(self, r: Result) -> None:
         if r.generation != self.generation:
-            return  # of a B or a dataset since replaced
+            return  # of a B, a model or data since replaced
         if isinstance(r, Decoded):
             self.latent, self.image = r.latents[0], r.images[0]
             self.decoded.emit(self.image)
@@ -193,23 +207,25 @@ class Comparison(QtCore.QObject):
             p = r.progress
             self.progress.emit(f"model B: {p.what} {p.done:,} of {p.total:,}" if p.total else f"model B: {p.what}")
         elif isinstance(r, Failed):
-            self._job_id = None
             self.progress.emit("")
             self.failed.emit(f"model B ({self.spec}): {r.message}")
-            if r.what is Job.MODEL:
+            if r.what in (Job.MODEL, Job.ENCODE):  # nothing to compare: a decode's failure alone keeps B
                 self.close()
         elif isinstance(r, Cancelled):
-            self._job_id = None
+            if r.request_id == self._job_id:
+                self._job_id = None
         elif isinstance(r, Finished) and r.job is Job.MODEL:
             loaded: LoadedModel = r.value
             self.model_name = loaded.model.info.command_line()
             self.latent_dim = loaded.model.latent_dim
-            if self.mode not in (P.MATCHED,) and self.latent_dim != self.state.latent_dim:
-                self.mode = P.MATCHED
-            self._on_data()
-        elif isinstance(r, Finished) and r.job is Job.ENCODE:
+            if self.state.encodings is not None:
+                self._encode()
+            self.changed.emit()
+        elif isinstance(r, Finished) and r.job is Job.ENCODE and r.request_id == self._job_id:
             self._job_id = None
             self.result = r.value
+            if self.mode not in self.result.links:  # the same latent needs latents of one size
+                self.mode = P.MATCHED
             self.progress.emit("")
             self.changed.emit()
             self._decode_current()

@@ -32,7 +32,7 @@ from explorer.worker.requests import Cancelled, Failed, Finished, Job, Progresse
 
 DEFAULT_K, DEFAULT_N = 16, 128  # modest: about a second of a CPU's time for the bundled model
 MAX_K = 1024
-ESTIMATING = "estimating the log-likelihood"
+ESTIMATING = H.ESTIMATING
 COLUMNS = ("dim", "KL", "Var(mu)", "mean(mu)", "Var q(z)")
 INACTIVE_TEXT = QtGui.QColor(150, 150, 150)
 FLAG_STYLE = "color: rgb(230, 90, 90)"
@@ -41,18 +41,12 @@ NO_LOGVAR = "No health figures: the data gives no posterior width (logvar), whic
 
 def likelihood_job(dataset, indices: np.ndarray, k: int, seed: int):
     """Model-thread job (start(model, device) for Controller.run_model_job): IWAE_K and ELBO of
-    the data's images at `indices`, one image per step, image j's samples seeded seed + j."""
+    the data's images at `indices`, a step at a time, as `vae-explorer health` estimates them."""
 
     def start(model, device):
         images = dataset.images_at(indices)
-        n, iwae, elbo = len(images), [], []
-        yield Progress(0, n, ESTIMATING)
-        for j in range(n):
-            one = H.importance_weighted(model, images[j : j + 1], k, seed + j, device)
-            iwae.append(one.iwae)
-            elbo.append(one.elbo)
-            yield Progress(j + 1, n, ESTIMATING)
-        return H.LikelihoodEstimate(k, np.concatenate(iwae), np.concatenate(elbo))
+        yield Progress(0, len(images), H.ESTIMATING)
+        return (yield from H.importance_weighted_steps(model, images, k, seed, device))
 
     return start
 

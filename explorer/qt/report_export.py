@@ -24,8 +24,12 @@ class ReportExporter(QtCore.QObject):
         super().__init__(window)
         self.window, self.state, self.controller = window, state, controller
         self.request_id: int | None = None
+        state.data_changed.connect(self._forget)  # a new model or data: the controller drops its answers
 
     def ask(self) -> None:
+        if self.request_id is not None:
+            warn(self.window, "A report is being written.", "Wait for it, or cancel it, before asking for another.")
+            return
         if not self.state.ready:
             warn(self.window, "No report yet.", "Open a model and a dataset first; the report is of both.")
             return
@@ -62,6 +66,13 @@ class ReportExporter(QtCore.QObject):
     def cancel(self) -> None:
         if self.request_id is not None:
             self.controller.worker.cancel(self.request_id)
+
+    def _forget(self) -> None:
+        if self.request_id is not None:
+            self.cancel()
+            self.request_id = None
+            self.controller.progress.emit(0, 0, "")
+            self.state.say("the report was cancelled: the model or data changed")
 
     def _answer(self, r) -> None:
         if isinstance(r, Progressed):

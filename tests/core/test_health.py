@@ -135,7 +135,7 @@ def test_mutual_information_is_log_m_when_the_posteriors_are_far_apart_points():
 def test_iwae_and_elbo_equal_the_exact_log_likelihood_when_the_encoder_is_the_exact_posterior(monkeypatch):
     model, x = LinearGaussianVAE(), images(40)
     exact = model.log_px(x)
-    monkeypatch.setattr(H, "DECODE_BATCH", 3)  # K split over decoder calls, one image per batch
+    monkeypatch.setattr(H, "STEP_LATENTS", 3)  # K split over decoder calls, one image per step
     est = H.importance_weighted(model, x, k=8, seed=0)
     assert est.k == 8 and est.n == 40
     # every importance weight is p(x) itself: no sample noise at all
@@ -154,6 +154,26 @@ def test_iwae_is_at_least_the_elbo_and_tightens_with_k_towards_log_p_x():
     # IWAE_K is a lower bound in expectation; one estimate may exceed log p(x) by its sample noise (~0.01 here)
     assert elbo < small.iwae_mean_se[0] < large.iwae_mean_se[0] <= exact + 0.05
     assert exact - large.iwae_mean_se[0] < 0.2 * (exact - elbo)  # K = 256 closes most of the gap
+
+
+def test_the_estimate_does_not_depend_on_how_the_images_are_batched(monkeypatch):
+    model, x = LinearGaussianVAE(shift=0.2), images(30)
+    whole = H.importance_weighted(model, x, k=8, seed=5)
+    monkeypatch.setattr(H, "STEP_LATENTS", 16)  # two images a step
+    steps = H.importance_weighted_steps(model, x, k=8, seed=5)
+    reports = []
+    while True:
+        try:
+            reports.append(next(steps))
+        except StopIteration as done:
+            stepped = done.value
+            break
+    assert [p.done for p in reports] == [*range(2, 31, 2)] and {p.total for p in reports} == {30}
+    np.testing.assert_allclose(stepped.iwae, whole.iwae, rtol=1e-6)
+    np.testing.assert_allclose(stepped.elbo, whole.elbo, rtol=1e-6)
+    # image j's estimate is its own: the same image alone, seeded seed + j, gives it
+    alone = H.importance_weighted(model, x[7:8], k=8, seed=5 + 7)
+    np.testing.assert_allclose(alone.iwae, whole.iwae[7:8], rtol=1e-6)
 
 
 def test_k_1_is_the_elbo_and_matches_the_projects_own_elbo_within_its_standard_error():

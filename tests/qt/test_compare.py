@@ -107,3 +107,21 @@ def test_the_file_menu_asks_for_model_b(qtbot, open_window, tmp_path, monkeypatc
     action.trigger()
     assert window.comparison.spec == path
     qtbot.waitUntil(lambda: window.comparison.result is not None, timeout=180_000)
+
+
+def test_a_new_dataset_is_encoded_by_b_again_and_nothing_of_the_old_one_is_shown(qtbot, open_window, tmp_path):
+    from explorer.core.data import load_faces
+
+    window = open_window()
+    c = _open_b(qtbot, window, _model_b(tmp_path / "b16.safetensors", latent_dim=16))
+    c.set_mode(P.SAME)
+    old, generation = c.result, c.generation
+    np.save(tmp_path / "small.npy", load_faces("test", n=300).images)
+    seen = []
+    window.state.data_changed.connect(lambda: seen.append(c.result))
+    window.controller.open_dataset(str(tmp_path / "small.npy"))
+    qtbot.waitUntil(lambda: window.state.ready and len(window.state.encodings) == 300, timeout=180_000)
+    qtbot.waitUntil(lambda: c.result is not None, timeout=180_000)
+    assert all(r is None for r in seen)  # the old data's results went the moment it did
+    assert c.result is not old and len(c.result.mu) == 300 and c.generation > generation
+    assert c.mode == P.SAME and window.compare_panel.table.rowCount() > 0

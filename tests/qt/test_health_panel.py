@@ -72,14 +72,14 @@ def test_measure_estimates_the_log_likelihood_on_the_model_thread(open_window, q
     qtbot.mouseClick(panel.measure_button, QtCore.Qt.MouseButton.LeftButton)
     assert not panel.measure_button.isVisible() and panel.cancel_button.isVisible()
     qtbot.waitUntil(lambda: panel.health.likelihood is not None and w.controller.idle, timeout=60_000)
-    # the CLI's images (seed 0); image j's K = 4 samples drawn with seed j
+    # the CLI's images (seed 0) and the CLI's estimate of them
     ds, enc = w.state.dataset, w.state.encodings
     images = ds.images_at(H.pick_images(len(ds), 6, 0))
-    parts = [H.importance_weighted(model, images[j : j + 1], 4, j) for j in range(6)]
+    cli = H.importance_weighted(model, images, 4, 0)
     est = panel.health.likelihood
     assert (est.k, est.n) == (4, 6)
-    assert np.allclose(est.iwae, np.concatenate([p.iwae for p in parts]), rtol=1e-9, atol=1e-6)
-    assert np.allclose(est.elbo, np.concatenate([p.elbo for p in parts]), rtol=1e-9, atol=1e-6)
+    assert np.allclose(est.iwae, cli.iwae, rtol=1e-9, atol=1e-6)
+    assert np.allclose(est.elbo, cli.elbo, rtol=1e-9, atol=1e-6)
     assert (est.iwae >= est.elbo - 1e-9).all()
     mean, _ = est.iwae_mean_se
     assert f"<b>log p(x) ≥ IWAE (K = 4):</b> {mean:.2f}" in panel.likelihood.text()
@@ -120,14 +120,14 @@ def test_a_model_switch_clears_the_old_figures_and_drops_a_measurement_under_way
     assert old.latent_dim == 16
 
     started, gate = threading.Event(), threading.Event()
-    real_iwae = H.importance_weighted
+    real_steps = H.importance_weighted_steps
 
-    def held(*args, **kwargs):  # holds the model thread in the first image's estimate
+    def held(*args, **kwargs):  # holds the model thread in the estimate's first step
         started.set()
         gate.wait(30)
-        return real_iwae(*args, **kwargs)
+        return (yield from real_steps(*args, **kwargs))
 
-    monkeypatch.setattr(H, "importance_weighted", held)
+    monkeypatch.setattr(H, "importance_weighted_steps", held)
     seen_at_switch = []
     w.state.model_changed.connect(
         lambda: seen_at_switch.append((panel.health, panel.likelihood.text(), panel.figures["KL"].text()))
@@ -166,15 +166,22 @@ def test_cancel_stops_the_estimate_between_two_images(open_window, qtbot, monkey
     panel = _measured(w, qtbot)
     w.docks["Health"].raise_()
     started, gate, calls = threading.Event(), threading.Event(), []
-    real_iwae = H.importance_weighted
+    real_steps = H.importance_weighted_steps
 
-    def held(*args, **kwargs):
-        calls.append(args[3])  # the image's seed
+    def held(*args, **kwargs):  # holds the model thread in its first step; notes each step's images done
         started.set()
         gate.wait(30)
-        return real_iwae(*args, **kwargs)
+        inner = real_steps(*args, **kwargs)
+        while True:
+            try:
+                progress = next(inner)
+            except StopIteration as done:
+                return done.value
+            calls.append(progress.done)
+            yield progress
 
-    monkeypatch.setattr(H, "importance_weighted", held)
+    monkeypatch.setattr(H, "importance_weighted_steps", held)
+    monkeypatch.setattr(H, "STEP_LATENTS", 2)  # K = 2: an image a step
     try:
         panel.k.setValue(2)
         qtbot.mouseClick(panel.measure_button, QtCore.Qt.MouseButton.LeftButton)
@@ -183,5 +190,5 @@ def test_cancel_stops_the_estimate_between_two_images(open_window, qtbot, monkey
     finally:
         gate.set()
     qtbot.waitUntil(lambda: w.controller.idle and panel.likelihood.text() == "cancelled", timeout=30_000)
-    assert calls == [0]  # the image under way ended; no other was started
+    assert calls == [1]  # the image under way ended; no other was started
     assert panel.health.likelihood is None and panel.measure_button.isVisible() and panel.measure_button.isEnabled()

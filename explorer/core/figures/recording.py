@@ -30,14 +30,14 @@ class Recorder:
     def add(self, latent) -> bool:
         """Keep a latent of the walk; a repeat of the last one offered (a move that did not move
         the latent) is skipped. Returns whether it was kept."""
-        latent = np.asarray(latent, np.float32).ravel()
+        latent = np.array(latent, np.float32).ravel()  # a copy: a caller may reuse its buffer
         if self._last is not None and np.array_equal(latent, self._last):
             return False
         self._last = latent
         self._offered += 1
         if (self._offered - 1) % self._stride:
             return False
-        self._latents.append(latent.copy())
+        self._latents.append(latent)
         if len(self._latents) >= STORE_FACTOR * self.limit:
             self._latents = self._latents[::2]
             self._stride *= 2

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -196,10 +197,11 @@ def report_steps(
         facts = format_facts(model_facts(model))
     parsed = parse_facts(facts)
     yield step("health")
-    images = None
+    likelihood = None
     if spec.iwae_n > 0 and has_images(dataset):
         images = dataset.images_at(H.pick_images(n, spec.iwae_n, spec.seed))
-    health = H.measure(mu, logvar, model=model, images=images, k=spec.iwae_k, seed=spec.seed, device=device)
+        likelihood = yield from _quietly(H.importance_weighted_steps(model, images, spec.iwae_k, spec.seed, device))
+    health = H.measure(mu, logvar, seed=spec.seed, likelihood=likelihood)
 
     yield step("reconstructions")
     idx = H.pick_images(n, spec.reconstructions, spec.seed)
@@ -230,7 +232,7 @@ def report_steps(
     vectors = Vectors(tuple(sweeps), tuple(skipped), "" if binary else "no binary labels: no attribute vectors")
 
     yield step("disentanglement")
-    dis = _disentanglement(mu, dataset, spec.seed)
+    dis = yield from _disentanglement(mu, dataset, spec.seed)
     return Report(
         spec, parsed.title, dataset.spec, n, parsed, health, recon, prior, traversals, map_figure, vectors, dis
     )
@@ -328,9 +330,23 @@ def _sweep(model, dataset, mu, label: str, spec: ReportSpec, device) -> VectorSw
     return VectorSweep(vector, rows, steps, image, note=note)
 
 
-def _disentanglement(mu, dataset, seed: int) -> Disentanglement:
+Value = TypeVar("Value")
+
+
+def _quietly(steps: Steps[Value]) -> Steps[Value]:
+    """A long step's own steps, as pauses within the report's step (the window's model thread
+    serves the cursor's decodes between them); the report's progress stays at its section."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+        yield None
+
+
+def _disentanglement(mu, dataset, seed: int) -> Steps[Disentanglement]:
     """The disentanglement measures against every label the data has, and the heatmap of the
-    normalised mutual information of each latent dimension with each label."""
+    normalised mutual information of each latent dimension with each label (a step per label)."""
     names = tuple(dataset.label_names)
     if not names:
         return Disentanglement(note=NO_LABELS)
@@ -339,7 +355,7 @@ def _disentanglement(mu, dataset, seed: int) -> Disentanglement:
     labels = np.asarray(dataset.labels, np.float64)
     factors = {name: labels[:, j] for j, name in enumerate(names)}  # measure drops a factor's unknown (NaN) rows
     try:
-        result = D.measure(np.asarray(mu), factors, seed=seed)
+        result = yield from _quietly(D.measure_steps(np.asarray(mu), factors, seed=seed))
     except D.DisentanglementError as e:  # too few points or dims, every label constant: said, not fatal
         return Disentanglement(names, note=f"no disentanglement figures: {e}")
     return Disentanglement(result.factors, result, D.heatmap_image(result, which="normalised_mi"))

@@ -4,6 +4,7 @@ and every way of failing to read one is an error that names the file."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 from pathlib import Path
@@ -51,3 +52,12 @@ def read_document(
         except S.SchemaError as e:
             raise error(f"{path}: {e}") from e
     return doc
+
+
+def finite_or_none(x: float) -> float | None:
+    """A number as JSON can hold it: NaN and infinities (no figure) become null."""
+    return float(x) if math.isfinite(x) else None
+
+
+def finite_list(values) -> list:
+    return [finite_or_none(float(v)) for v in values]

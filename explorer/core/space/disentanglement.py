@@ -52,6 +52,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from explorer.core.figures.compose import caption_font, fit_text, text_colour
+from explorer.core.io.json_document import finite_list, finite_or_none
 from explorer.core.steps import Progress, Steps, run_steps
 from explorer_models.errors import UserInputError
 
@@ -148,17 +149,17 @@ class Disentanglement:
             "factors": list(self.factors),
             "kinds": dict(zip(self.factors, self.kinds)),
             "left_out": dict(self.left_out),
-            "mig": {"mean": _finite(self.mig), "per_factor": _named(self.mig_per_factor)},
-            "sap": {"mean": _finite(self.sap), "per_factor": _named(self.sap_per_factor)},
+            "mig": {"mean": finite_or_none(self.mig), "per_factor": _named(self.mig_per_factor)},
+            "sap": {"mean": finite_or_none(self.sap), "per_factor": _named(self.sap_per_factor)},
             "dci": {
-                "disentanglement": _finite(self.dci_disentanglement),
-                "completeness": _finite(self.dci_completeness),
-                "informativeness": _finite(self.dci_informativeness),
+                "disentanglement": finite_or_none(self.dci_disentanglement),
+                "completeness": finite_or_none(self.dci_completeness),
+                "informativeness": finite_or_none(self.dci_informativeness),
                 "informativeness_per_factor": _named(self.informativeness_per_factor),
             },
             "best_dim": {name: self.best_dim(name) for name in self.factors},
-            "entropy": _floats(self.entropy),
-            "matrices": {name: [_floats(row) for row in getattr(self, name)] for name in MATRICES},
+            "entropy": finite_list(self.entropy),
+            "matrices": {name: [finite_list(row) for row in getattr(self, name)] for name in MATRICES},
         }
 
 
@@ -166,16 +167,8 @@ def _num(x: float) -> str:
     return f"{x:.3f}" if math.isfinite(x) else "n/a"
 
 
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
-
-
-def _floats(a: np.ndarray) -> list:
-    return [_finite(float(v)) for v in a]
-
-
 def _named(values: dict[str, float]) -> dict[str, float | None]:
-    return {name: _finite(v) for name, v in values.items()}
+    return {name: finite_or_none(v) for name, v in values.items()}
 
 
 # -- the measures --------------------------------------------------------------------------------

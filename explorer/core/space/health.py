@@ -40,7 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from explorer.core.io.json_document import finite_list, finite_or_none
 from explorer.core.space.neighbours import PointIndex
+from explorer.core.steps import Progress, Steps, run_steps
 
 ACTIVE_THRESHOLD = 0.01  # Burda et al. 2016
 MI_POINTS = 2000  # data points in the mutual-information estimate (the mixture and the outer mean)
@@ -49,7 +51,8 @@ SPACING_SAMPLE = 2000  # data points whose nearest-neighbour distance sets the h
 HOLE_PERCENTILE = 99
 HOLES_FLAG = 0.10  # flag prior holes when more than this fraction of prior samples is off the data
 DEFAULT_K = 64
-DECODE_BATCH = 1024  # latents decoded per model call in the IWAE estimate
+STEP_LATENTS = 256  # latents decoded per step (and per model call) of the IWAE estimate
+ESTIMATING = "estimating the log-likelihood"
 _LOG_2PI = math.log(2 * math.pi)
 
 
@@ -189,15 +192,15 @@ class Health:
                 "count": int(self.active.sum()),
                 "active": [int(u) for u in np.flatnonzero(self.active)],
                 "inactive": list(self.inactive_dims),
-                "activity": _floats(self.activity),
+                "activity": finite_list(self.activity),
             },
-            "kl_per_dim": {"values": _floats(self.kl_per_dim), "order": [int(u) for u in self.kl_order]},
-            "mutual_information": {"nats": _finite(self.mutual_information), "points": self.mi_points},
+            "kl_per_dim": {"values": finite_list(self.kl_per_dim), "order": [int(u) for u in self.kl_order]},
+            "mutual_information": {"nats": finite_or_none(self.mutual_information), "points": self.mi_points},
             "aggregate_posterior": {
-                "mu_mean": _floats(self.mu_mean),
-                "mu_var": _floats(self.activity),
-                "var": _floats(self.aggregate_var),
-                "gaussian_kl": _finite(self.gaussian_kl),
+                "mu_mean": finite_list(self.mu_mean),
+                "mu_var": finite_list(self.activity),
+                "var": finite_list(self.aggregate_var),
+                "gaussian_kl": finite_or_none(self.gaussian_kl),
             },
             "prior_holes": None,
             "likelihood": None,
@@ -207,7 +210,7 @@ class Health:
             h = self.holes
             out["prior_holes"] = {
                 "fraction": h.fraction,
-                "reference": _finite(h.reference),
+                "reference": finite_or_none(h.reference),
                 "percentile": HOLE_PERCENTILE,
                 "samples": h.samples,
                 "dims": list(h.dims),
@@ -216,7 +219,7 @@ class Health:
             est = self.likelihood
             out["likelihood"] = {"k": est.k, "images": est.n}
             for name, (m, se) in (("iwae", est.iwae_mean_se), ("elbo", est.elbo_mean_se), ("gap", est.gap_mean_se)):
-                out["likelihood"][name] = {"mean": _finite(m), "se": _finite(se)}
+                out["likelihood"][name] = {"mean": finite_or_none(m), "se": finite_or_none(se)}
         return out
 
 
@@ -226,14 +229,6 @@ def _dims(dims) -> str:
 
 def _num(x: float) -> str:
     return f"{x:.2f}" if math.isfinite(x) else "?"
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
-
-
-def _floats(a: np.ndarray) -> list:
-    return [_finite(float(v)) for v in a]
 
 
 # -- the measures --------------------------------------------------------------------------------
@@ -291,39 +286,50 @@ def prior_holes(mu: np.ndarray, dims: np.ndarray, samples: int = PRIOR_SAMPLES, 
 
 
 @torch.no_grad()
-def importance_weighted(
+def importance_weighted_steps(
     model, images: np.ndarray, k: int = DEFAULT_K, seed: int = 0, device: str | torch.device = "cpu"
-) -> LikelihoodEstimate:
-    """IWAE_K and ELBO per image of uint8 (n, H, W, C) `images` (see the module docstring), with a
-    torch.Generator seeded `seed` on `device`; DECODE_BATCH latents per decoder call."""
+) -> Steps[LikelihoodEstimate]:
+    """IWAE_K and ELBO per image of uint8 (n, H, W, C) `images` (see the module docstring), a step
+    per STEP_LATENTS latents decoded (the window's model thread serves a cursor decode between
+    two). Image j's K samples come from a torch.Generator seeded seed + j on `device`, so the
+    figures are the same however the images are batched: the CLI, the report and the window agree."""
     from explorer_models.contract import likelihood_of
     from explorer_models.vae import images_to_tensor
 
     if k < 1:
         raise ValueError(f"K must be at least 1, not {k}")
     likelihood = likelihood_of(model)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    per_batch = max(1, DECODE_BATCH // k)
+    per_batch = max(1, STEP_LATENTS // k)
     iwae, elbo = [], []
     for start in range(0, len(images), per_batch):
         x = images_to_tensor(images[start : start + per_batch], device)
         mu, logvar = (t.float() for t in model.encode(x))
         std = torch.exp(0.5 * logvar)
-        log_w = []
-        for k0 in range(0, k, DECODE_BATCH):
-            kc = min(k - k0, DECODE_BATCH)
-            eps = torch.randn((len(x), kc, mu.shape[1]), generator=generator, device=mu.device)
-            z = mu[:, None] + std[:, None] * eps
-            x_mean = model.decode(z.reshape(-1, mu.shape[1]))
-            xs = x[:, None].expand(len(x), kc, *x.shape[1:]).reshape(len(x) * kc, *x.shape[1:])
-            nll = likelihood.neg_log_likelihood(xs, x_mean).reshape(len(x), kc)
-            log_pz = -0.5 * (z**2 + _LOG_2PI).sum(-1)
-            log_qz = -0.5 * (eps**2 + logvar[:, None] + _LOG_2PI).sum(-1)
-            log_w.append((-nll + log_pz - log_qz).double())
-        w = torch.cat(log_w, 1)
+        eps = torch.stack(
+            [
+                torch.randn((k, mu.shape[1]), generator=torch.Generator(device=device).manual_seed(seed + start + i))
+                for i in range(len(x))
+            ]
+        ).to(mu.device)
+        z = (mu[:, None] + std[:, None] * eps).reshape(-1, mu.shape[1])
+        x_mean = torch.cat([model.decode(part) for part in z.split(STEP_LATENTS)])
+        xs = x[:, None].expand(len(x), k, *x.shape[1:]).reshape(len(x) * k, *x.shape[1:])
+        nll = likelihood.neg_log_likelihood(xs, x_mean).reshape(len(x), k)
+        log_pz = -0.5 * (z.reshape(len(x), k, -1) ** 2 + _LOG_2PI).sum(-1)
+        log_qz = -0.5 * (eps**2 + logvar[:, None] + _LOG_2PI).sum(-1)
+        w = (-nll + log_pz - log_qz).double()
         iwae.append(torch.logsumexp(w, 1) - math.log(k))
         elbo.append(w.mean(1))
+        yield Progress(min(start + per_batch, len(images)), len(images), ESTIMATING)
     return LikelihoodEstimate(k, torch.cat(iwae).cpu().numpy(), torch.cat(elbo).cpu().numpy())
+
+
+@torch.no_grad()
+def importance_weighted(
+    model, images: np.ndarray, k: int = DEFAULT_K, seed: int = 0, device: str | torch.device = "cpu"
+) -> LikelihoodEstimate:
+    """importance_weighted_steps, run to the end."""
+    return run_steps(importance_weighted_steps(model, images, k, seed, device))
 
 
 def measure(
@@ -337,16 +343,17 @@ def measure(
     device: str | torch.device = "cpu",
     mi_points: int = MI_POINTS,
     prior_samples: int = PRIOR_SAMPLES,
+    likelihood: LikelihoodEstimate | None = None,
 ) -> Health:
     """The health of a model from its data's (N, D) mu and logvar; with a model and uint8 images
-    (a subset of the data: the caller picks n), its IWAE and ELBO estimates as well."""
+    (a subset of the data: the caller picks n), its IWAE and ELBO estimates as well (or the
+    `likelihood` a caller estimated a step at a time with importance_weighted_steps)."""
     if len(mu) == 0:
         raise ValueError("no data points: nothing to measure")
     act = activity(mu)
     mi, used = mutual_information(mu, logvar, mi_points, seed)
     lv = np.asarray(logvar, np.float64)
-    likelihood = None
-    if model is not None and images is not None and len(images):
+    if likelihood is None and model is not None and images is not None and len(images):
         likelihood = importance_weighted(model, images, k, seed, device)
     return Health(
         n_points=len(mu),
