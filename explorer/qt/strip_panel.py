@@ -63,10 +63,46 @@ def preview_minimum(width: int, height: int, least: float) -> tuple[int, int]:
     return max(w, int(np.ceil(h * width / height))), max(h, int(np.ceil(w * height / width)))
 
 
-def _spin(low: int, high: int, value: int, tip: str, suffix: str = "") -> QtWidgets.QSpinBox:
+def spin(low: int, high: int, value: int, tip: str, suffix: str = "") -> QtWidgets.QSpinBox:
     box = QtWidgets.QSpinBox(minimum=low, maximum=high, value=value, suffix=suffix)
     box.setToolTip(tip)
     return box
+
+
+def add_labelled(grid: QtWidgets.QGridLayout, first_row: int, labelled) -> None:
+    """(name, box) pairs laid out two to a row from `first_row`: a label, then its box."""
+    for i, (name, box) in enumerate(labelled):
+        grid.addWidget(QtWidgets.QLabel(name), first_row + i // 2, 2 * (i % 2))
+        grid.addWidget(box, first_row + i // 2, 2 * (i % 2) + 1)
+
+
+def settings_tabs(pages, corner: QtWidgets.QWidget) -> QtWidgets.QTabWidget:
+    """The controls beside a preview: a tab per (title, grid), `corner` (Export…) in the tab bar,
+    always in sight and with no row of its own."""
+    tabs = QtWidgets.QTabWidget()
+    tabs.setDocumentMode(True)
+    for title, grid in pages:
+        page = QtWidgets.QWidget()
+        page.setLayout(grid)
+        tabs.addTab(page, title)
+    tabs.setCornerWidget(corner)
+    tabs.setMaximumWidth(430)
+    return tabs
+
+
+def background_style(rgb) -> str:
+    """A Background button shows its colour, with text that stays readable on it."""
+    r, g, b = rgb
+    return f"background-color: rgb({r},{g},{b}); color: {'black' if r + g + b > 380 else 'white'}"
+
+
+def ask_figure_path(parent: QtWidgets.QWidget, name: str) -> str:
+    """A path to export a figure to (the dialog asks before replacing a file, Qt's default for
+    save dialogs), with the suffix of the type chosen when the name has none; "" if cancelled."""
+    path, chosen = QtWidgets.QFileDialog.getSaveFileName(parent, "Export figure", name, ";;".join(FILTERS.values()))
+    if path and Path(path).suffix.lower() not in SUFFIXES:
+        path += next(s for s, f in FILTERS.items() if f == chosen) if chosen in FILTERS.values() else ".png"
+    return path
 
 
 class StripPanel(QtWidgets.QWidget):
@@ -94,9 +130,9 @@ class StripPanel(QtWidgets.QWidget):
         self.method.setToolTip(
             "lerp: straight line; slerp: along the sphere (White 2017); gauss: lerp of the Gaussian CDF per coordinate"
         )
-        self.steps = _spin(2, F.MAX_STEPS, spec.steps, "images per segment, both ends included")
-        self.rows = _spin(2, F.MAX_SIDE, spec.rows, "grid rows")
-        self.cols = _spin(2, F.MAX_SIDE, spec.cols, "grid columns")
+        self.steps = spin(2, F.MAX_STEPS, spec.steps, "images per segment, both ends included")
+        self.rows = spin(2, F.MAX_SIDE, spec.rows, "grid rows")
+        self.cols = spin(2, F.MAX_SIDE, spec.cols, "grid columns")
         self.vector = QtWidgets.QComboBox()
         self.vector.setToolTip("the attribute vector to sweep along")
         self.sweep_from = QtWidgets.QDoubleSpinBox(minimum=-10, maximum=10, value=spec.sweep_from, singleStep=0.5)
@@ -118,12 +154,12 @@ class StripPanel(QtWidgets.QWidget):
 
         self.originals = QtWidgets.QCheckBox("Originals at the ends")
         self.captions = QtWidgets.QCheckBox("Captions")
-        self.columns = _spin(0, 64, 0, "wrap the strip into rows of this many images (0: one row)")
+        self.columns = spin(0, 64, 0, "wrap the strip into rows of this many images (0: one row)")
         self.columns.setSpecialValueText("no wrap")
-        self.padding = _spin(0, 64, spec.layout.padding, "pixels between images", " px")
-        self.scale = _spin(1, 16, spec.layout.scale, "each image pixel as scale x scale pixels", "x")
+        self.padding = spin(0, 64, spec.layout.padding, "pixels between images", " px")
+        self.scale = spin(1, 16, spec.layout.scale, "each image pixel as scale x scale pixels", "x")
         self.background = QtWidgets.QPushButton("Background")
-        self.duration = _spin(10, 5000, spec.animation.duration_ms, "GIF / APNG frame duration", " ms")
+        self.duration = spin(10, 5000, spec.animation.duration_ms, "GIF / APNG frame duration", " ms")
         self.pingpong = QtWidgets.QCheckBox("Ping-pong")
         self.pingpong.setToolTip("GIF / APNG: play forward, then back")
         self.export_button = QtWidgets.QPushButton("Export…")
@@ -166,20 +202,11 @@ class StripPanel(QtWidgets.QWidget):
         look.addWidget(self.captions, 0, 2)
         look.addWidget(self.background, 0, 3)
         labelled = (("wrap", self.columns), ("padding", self.padding), ("scale", self.scale), ("frame", self.duration))
-        for i, (name, box) in enumerate(labelled):
-            look.addWidget(QtWidgets.QLabel(name), 1 + i // 2, 2 * (i % 2))
-            look.addWidget(box, 1 + i // 2, 2 * (i % 2) + 1)
+        add_labelled(look, 1, labelled)
         look.addWidget(self.pingpong, 3, 0, 1, 2)
         look.setRowStretch(4, 1)
 
-        self.tabs = QtWidgets.QTabWidget()
-        self.tabs.setDocumentMode(True)
-        for title, grid in (("Path", figure), ("Layout and animation", look)):
-            page = QtWidgets.QWidget()
-            page.setLayout(grid)
-            self.tabs.addTab(page, title)
-        self.tabs.setCornerWidget(self.export_button)  # always in sight, and no row of its own
-        self.tabs.setMaximumWidth(430)
+        self.tabs = settings_tabs((("Path", figure), ("Layout and animation", look)), self.export_button)
 
         right = QtWidgets.QVBoxLayout()
         right.addWidget(self.preview_scroll, stretch=1)
@@ -263,10 +290,7 @@ class StripPanel(QtWidgets.QWidget):
         for w in (self.vector, self.sweep_from, self.sweep_to):
             w.setEnabled(kind == F.SWEEP)
         self.method.setEnabled(kind not in (F.SWEEP, F.RECORDING))
-        r, g, b = spec.layout.background
-        self.background.setStyleSheet(
-            f"background-color: rgb({r},{g},{b}); color: {'black' if r + g + b > 380 else 'white'}"
-        )
+        self.background.setStyleSheet(background_style(spec.layout.background))
 
     def _on_record_toggled(self, on: bool) -> None:
         if on:
@@ -405,13 +429,8 @@ class StripPanel(QtWidgets.QWidget):
         if self.strip.figure is None:
             self.state.say(f"nothing to export: {self.strip.problem}")
             return
-        # the dialog asks before replacing an existing file (Qt's default for save dialogs)
-        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export figure", f"{self.strip.spec.kind}.png", ";;".join(FILTERS.values())
-        )
+        path = ask_figure_path(self, f"{self.strip.spec.kind}.png")
         if path:
-            if Path(path).suffix.lower() not in SUFFIXES:
-                path += next(s for s, f in FILTERS.items() if f == chosen) if chosen in FILTERS.values() else ".png"
             self.export_to(path)
 
     def export_to(self, path: str) -> bool:

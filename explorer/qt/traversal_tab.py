@@ -17,21 +17,29 @@ named (show_dimension(d) names one).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.core.figures import traversal as T
 from explorer.core.figures.compose import Layout
-from explorer.core.figures.export import SUFFIXES, Animation
+from explorer.core.figures.export import Animation
 from explorer.core.figures.figure import MAX_SIDE, MAX_SWEEP, Provenance
 from explorer.core.state.compute import Work
 from explorer.core.state.explorer_state import ExplorerState
 from explorer.core.state.slots import Slot
 from explorer.qt.dialogs import warn
 from explorer.qt.image_view import ImageView
-from explorer.qt.strip_panel import FILTERS, MIN_PREVIEW_TILE, mark_off_data, preview_minimum
+from explorer.qt.strip_panel import (
+    MIN_PREVIEW_TILE,
+    add_labelled,
+    ask_figure_path,
+    background_style,
+    mark_off_data,
+    preview_minimum,
+    settings_tabs,
+    spin,
+)
 from explorer_models.errors import UserInputError
 
 PINNED, RANDOM = "pinned", "random"  # the window's bases beside T.MEAN (T.LATENT and T.POINT in the spec)
@@ -89,12 +97,6 @@ def build(request: TraversalRequest, mu: np.ndarray, logvar: np.ndarray) -> T.Tr
     if not by_kl:
         spec = replace(spec, sort=T.INDEX)
     return T.build(spec, mu, logvar, request.latent)
-
-
-def _spin(low: int, high: int, value: int, tip: str, suffix: str = "") -> QtWidgets.QSpinBox:
-    box = QtWidgets.QSpinBox(minimum=low, maximum=high, value=value, suffix=suffix)
-    box.setToolTip(tip)
-    return box
 
 
 def _double(low: float, high: float, value: float, step: float, tip: str, decimals: int = 2):
@@ -160,10 +162,10 @@ class TraversalTab(QtWidgets.QWidget):
             "the latent every row starts from: the data's mean mu, the pinned point (as the sliders "
             "move it), or a random data point's mu"
         )
-        self.seed = _spin(0, 2**31 - 1, 0, "which random data point (vae-explorer traverse --base random --seed)")
+        self.seed = spin(0, 2**31 - 1, 0, "which random data point (vae-explorer traverse --base random --seed)")
         self.seed.setPrefix("seed ")
-        self.columns = _spin(2, MAX_SIDE, spec.columns, "values per dimension")
-        self.rows = _spin(0, 1, 0, "the dimensions with the largest KL (all: every one)")
+        self.columns = spin(2, MAX_SIDE, spec.columns, "values per dimension")
+        self.rows = spin(0, 1, 0, "the dimensions with the largest KL (all: every one)")
         self.rows.setSpecialValueText("all")
         self.only_active = QtWidgets.QCheckBox("Only active")
         self.only_active.setToolTip(
@@ -180,9 +182,9 @@ class TraversalTab(QtWidgets.QWidget):
         self.captions = QtWidgets.QCheckBox("Captions")
         self.captions.setToolTip("a title line and each image's value")
         self.background = QtWidgets.QPushButton("Background")
-        self.padding = _spin(0, 64, Layout().padding, "pixels between images", " px")
-        self.scale = _spin(1, 16, Layout().scale, "each image pixel as scale x scale pixels (export)", "x")
-        self.duration = _spin(10, 5000, Animation().duration_ms, "GIF / APNG: one frame per column", " ms")
+        self.padding = spin(0, 64, Layout().padding, "pixels between images", " px")
+        self.scale = spin(1, 16, Layout().scale, "each image pixel as scale x scale pixels (export)", "x")
+        self.duration = spin(10, 5000, Animation().duration_ms, "GIF / APNG: one frame per column", " ms")
         self.pingpong = QtWidgets.QCheckBox("Ping-pong")
         self.pingpong.setToolTip("GIF / APNG: play forward, then back")
         self.export_button = QtWidgets.QPushButton("Export…")
@@ -217,20 +219,11 @@ class TraversalTab(QtWidgets.QWidget):
         look.addWidget(self.labels, 0, 0, 1, 2)
         look.addWidget(self.captions, 0, 2)
         look.addWidget(self.background, 0, 3)
-        for i, (name, box) in enumerate((("padding", self.padding), ("scale", self.scale), ("frame", self.duration))):
-            look.addWidget(QtWidgets.QLabel(name), 1 + i // 2, 2 * (i % 2))
-            look.addWidget(box, 1 + i // 2, 2 * (i % 2) + 1)
+        add_labelled(look, 1, (("padding", self.padding), ("scale", self.scale), ("frame", self.duration)))
         look.addWidget(self.pingpong, 2, 2, 1, 2)
         look.setRowStretch(3, 1)
 
-        self.tabs = QtWidgets.QTabWidget()
-        self.tabs.setDocumentMode(True)
-        for title, grid in (("Rows and range", what), ("Layout and animation", look)):
-            page = QtWidgets.QWidget()
-            page.setLayout(grid)
-            self.tabs.addTab(page, title)
-        self.tabs.setCornerWidget(self.export_button)
-        self.tabs.setMaximumWidth(430)
+        self.tabs = settings_tabs((("Rows and range", what), ("Layout and animation", look)), self.export_button)
 
         right = QtWidgets.QVBoxLayout()
         right.addWidget(self.preview_scroll, stretch=1)
@@ -270,10 +263,7 @@ class TraversalTab(QtWidgets.QWidget):
         named = bool(self.dims.text().strip())
         self.rows.setEnabled(not named)
         self.only_active.setEnabled(not named)
-        r, g, b = self._background
-        self.background.setStyleSheet(
-            f"background-color: rgb({r},{g},{b}); color: {'black' if r + g + b > 380 else 'white'}"
-        )
+        self.background.setStyleSheet(background_style(self._background))
 
     def _on_dims_text(self, text: str) -> None:
         self._show_controls()
@@ -469,12 +459,8 @@ class TraversalTab(QtWidgets.QWidget):
         if self.traversal is None:
             self.state.say(f"nothing to export: {self.problem}")
             return
-        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export traversal", "traversal.png", ";;".join(FILTERS.values())
-        )
+        path = ask_figure_path(self, "traversal.png")
         if path:
-            if Path(path).suffix.lower() not in SUFFIXES:
-                path += next(s for s, f in FILTERS.items() if f == chosen) if chosen in FILTERS.values() else ".png"
             self.export_to(path)
 
     def export_to(self, path: str) -> bool:
