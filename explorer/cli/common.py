@@ -13,7 +13,10 @@ from pathlib import Path
 METHODS = ("lerp", "slerp", "gauss")
 ENCODER_OUTPUTS = ("auto", "mu-logvar", "mu-logsigma", "mu-sigma")
 DECODER_OUTPUTS = ("auto", "probabilities", "logits", "signed")
-MODEL_HELP = "builtin:faces, a .safetensors checkpoint, FILE.py:ClassName, a TorchScript .pt or a pythae folder"
+MODEL_HELP = (
+    "builtin:faces, builtin:faces-beta1, a .safetensors checkpoint, FILE.py:ClassName, a TorchScript .pt or a "
+    "pythae folder"
+)
 
 
 def add_model_and_data(
@@ -271,3 +274,21 @@ def at_least(low: int):
 
     parse.__name__ = "int"
     return parse
+
+
+def add_iwae_options(p: argparse.ArgumentParser, k: int, n: int) -> None:
+    """--iwae-k and --iwae-n: the log-likelihood bound's importance samples and images."""
+    p.add_argument(
+        "--iwae-k",
+        type=at_least(1),
+        default=k,
+        metavar="K",
+        help=f"importance samples per image in the log-likelihood bound (1 gives the ELBO; default {k})",
+    )
+    p.add_argument(
+        "--iwae-n",
+        type=at_least(0),
+        default=n,
+        metavar="N",
+        help=f"images (a seeded sample of the data) in the log-likelihood bound; 0 skips it (default {n})",
+    )

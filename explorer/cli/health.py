@@ -17,20 +17,7 @@ DEFAULT_N = 256
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     common.add_model_and_data(p)
-    p.add_argument(
-        "--iwae-k",
-        type=common.at_least(1),
-        default=DEFAULT_K,
-        metavar="K",
-        help=f"importance samples per image in the log-likelihood estimate (1 gives the ELBO; default {DEFAULT_K})",
-    )
-    p.add_argument(
-        "--iwae-n",
-        type=common.at_least(0),
-        default=DEFAULT_N,
-        metavar="N",
-        help=f"images (a seeded sample of the data) in the log-likelihood estimate; 0 skips it (default {DEFAULT_N})",
-    )
+    common.add_iwae_options(p, DEFAULT_K, DEFAULT_N)
     p.add_argument("--seed", type=int, default=0, help="seeds every sample the figures draw (default 0)")
     p.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON (replaced if it exists)")
 
