@@ -18,8 +18,10 @@ import time
 
 import numpy as np
 import torch
+from PIL import Image
 
 from explorer.core.data import faces, load_faces
+from explorer.core.figures.compose import Layout, compose
 from explorer.core.space import sample_quality as Q
 from explorer.core.space.probe import linear_probe_auc
 from explorer_models import describe_device, load_model, resolve_device
@@ -40,16 +42,20 @@ def timed(fn, repeats: int) -> np.ndarray:
     return np.array(times)
 
 
-def samples(model, train, test, test_mu, n: int, device) -> None:
+def samples(model, train, test, test_mu, n: int, device, picture: str | None = None) -> None:
     """Prior samples and reconstructions against held-out faces. The reference is the first n
-    held-out faces; reconstructions (decode(mu)) and the real-vs-real floor use the next n."""
+    held-out faces; reconstructions (decode(mu)) and the real-vs-real floor use the next n. With
+    `picture`, the first 32 prior samples are written there as a 4 x 8 grid (docs/bundled-model.md)."""
     judges = Q.fit_judges(train, test, faces.BINARY_FACTORS)
     accuracy = ", ".join(f"{j.label} {j.accuracy:.3f}" for j in judges)
     space = Q.FeatureSpace.fit(test.images[:n])
     reference = space.features(test.images[:n])
-    prior = np.random.default_rng(0).standard_normal((n, model.latent_dim)).astype(np.float32)
+    z = np.random.default_rng(0).standard_normal((n, model.latent_dim)).astype(np.float32)
+    prior = decode_images(model, z, device)
+    if picture:
+        Image.fromarray(compose(prior[:32], Layout(columns=8, padding=2)).image).save(picture)
     rows = [
-        Q.judge("prior samples", decode_images(model, prior, device), reference, space, judges),
+        Q.judge("prior samples", prior, reference, space, judges),
         Q.judge("reconstructions", decode_images(model, test_mu[n : 2 * n], device), reference, space, judges),
         Q.judge("held-out faces", test.images[n : 2 * n], reference, space, judges),
     ]
@@ -65,6 +71,7 @@ def main() -> None:
     ap.add_argument("--probe-train", type=int, default=4000)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--samples", type=int, default=1000, help="prior samples, reconstructions and reference faces")
+    ap.add_argument("--prior-picture", metavar="PNG", help="write 32 prior samples there, a 4 x 8 grid")
     args = ap.parse_args()
 
     device = resolve_device(args.device)
@@ -87,7 +94,7 @@ def main() -> None:
         auc = linear_probe_auc(train_mu, train.labels[: args.probe_train, col], test_mu, test.labels[:, col])
         print(f"  {label:<10} AUC {auc:.4f}")
 
-    samples(model, train, test, test_mu, args.samples, device)
+    samples(model, train, test, test_mu, args.samples, device, args.prior_picture)
 
     with torch.no_grad():
         z = torch.randn(1, model.latent_dim, device=device)

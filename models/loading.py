@@ -24,9 +24,14 @@ from explorer_models.errors import ModelSpecError
 from explorer_models.sources import ModelSource, as_source
 
 BUILTIN_PREFIX = "builtin:"
-BUILTIN_MODELS = {"faces": "faces.safetensors"}
+# Two models of one recipe but beta (docs/bundled-model.md): the default, whose prior samples
+# look like faces, and a beta-1 one to compare it with (File > Compare With Model…).
+BUILTIN_MODELS = {"faces": "faces.safetensors", "faces-beta1": "faces-beta1.safetensors"}
 PYTORCH_SUFFIXES = {".pt", ".pth", ".ts", ".ckpt", ".bin", ".pkl", ".pickle", ".zip"}
-SPEC_HELP = "builtin:faces, a .safetensors checkpoint, FILE.py:ClassName, a TorchScript .pt or a pythae folder"
+SPEC_HELP = (
+    "builtin:faces, builtin:faces-beta1, a .safetensors checkpoint, FILE.py:ClassName, a TorchScript .pt or a "
+    "pythae folder"
+)
 
 
 def builtin_specs() -> list[str]:

@@ -14,11 +14,16 @@ from explorer_models import load_model
 from explorer_models.evaluation import evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
-WEIGHTS = ROOT / "models" / "weights" / "faces.safetensors"
+WEIGHTS = ROOT / "models" / "weights"
+BUNDLED = ("builtin:faces", "builtin:faces-beta1")
 
 
 def test_bundled_weights_are_small_enough_to_ship():
-    assert WEIGHTS.stat().st_size <= 10 * 1024 * 1024
+    from explorer_models.loading import BUILTIN_MODELS
+
+    files = sorted(WEIGHTS.glob("*.safetensors"))
+    assert [f.name for f in files] == sorted(BUILTIN_MODELS.values())
+    assert sum(f.stat().st_size for f in files) <= 15 * 1000 * 1000  # issue 14: both together
 
 
 @pytest.mark.slow
@@ -59,32 +64,38 @@ def test_bundled_model_loads_offline_from_a_non_editable_install(tmp_path):
 
 @pytest.fixture(scope="module")
 def encoded(held_out_faces_cached):
-    """mu and labels of 4,000 training faces and of the held-out faces, read from the encodings
-    cache: the window tests need all the bundled faces encoded there anyway, so a run encodes
-    them once."""
+    """For each bundled model, mu and labels of 4,000 training faces and of the held-out faces,
+    read from the encodings cache: the window tests need all the bundled faces encoded there by
+    the default model anyway, so a run encodes them once."""
     from explorer.core.data import load_dataset
     from explorer.core.store.encoding import encode_with_cache
 
-    train = load_dataset("builtin:faces")
+    train, test = load_dataset("builtin:faces"), load_dataset("builtin:faces:test")
     n_train = 4000
-    train_mu = encode_with_cache(load_model("builtin:faces"), train).mu[:n_train]
-    test_labels = load_faces("test").labels
-    return np.asarray(train_mu), train.labels[:n_train], np.asarray(held_out_faces_cached.mu), test_labels
+    out = {}
+    for spec in BUNDLED:
+        model = load_model(spec)
+        test_mu = held_out_faces_cached.mu if spec == "builtin:faces" else encode_with_cache(model, test).mu
+        train_mu = encode_with_cache(model, train).mu[:n_train]
+        out[spec] = np.asarray(train_mu), train.labels[:n_train], np.asarray(test_mu), load_faces("test").labels
+    return out
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("spec", BUNDLED)
 @pytest.mark.parametrize("label", faces.BINARY_FACTORS)
-def test_linear_probe_on_mu_predicts_binary_labels_on_held_out_faces(encoded, label):
-    train_mu, train_labels, test_mu, test_labels = encoded
+def test_linear_probe_on_mu_predicts_binary_labels_on_held_out_faces(encoded, spec, label):
+    train_mu, train_labels, test_mu, test_labels = encoded[spec]
     column = faces.FACTOR_NAMES.index(label)
     auc = linear_probe_auc(train_mu, train_labels[:, column], test_mu, test_labels[:, column])
-    assert auc >= 0.95, f"{label}: AUC {auc:.3f}"
+    assert auc >= 0.95, f"{spec} {label}: AUC {auc:.3f}"
 
 
 @pytest.mark.slow
-def test_recorded_held_out_figures_are_true():
+@pytest.mark.parametrize("spec", BUNDLED)
+def test_recorded_held_out_figures_are_true(spec):
     """What `info` (and the README) says about held-out quality is what we measure now."""
-    model = load_model("builtin:faces")
+    model = load_model(spec)
     measured = evaluate(model, load_faces("test").images)
     recorded = model.info.training["heldout"]
     assert measured["mse"] == pytest.approx(recorded["mse"], rel=1e-3)
