@@ -34,7 +34,7 @@ def test_python_dash_m_reports_a_missing_file_in_one_line(tmp_path):
     assert out.returncode == 1
     assert (
         out.stderr.strip() == f"vae-explorer: error: {missing}: no such file (a model SPEC is builtin:faces, "
-        f"a .safetensors checkpoint, FILE.py:ClassName, a TorchScript .pt or a pythae folder)"
+        f"builtin:faces-beta1, a .safetensors checkpoint, FILE.py:ClassName, a TorchScript .pt or a pythae folder)"
     )
     assert "Traceback" not in out.stderr
 
@@ -69,7 +69,8 @@ def test_info_json(cli):
         ),
         (
             ["info", "--model", "model.pt"],
-            "vae-explorer: error: model.pt: no such file (a model SPEC is builtin:faces, a .safetensors checkpoint",
+            "vae-explorer: error: model.pt: no such file (a model SPEC is builtin:faces, builtin:faces-beta1, a "
+            ".safetensors checkpoint",
         ),
         (
             ["train", "--data", "builtin:dogs", "--out", "{tmp}/m.safetensors"],

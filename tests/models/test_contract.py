@@ -177,7 +177,8 @@ def _logits_path(model, x, z):
 
 def _bernoulli_twin(model):
     """The bundled weights in a VAE that declares a Bernoulli likelihood (no log_sigma)."""
-    twin = build_model(dataclasses.replace(model.config, likelihood="bernoulli"), model.info).eval()
+    config = dataclasses.replace(model.config, likelihood="bernoulli", decoder_sigma=0.0)  # a sigma is Gaussian's
+    twin = build_model(config, model.info).eval()
     twin.load_state_dict({k: v for k, v in model.state_dict().items() if k != "log_sigma"})
     return twin
 
@@ -206,10 +207,11 @@ def test_the_bundled_model_gives_the_terms_its_logits_path_gives(faces_batch, li
     assert torch.allclose(sampled["kl"], before.kl, rtol=1e-6)
 
 
-def test_the_bundled_model_declares_its_learned_sigma():
+def test_the_bundled_model_declares_its_fixed_sigma():
     model = load_model("builtin:faces")
     assert likelihood_of(model) == Likelihood("gaussian", math.exp(model.log_sigma.item()))
-    assert 0.01 < likelihood_of(model).sigma < 0.05
+    assert model.config.decoder_sigma == 0.2 and likelihood_of(model).sigma == pytest.approx(0.2)
+    assert not model.log_sigma.requires_grad
 
 
 def test_the_training_loss_still_trains_the_decoder_sigma():

@@ -78,8 +78,9 @@ def test_measure_estimates_the_log_likelihood_on_the_model_thread(open_window, q
     cli = H.importance_weighted(model, images, 4, 0)
     est = panel.health.likelihood
     assert (est.k, est.n) == (4, 6)
-    assert np.allclose(est.iwae, cli.iwae, rtol=1e-9, atol=1e-6)
-    assert np.allclose(est.elbo, cli.elbo, rtol=1e-9, atol=1e-6)
+    # equal but for the decoder's float rounding: the window's model thread runs one torch thread
+    np.testing.assert_allclose(est.iwae, cli.iwae, rtol=1e-6)
+    np.testing.assert_allclose(est.elbo, cli.elbo, rtol=1e-6)
     assert (est.iwae >= est.elbo - 1e-9).all()
     mean, _ = est.iwae_mean_se
     assert f"<b>log p(x) ≥ IWAE (K = 4):</b> {mean:.2f}" in panel.likelihood.text()
