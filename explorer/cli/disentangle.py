@@ -60,7 +60,9 @@ def _factors(args: argparse.Namespace, dataset) -> dict:
     unknown = [n for n in wanted if n not in names]
     if unknown:
         raise UserInputError(f"--factors: {dataset.spec} has no label {unknown[0]!r}; its labels: {', '.join(names)}")
-    return {name: dataset.label(name) for name in dict.fromkeys(wanted)}
+    from explorer.core.space.disentanglement import factors_of
+
+    return factors_of(dataset, dict.fromkeys(wanted))
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:

@@ -158,7 +158,7 @@ class Comparison(QtCore.QObject):
         s = self.state
         dataset, enc = s.dataset, s.encodings
         mu_a, logvar_a = np.asarray(enc.mu), np.asarray(enc.logvar)
-        factors = _factors(dataset)
+        factors = D.factors_of(dataset) if dataset.label_names else {}
 
         def start(model, device):
             check_image_shape(dataset, model.image_shape)
@@ -229,9 +229,3 @@ class Comparison(QtCore.QObject):
             self.progress.emit("")
             self.changed.emit()
             self._decode_current()
-
-
-def _factors(dataset) -> dict[str, np.ndarray]:
-    """The dataset's label columns by name (none for data without labels)."""
-    names = getattr(dataset, "label_names", ()) or ()
-    return {name: np.asarray(dataset.label(name)) for name in names}

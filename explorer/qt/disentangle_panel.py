@@ -219,9 +219,8 @@ class DisentanglePanel(QtWidgets.QWidget):
         )
 
         def measure():  # a step per factor (Work.DISENTANGLEMENT is STEPPED): other work goes between
-            factors = {name: np.asarray(dataset.label(name), np.float64) for name in names}
             try:
-                return (yield from D.measure_steps(encodings.mu, factors, seed=seed))
+                return (yield from D.measure_steps(encodings.mu, D.factors_of(dataset, names), seed=seed))
             except D.DisentanglementError as e:  # labels it cannot use: said in the panel
                 return e
             except Exception as e:  # said in the panel too, which would otherwise say "measuring …" on

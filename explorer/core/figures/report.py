@@ -352,10 +352,8 @@ def _disentanglement(mu, dataset, seed: int) -> Steps[Disentanglement]:
         return Disentanglement(note=NO_LABELS)
     from explorer.core.space import disentanglement as D
 
-    labels = np.asarray(dataset.labels, np.float64)
-    factors = {name: labels[:, j] for j, name in enumerate(names)}  # measure drops a factor's unknown (NaN) rows
-    try:
-        result = yield from _quietly(D.measure_steps(np.asarray(mu), factors, seed=seed))
+    try:  # measure drops a factor's unknown (NaN) rows
+        result = yield from _quietly(D.measure_steps(np.asarray(mu), D.factors_of(dataset, names), seed=seed))
     except D.DisentanglementError as e:  # too few points or dims, every label constant: said, not fatal
         return Disentanglement(names, note=f"no disentanglement figures: {e}")
     return Disentanglement(result.factors, result, D.heatmap_image(result, which="normalised_mi"))

@@ -287,6 +287,13 @@ def _check(mu, factors: dict[str, np.ndarray]) -> np.ndarray:
     return mu
 
 
+def factors_of(dataset, names=None) -> dict[str, np.ndarray]:
+    """A dataset's label columns by name (every label, or `names`), as `measure` takes them."""
+    return {
+        name: np.asarray(dataset.label(name), np.float64) for name in (dataset.label_names if names is None else names)
+    }
+
+
 def measure(
     mu: np.ndarray, factors: dict[str, np.ndarray], seed: int = 0, max_points: int = MAX_POINTS
 ) -> Disentanglement:
